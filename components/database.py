@@ -1,0 +1,169 @@
+"""Database: RDS PostgreSQL in private subnets, reachable only from members of its client security group.
+
+Safety defaults (the prod choice; the dev stack opts out explicitly where it trades safety for cost):
+encrypted storage, ``rds.force_ssl=1``, not publicly accessible, automated backups with point-in-time recovery,
+copy tags to snapshots, auto minor upgrades, Performance Insights, Multi-AZ, deletion protection, a named final
+snapshot, and automated backups kept after the instance is deleted.
+
+Access model: the component creates a *client* security group. Whatever must reach the database (the web service
+and the migration task) carries that group; the database group admits port 5432 from it and from nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+PORT = 5432
+
+
+@dataclass(frozen=True)
+class DatabaseArgs:
+    vpc_id: pulumi.Input[str]
+    """VPC of the database. Required."""
+    subnet_ids: pulumi.Input[Sequence[str]]
+    """Private subnets (at least two AZs) for the subnet group. Required."""
+    password: pulumi.Input[str]
+    """Master password (a secret output, e.g. ``AppSecrets.db_password``). Required."""
+    engine_version: str = "17"
+    """PostgreSQL major version; RDS picks the newest minor and upgrades it automatically. Default ``17``."""
+    instance_class: str = "db.t4g.micro"
+    """Instance class. Default ``db.t4g.micro`` (Graviton, cheapest); prod profile uses ``db.t4g.medium``."""
+    allocated_storage_gb: int = 20
+    """Initial gp3 storage in GiB. Default 20 (the gp3 minimum)."""
+    max_allocated_storage_gb: int = 100
+    """Storage autoscaling ceiling in GiB. Default 100."""
+    multi_az: bool = True
+    """Synchronous standby in another AZ. Default True; dev sets False."""
+    backup_retention_days: int = 14
+    """Automated backup (and point-in-time recovery) retention, 1-35 days. Default 14."""
+    backup_window: str = "03:00-04:00"
+    """Daily backup window (UTC). Default 03:00-04:00."""
+    maintenance_window: str = "sun:04:30-sun:05:30"
+    """Weekly maintenance window (UTC), must not overlap the backup window. Default sun:04:30-sun:05:30."""
+    deletion_protection: bool = True
+    """Refuse deletes until turned off. Default True; dev sets False."""
+    final_snapshot: bool = True
+    """Take a named final snapshot on delete. Default True; dev sets False (disposable)."""
+    performance_insights: bool = True
+    """Performance Insights with the free 7-day retention. Default True."""
+    apply_immediately: bool = False
+    """Apply modifications now instead of in the maintenance window. Default False; dev sets True."""
+    db_name: str = "app"
+    """Database created on the instance. Default ``app``."""
+    username: str = "app"
+    """Master user name. Default ``app``."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags for every resource. Default none."""
+
+
+def parameter_family(engine_version: str) -> str:
+    return f"postgres{engine_version.split('.')[0]}"
+
+
+class Database(pulumi.ComponentResource):
+    """Outputs: ``address``, ``port``, ``endpoint``, ``identifier``, ``db_name``, ``username``,
+    ``security_group_id`` and ``client_security_group_id`` (attach it to whatever must connect)."""
+
+    address: pulumi.Output[str]
+    port: int
+    endpoint: pulumi.Output[str]
+    identifier: pulumi.Output[str]
+    db_name: str
+    username: str
+    security_group_id: pulumi.Output[str]
+    client_security_group_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("slipway:aws:Database", name, None, opts)
+        _validate(args)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        client_sg = aws.ec2.SecurityGroup(f"{name}-client-sg", vpc_id=args.vpc_id,
+                                          description="Members may connect to the app database",
+                                          tags={**tags, "Name": f"{name}-client"}, opts=child)
+        db_sg = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args.vpc_id,
+                                      description="App database: PostgreSQL from its client group only",
+                                      tags={**tags, "Name": f"{name}-db"}, opts=child)
+        aws.vpc.SecurityGroupIngressRule(f"{name}-from-clients", security_group_id=db_sg.id,
+                                         referenced_security_group_id=client_sg.id, ip_protocol="tcp",
+                                         from_port=PORT, to_port=PORT, description="PostgreSQL from clients",
+                                         opts=child)
+        aws.vpc.SecurityGroupEgressRule(f"{name}-client-to-db", security_group_id=client_sg.id,
+                                        referenced_security_group_id=db_sg.id, ip_protocol="tcp",
+                                        from_port=PORT, to_port=PORT, description="PostgreSQL to the database",
+                                        opts=child)
+        subnets = aws.rds.SubnetGroup(f"{name}-subnets", subnet_ids=args.subnet_ids,
+                                      description="Private subnets of the app database", tags=tags, opts=child)
+        params = aws.rds.ParameterGroup(
+            f"{name}-params", family=parameter_family(args.engine_version),
+            description="slipway: TLS-only connections, slow-query logging",
+            parameters=[
+                aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
+                aws.rds.ParameterGroupParameterArgs(name="log_min_duration_statement", value="1000"),
+            ],
+            tags=tags, opts=child)
+        instance = aws.rds.Instance(
+            f"{name}-instance",
+            engine="postgres",
+            engine_version=args.engine_version,
+            instance_class=args.instance_class,
+            allocated_storage=args.allocated_storage_gb,
+            max_allocated_storage=args.max_allocated_storage_gb,
+            storage_type="gp3",
+            storage_encrypted=True,
+            db_name=args.db_name,
+            username=args.username,
+            password=pulumi.Output.secret(args.password),
+            port=PORT,
+            db_subnet_group_name=subnets.name,
+            parameter_group_name=params.name,
+            vpc_security_group_ids=[db_sg.id],
+            publicly_accessible=False,
+            multi_az=args.multi_az,
+            backup_retention_period=args.backup_retention_days,
+            backup_window=args.backup_window,
+            maintenance_window=args.maintenance_window,
+            copy_tags_to_snapshot=True,
+            delete_automated_backups=not args.final_snapshot,
+            deletion_protection=args.deletion_protection,
+            skip_final_snapshot=not args.final_snapshot,
+            final_snapshot_identifier=f"{name}-final" if args.final_snapshot else None,
+            auto_minor_version_upgrade=True,
+            allow_major_version_upgrade=False,
+            apply_immediately=args.apply_immediately,
+            performance_insights_enabled=args.performance_insights,
+            performance_insights_retention_period=7 if args.performance_insights else None,
+            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            ca_cert_identifier="rds-ca-rsa2048-g1",
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
+        )
+        self.address = instance.address
+        self.port = PORT
+        self.endpoint = instance.endpoint
+        self.identifier = instance.identifier
+        self.db_name = args.db_name
+        self.username = args.username
+        self.security_group_id = db_sg.id
+        self.client_security_group_id = client_sg.id
+        self.register_outputs({"address": self.address, "endpoint": self.endpoint, "identifier": self.identifier,
+                               "security_group_id": self.security_group_id,
+                               "client_security_group_id": self.client_security_group_id})
+
+
+def _validate(args: DatabaseArgs) -> None:
+    problems = []
+    if not 1 <= args.backup_retention_days <= 35:
+        problems.append(f"backup_retention_days={args.backup_retention_days}: RDS allows 1 to 35 (0 disables "
+                        f"backups and point-in-time recovery, which slipway never does)")
+    if args.max_allocated_storage_gb < args.allocated_storage_gb:
+        problems.append("max_allocated_storage_gb must be >= allocated_storage_gb")
+    if args.allocated_storage_gb < 20:
+        problems.append("allocated_storage_gb: gp3 needs at least 20 GiB")
+    if problems:
+        raise ValueError("; ".join(problems))

@@ -1,0 +1,43 @@
+"""AppLogs: the CloudWatch log group the web service and the migration task write to, with finite retention.
+
+Retention must be a value CloudWatch accepts (validated by :mod:`components.config`); dev keeps 14 days, prod at
+least 90. The group is created before any task so the awslogs driver never needs ``logs:CreateLogGroup``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from .config import LOG_RETENTION_DAYS
+
+
+@dataclass(frozen=True)
+class AppLogsArgs:
+    retention_days: int = 90
+    """Days log events are kept; one of CloudWatch's allowed values. Default 90 (prod minimum)."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags for every resource. Default none."""
+
+
+class AppLogs(pulumi.ComponentResource):
+    """Outputs: ``log_group_name``, ``log_group_arn``."""
+
+    log_group_name: pulumi.Output[str]
+    log_group_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AppLogsArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("slipway:aws:AppLogs", name, None, opts)
+        if args.retention_days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"retention_days={args.retention_days} is not a CloudWatch retention value: "
+                             f"{LOG_RETENTION_DAYS}")
+        group = aws.cloudwatch.LogGroup(f"{name}-app", name=f"/slipway/{name}/app",
+                                        retention_in_days=args.retention_days, tags=dict(args.tags),
+                                        opts=pulumi.ResourceOptions(parent=self))
+        self.log_group_name = group.name
+        self.log_group_arn = group.arn
+        self.register_outputs({"log_group_name": self.log_group_name, "log_group_arn": self.log_group_arn})

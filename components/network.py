@@ -1,0 +1,144 @@
+"""Network: a VPC over N availability zones with public and private subnets and a NAT strategy.
+
+NAT strategies:
+- ``none``   (dev default): no NAT gateway (~$33/month each saved). Tasks run in the public subnets with a public
+  IP, but their security group admits only the load balancer. The database still lives in private subnets.
+- ``single``: one NAT gateway shared by every private subnet (cheap, one AZ is a single point of failure).
+- ``per_az`` (prod default): one NAT gateway per AZ, so an AZ outage never cuts the others off.
+
+A free S3 gateway endpoint serves image-layer pulls from ECR without NAT data charges, and the VPC's default
+security group is taken over with no rules (AWS FSBP EC2.2).
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+NAT_STRATEGIES = ("none", "single", "per_az")
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    cidr_block: str = "10.0.0.0/16"
+    """VPC IPv4 block, /16 to /20. Default ``10.0.0.0/16``. Each subnet gets 1/16 of it."""
+    az_count: int = 3
+    """Availability zones to span, 2 to 6. Default 3 (an ALB and an RDS subnet group need at least 2)."""
+    nat_strategy: str = "per_az"
+    """``none`` | ``single`` | ``per_az``. Default ``per_az``: the highly available choice."""
+    availability_zones: Optional[Sequence[str]] = None
+    """Explicit AZ names. Default: the first ``az_count`` available AZs of the region."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags for every resource. Default none."""
+
+
+def subnet_cidrs(cidr_block: str, az_count: int) -> tuple[list[str], list[str]]:
+    """Split the VPC block into 16 equal subnets: public ones first, private ones from the 9th on."""
+    net = ipaddress.ip_network(cidr_block)
+    blocks = [str(s) for s in net.subnets(prefixlen_diff=4)]
+    return blocks[:az_count], blocks[8:8 + az_count]
+
+
+class Network(pulumi.ComponentResource):
+    """VPC, subnets, routes and NAT. Outputs: ``vpc_id``, ``public_subnet_ids``, ``private_subnet_ids``,
+    ``task_subnet_ids`` (where app tasks run) and ``assign_public_ip`` (whether those tasks need one)."""
+
+    vpc_id: pulumi.Output[str]
+    public_subnet_ids: pulumi.Output[list[str]]
+    private_subnet_ids: pulumi.Output[list[str]]
+    task_subnet_ids: pulumi.Output[list[str]]
+    assign_public_ip: bool
+
+    def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("slipway:aws:Network", name, None, opts)
+        if args.nat_strategy not in NAT_STRATEGIES:
+            raise ValueError(f"nat_strategy={args.nat_strategy!r}: use one of {', '.join(NAT_STRATEGIES)}")
+        if not 2 <= args.az_count <= 6:
+            raise ValueError(f"az_count={args.az_count}: an ALB and RDS need 2 to 6 availability zones")
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        azs = self._zones(args)
+        public_cidrs, private_cidrs = subnet_cidrs(args.cidr_block, args.az_count)
+
+        vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=args.cidr_block, enable_dns_hostnames=True,
+                          enable_dns_support=True, tags={**tags, "Name": f"{name}-vpc"}, opts=child)
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[],
+                                     tags={**tags, "Name": f"{name}-default-locked"}, opts=child)
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": f"{name}-igw"},
+                                      opts=child)
+        public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id,
+                                       routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0",
+                                                                           gateway_id=igw.id)],
+                                       tags={**tags, "Name": f"{name}-public"}, opts=child)
+        public = [self._subnet(name, "public", i, vpc, azs[i], public_cidrs[i], public_rt, tags)
+                  for i in range(args.az_count)]
+        nat_ids = self._nat_gateways(name, args, public, tags, igw)
+        private, private_rts = [], []
+        for i in range(args.az_count):
+            routes = []
+            if nat_ids:
+                nat_id = nat_ids[i] if args.nat_strategy == "per_az" else nat_ids[0]
+                routes = [aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat_id)]
+            rt = aws.ec2.RouteTable(f"{name}-private-rt-{i}", vpc_id=vpc.id, routes=routes,
+                                    tags={**tags, "Name": f"{name}-private-{i}"}, opts=child)
+            private_rts.append(rt)
+            private.append(self._subnet(name, "private", i, vpc, azs[i], private_cidrs[i], rt, tags))
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        aws.ec2.VpcEndpoint(f"{name}-s3-endpoint", vpc_id=vpc.id, vpc_endpoint_type="Gateway",
+                            service_name=region.region.apply(lambda r: f"com.amazonaws.{r}.s3"),
+                            route_table_ids=[public_rt.id, *[rt.id for rt in private_rts]],
+                            tags={**tags, "Name": f"{name}-s3"}, opts=child)
+
+        self.vpc_id = vpc.id
+        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
+        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
+        self.assign_public_ip = args.nat_strategy == "none"
+        self.task_subnet_ids = self.public_subnet_ids if self.assign_public_ip else self.private_subnet_ids
+        self.register_outputs({"vpc_id": self.vpc_id, "public_subnet_ids": self.public_subnet_ids,
+                               "private_subnet_ids": self.private_subnet_ids,
+                               "task_subnet_ids": self.task_subnet_ids})
+
+    def _zones(self, args: NetworkArgs) -> list[pulumi.Input[str]]:
+        if args.availability_zones:
+            if len(args.availability_zones) < args.az_count:
+                raise ValueError(f"availability_zones lists {len(args.availability_zones)} zones; "
+                                 f"az_count needs {args.az_count}")
+            return list(args.availability_zones[:args.az_count])
+        found = aws.get_availability_zones_output(state="available",
+                                                  opts=pulumi.InvokeOutputOptions(parent=self))
+        return [found.names.apply(functools.partial(_nth_zone, i=i)) for i in range(args.az_count)]
+
+    def _subnet(self, name: str, kind: str, i: int, vpc: aws.ec2.Vpc, az: pulumi.Input[str], cidr: str,
+                route_table: aws.ec2.RouteTable, tags: dict[str, str]) -> aws.ec2.Subnet:
+        child = pulumi.ResourceOptions(parent=self)
+        subnet = aws.ec2.Subnet(f"{name}-{kind}-{i}", vpc_id=vpc.id, availability_zone=az, cidr_block=cidr,
+                                map_public_ip_on_launch=False,
+                                tags={**tags, "Name": f"{name}-{kind}-{i}", "tier": kind}, opts=child)
+        aws.ec2.RouteTableAssociation(f"{name}-{kind}-rta-{i}", subnet_id=subnet.id,
+                                      route_table_id=route_table.id, opts=child)
+        return subnet
+
+    def _nat_gateways(self, name: str, args: NetworkArgs, public: list[aws.ec2.Subnet], tags: dict[str, str],
+                      igw: aws.ec2.InternetGateway) -> list[pulumi.Output[str]]:
+        count = {"none": 0, "single": 1, "per_az": args.az_count}[args.nat_strategy]
+        ids = []
+        for i in range(count):
+            opts = pulumi.ResourceOptions(parent=self, depends_on=[igw])
+            eip = aws.ec2.Eip(f"{name}-nat-eip-{i}", domain="vpc", tags={**tags, "Name": f"{name}-nat-{i}"},
+                              opts=opts)
+            nat = aws.ec2.NatGateway(f"{name}-nat-{i}", allocation_id=eip.id, subnet_id=public[i].id,
+                                     tags={**tags, "Name": f"{name}-nat-{i}"}, opts=opts)
+            ids.append(nat.id)
+        return ids
+
+
+def _nth_zone(names: list[str], i: int) -> str:
+    if i >= len(names):
+        raise ValueError(f"the region has only {len(names)} available AZs; lower slipway:azCount")
+    return names[i]

@@ -1,0 +1,80 @@
+"""TaskRoles: the ECS execution role and task role shared by the web service and the migration task.
+
+- Execution role (used by the ECS agent, not the app): pull from exactly our ECR repository, write to exactly our
+  log group, read exactly our secrets. ``ecr:GetAuthorizationToken`` has no resource-level scoping in IAM, so it
+  alone is granted on ``*``.
+- Task role (the app's own identity): no permissions. Add statements with ``task_policy_json`` only when the app
+  needs an AWS API.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+ECS_TASKS_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"},
+]})
+
+
+@dataclass(frozen=True)
+class TaskRolesArgs:
+    repository_arns: pulumi.Input[list[str]]
+    """ARNs of the ECR repositories images are pulled from: our own, plus the source repository of a promoted
+    image. Required."""
+    log_group_arn: pulumi.Input[str]
+    """ARN of the log group containers write to. Required."""
+    secret_arns: pulumi.Input[list[str]]
+    """Exact Secrets Manager ARNs injected with ``valueFrom``. Required."""
+    task_policy_json: Optional[pulumi.Input[str]] = None
+    """Inline policy for the app's own role. Default None: the app gets no AWS permissions."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags for every resource. Default none."""
+
+
+def execution_policy_document(repository_arns: list[str], log_group_arn: str, secret_arns: list[str]) -> str:
+    """Least-privilege policy JSON for the ECS execution role."""
+    log_group = log_group_arn.removesuffix(":*")
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "EcrAuth", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
+        {"Sid": "PullAppImage", "Effect": "Allow",
+         "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+         "Resource": sorted(set(repository_arns))},
+        {"Sid": "WriteAppLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": [f"{log_group}:log-stream:*"]},
+        {"Sid": "ReadAppSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+         "Resource": sorted(secret_arns)},
+    ]})
+
+
+class TaskRoles(pulumi.ComponentResource):
+    """Outputs: ``execution_role_arn``, ``task_role_arn``."""
+
+    execution_role_arn: pulumi.Output[str]
+    task_role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: TaskRolesArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("slipway:aws:TaskRoles", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        execution = aws.iam.Role(f"{name}-execution", assume_role_policy=ECS_TASKS_TRUST,
+                                 description="ECS agent: pull the app image, write its logs, read its secrets",
+                                 tags=tags, opts=child)
+        policy = pulumi.Output.all(args.repository_arns, args.log_group_arn, args.secret_arns).apply(
+            lambda a: execution_policy_document(a[0], a[1], a[2]))
+        execution_policy = aws.iam.RolePolicy(f"{name}-execution-policy", role=execution.id, policy=policy,
+                                              opts=child)
+        task = aws.iam.Role(f"{name}-task", assume_role_policy=ECS_TASKS_TRUST,
+                            description="The app's own identity: no AWS permissions unless granted", tags=tags,
+                            opts=child)
+        if args.task_policy_json is not None:
+            aws.iam.RolePolicy(f"{name}-task-policy", role=task.id, policy=args.task_policy_json, opts=child)
+        # Tasks must not start before their execution role can read the secrets.
+        self.execution_role_arn = pulumi.Output.all(execution.arn, execution_policy.id).apply(lambda p: p[0])
+        self.task_role_arn = task.arn
+        self.register_outputs({"execution_role_arn": self.execution_role_arn, "task_role_arn": self.task_role_arn})

@@ -1,0 +1,169 @@
+"""Mocks for the offline engine: realistic computed attributes for every resource type, answers to every invoke,
+and a monitor that records parent and dependencies (the stock mock monitor drops them)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+
+from .offline import ACCOUNT, Resource, SecretValue, fake_id
+
+
+def _plain(value: Any) -> Any:
+    """Deserialized RPC values -> plain Python, with secrets as :class:`SecretValue`."""
+    if rpc.is_rpc_secret(value):
+        return SecretValue(_plain(rpc.unwrap_rpc_secret(value)))
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # protobuf carries every number as a double
+    if isinstance(value, pulumi.Resource):
+        return f"<resource {type(value).__name__}>"
+    return value
+
+
+class RecordingMonitor(MockMonitor):
+    """A mock monitor that keeps every registration with its parent, dependencies and inputs."""
+
+    mocks: SlipwayMocks
+
+    def __init__(self, mocks: SlipwayMocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[Resource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        inputs = _plain(rpc.deserialize_properties(request.object))
+        deps = set(request.dependencies)
+        for prop in request.propertyDependencies.values():
+            deps.update(prop.urns)
+        self.recorded.append(Resource(
+            urn=response.urn, type=request.type, name=request.name, parent=request.parent or None,
+            inputs=inputs if isinstance(inputs, dict) else {}, dependencies=sorted(deps), custom=request.custom,
+            outputs=self.mocks.last_state.get((request.type, request.name), {})))
+        return response
+
+
+class SlipwayMocks(pulumi.runtime.Mocks):
+    def __init__(self, region: str = "us-east-1") -> None:
+        self.region = region
+        self.last_state: dict[tuple[str, str], dict[str, Any]] = {}
+
+    # -- resources -------------------------------------------------------------------------------------------
+    def new_resource(self, args: MockResourceArgs) -> tuple[Optional[str], dict]:
+        state = dict(args.inputs)
+        computed = self._computed(args.typ, args.name, state)
+        state.update(computed)
+        self.last_state[(args.typ, args.name)] = computed
+        resource_id = computed.pop("__id", None) or f"{args.name}-{fake_id(args.name, length=8)}"
+        return resource_id, state
+
+    def _arn(self, service: str, resource: str, regional: bool = True) -> str:
+        region = self.region if regional else ""
+        return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
+
+    def _computed(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        h = fake_id(typ, name)
+        auto = inputs.get("name") or f"{name}-{h[:7]}"
+        module = typ.split(":")[1].split("/")[0] if typ.count(":") >= 2 else ""
+        simple = {
+            "aws:ec2/vpc:Vpc": {"__id": f"vpc-{h}", "arn": self._arn("ec2", f"vpc/vpc-{h}")},
+            "aws:ec2/subnet:Subnet": {"__id": f"subnet-{h}", "arn": self._arn("ec2", f"subnet/subnet-{h}")},
+            "aws:ec2/securityGroup:SecurityGroup": {"__id": f"sg-{h}", "arn": self._arn("ec2",
+                                                                                      f"security-group/sg-{h}")},
+            "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": {"__id": f"sg-{h}"},
+            "aws:ec2/internetGateway:InternetGateway": {"__id": f"igw-{h}"},
+            "aws:ec2/routeTable:RouteTable": {"__id": f"rtb-{h}"},
+            "aws:ec2/eip:Eip": {"__id": f"eipalloc-{h}", "publicIp": "203.0.113.10"},
+            "aws:ec2/natGateway:NatGateway": {"__id": f"nat-{h}"},
+            "aws:ec2/vpcEndpoint:VpcEndpoint": {"__id": f"vpce-{h}"},
+            "aws:ecr/repository:Repository": {
+                "name": auto, "arn": self._arn("ecr", f"repository/{auto}"), "registryId": ACCOUNT,
+                "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{auto}"},
+            "docker:index/image:Image": self._image(inputs),
+            "aws:rds/instance:Instance": {
+                "identifier": auto, "address": f"{auto}.c{h[:10]}.{self.region}.rds.amazonaws.com",
+                "endpoint": f"{auto}.c{h[:10]}.{self.region}.rds.amazonaws.com:5432",
+                "arn": self._arn("rds", f"db:{auto}"), "resourceId": f"db-{h.upper()}"},
+            "aws:lb/loadBalancer:LoadBalancer": {
+                "name": auto[:32], "dnsName": f"{auto[:32]}-{h[:9]}.{self.region}.elb.amazonaws.com",
+                "arn": self._arn("elasticloadbalancing", f"loadbalancer/app/{auto[:32]}/{h[:16]}"),
+                "arnSuffix": f"app/{auto[:32]}/{h[:16]}", "zoneId": "Z35SXDOTRQ7X7K"},
+            "aws:lb/targetGroup:TargetGroup": {
+                "name": auto[:32], "arn": self._arn("elasticloadbalancing", f"targetgroup/{auto[:32]}/{h[:16]}"),
+                "arnSuffix": f"targetgroup/{auto[:32]}/{h[:16]}"},
+            "aws:ecs/cluster:Cluster": {"name": auto, "arn": self._arn("ecs", f"cluster/{auto}")},
+            "aws:ecs/service:Service": {"name": auto, "arn": self._arn("ecs", f"service/{auto}")},
+            "aws:ecs/taskDefinition:TaskDefinition": {
+                "arn": self._arn("ecs", f"task-definition/{inputs.get('family', auto)}:1"), "revision": 1},
+            "aws:acm/certificate:Certificate": self._certificate(inputs, h),
+            "aws:acm/certificateValidation:CertificateValidation": {},
+            "aws:route53/record:Record": {"fqdn": str(inputs.get("name", auto)).rstrip(".")},
+            "aws:cloudwatch/logGroup:LogGroup": {"name": auto, "arn": self._arn("logs", f"log-group:{auto}")},
+            "aws:secretsmanager/secret:Secret": {"name": auto, "arn": self._arn("secretsmanager",
+                                                                              f"secret:{auto}-{h[:6]}")},
+            "aws:iam/role:Role": {"name": auto, "arn": self._arn("iam", f"role/{auto}", regional=False)},
+            "aws:s3/bucket:Bucket": {"bucket": auto, "arn": f"arn:aws:s3:::{auto}"},
+            "aws:sns/topic:Topic": {"name": auto, "arn": self._arn("sns", auto)},
+            "aws:cloudwatch/dashboard:Dashboard": {"dashboardArn": self._arn("cloudwatch",
+                                                                             f"dashboard/{auto}", False)},
+            "random:index/randomPassword:RandomPassword": {
+                "result": SecretValue("offline-" + fake_id("password", name, length=32))},
+            "tls:index/privateKey:PrivateKey": {"privateKeyPem": "-----BEGIN PRIVATE KEY-----\noffline\n"
+                                                                 "-----END PRIVATE KEY-----\n"},
+            "tls:index/selfSignedCert:SelfSignedCert": {"certPem": "-----BEGIN CERTIFICATE-----\noffline\n"
+                                                                   "-----END CERTIFICATE-----\n"},
+        }
+        if typ in simple:
+            return {k: (rpc.wrap_rpc_secret(v.value) if isinstance(v, SecretValue) else v)
+                    for k, v in simple[typ].items()}
+        if typ.startswith("aws:"):
+            return {"arn": self._arn(module, f"{typ.rsplit(':', 1)[-1].lower()}/{auto}")}
+        return {}
+
+    def _image(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        image_name = str(inputs.get("imageName", "image:latest"))
+        repo = image_name.rsplit(":", 1)[0] if ":" in image_name.split("/")[-1] else image_name
+        return {"repoDigest": f"{repo}@sha256:{fake_id('digest', image_name, length=64)}",
+                "registryServer": repo.split("/")[0]}
+
+    def _certificate(self, inputs: dict[str, Any], h: str) -> dict[str, Any]:
+        cert_id = f"{h[:8]}-{h[8:12]}-4{h[12:15]}-8{h[15:18]}-{fake_id(h, length=12)}"
+        out: dict[str, Any] = {"arn": self._arn("acm", f"certificate/{cert_id}")}
+        domain = inputs.get("domainName")
+        if domain:
+            out["domainValidationOptions"] = [{"domainName": domain, "resourceRecordName": f"_{h[:32]}.{domain}.",
+                                               "resourceRecordType": "CNAME",
+                                               "resourceRecordValue": f"_{h[32:48]}.acm-validations.aws."}]
+        return out
+
+    # -- invokes ---------------------------------------------------------------------------------------------
+    def call(self, args: MockCallArgs) -> tuple[dict, Optional[list[tuple[str, str]]]]:
+        answers: dict[str, dict[str, Any]] = {
+            "aws:index/getAvailabilityZones:getAvailabilityZones": {
+                "names": [f"{self.region}{z}" for z in "abcdef"],
+                "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "id": self.region},
+            "aws:index/getRegion:getRegion": {"name": self.region, "region": self.region, "id": self.region,
+                                              "endpoint": f"ec2.{self.region}.amazonaws.com",
+                                              "description": "offline"},
+            "aws:index/getCallerIdentity:getCallerIdentity": {
+                "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/offline", "userId": "OFFLINE",
+                "id": ACCOUNT},
+            "aws:ecr/getAuthorizationToken:getAuthorizationToken": {
+                "userName": "AWS", "password": "offline-token", "authorizationToken": "QVdTOm9mZmxpbmU=",
+                "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com",
+                "expiresAt": "2099-01-01T00:00:00Z", "id": self.region},
+            "aws:elb/getServiceAccount:getServiceAccount": {
+                "arn": "arn:aws:iam::127311923021:root", "id": "127311923021"},
+        }
+        if args.token not in answers:
+            raise NotImplementedError(f"the offline engine has no answer for invoke {args.token}; add one to "
+                                      f"slipway/mocks.py")
+        return answers[args.token], []

@@ -1,0 +1,258 @@
+"""The offline engine: run the real stack program under Pulumi's mock runtime and record a ResourceGraph.
+
+``run_stack("dev")`` reads ``Pulumi.yaml`` and ``Pulumi.dev.yaml`` exactly as the CLI would (project defaults from
+the config schema, stack values on top, ``secure:`` values replaced by placeholders that stay secret), executes
+``__main__.py``, and returns every registered resource with its type, name, parent, inputs and dependencies, plus
+the stack outputs. Tests, the plan, policy, cost, diagram and diff all read this one graph.
+
+What it cannot prove: provider-side validation and AWS API behaviour. The mocks return realistic computed values
+(ids, ARNs, DNS names, endpoints) so wiring is exercised, not AWS itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import runpy
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = "123456789012"
+_LOCK = threading.Lock()  # the Pulumi runtime keeps global state: one program at a time
+
+
+class SecretValue:
+    """An input value that is secret in Pulumi state. ``str()`` never reveals it."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "[secret]"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretValue) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash("SecretValue")
+
+
+@dataclass
+class Resource:
+    urn: str
+    type: str
+    name: str
+    parent: Optional[str]
+    inputs: dict[str, Any]
+    dependencies: list[str]
+    custom: bool
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def input(self, *path: str | int, default: Any = None) -> Any:
+        """Nested input lookup: ``r.input("healthCheck", "interval")``; secrets come back unwrapped."""
+        value: Any = self.inputs
+        for key in path:
+            if isinstance(value, SecretValue):
+                value = value.value
+            try:
+                value = value[key]
+            except (KeyError, IndexError, TypeError):
+                return default
+        return value.value if isinstance(value, SecretValue) else value
+
+    def json_input(self, key: str) -> Any:
+        """Parse a JSON-document input (policies, container definitions)."""
+        raw = self.input(key)
+        return json.loads(raw) if isinstance(raw, str) else raw
+
+
+@dataclass
+class ResourceGraph:
+    stack: str
+    resources: list[Resource]
+    outputs: dict[str, Any]
+
+    def by_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name_contains: str = "") -> Resource:
+        found = [r for r in self.by_type(type_) if name_contains in r.name]
+        if len(found) != 1:
+            raise LookupError(f"expected one {type_} named *{name_contains}*, found {[r.name for r in found]}")
+        return found[0]
+
+    def get(self, urn: str) -> Resource:
+        for r in self.resources:
+            if r.urn == urn:
+                return r
+        raise KeyError(urn)
+
+    def children(self, urn: str) -> list[Resource]:
+        return [r for r in self.resources if r.parent == urn]
+
+    def depends_on(self, resource: Resource, target: Resource) -> bool:
+        """True when ``resource`` depends on ``target`` directly, through inputs, or via its ancestors/children."""
+        seen: set[str] = set()
+        stack = [resource.urn]
+        while stack:
+            urn = stack.pop()
+            if urn in seen:
+                continue
+            seen.add(urn)
+            deps = self.get(urn).dependencies if any(r.urn == urn for r in self.resources) else []
+            for dep in deps:
+                if dep == target.urn:
+                    return True
+                stack.append(dep)
+                stack.extend(c.urn for c in self.descendants(dep))
+        return False
+
+    def descendants(self, urn: str) -> list[Resource]:
+        out, todo = [], [urn]
+        while todo:
+            kids = self.children(todo.pop())
+            out.extend(kids)
+            todo.extend(k.urn for k in kids)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan's JSON document; secret values are masked."""
+        return {
+            "stack": self.stack,
+            "resources": [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent,
+                           "inputs": mask(r.inputs), "dependencies": r.dependencies} for r in self.resources],
+            "outputs": mask(self.outputs),
+        }
+
+
+def mask(value: Any) -> Any:
+    if isinstance(value, SecretValue):
+        return "[secret]"
+    if isinstance(value, dict):
+        return {k: mask(v) for k, v in value.items() if k != "__provider"}
+    if isinstance(value, (list, tuple)):
+        return [mask(v) for v in value]
+    return value
+
+
+# -- stack files ---------------------------------------------------------------------------------------------
+class StackFileError(Exception):
+    """A stack or project file is missing or malformed."""
+
+
+def load_config(stack: str, root: Path = ROOT,
+                overrides: Optional[Mapping[str, Any]] = None) -> tuple[str, dict[str, str], list[str]]:
+    """Project name, the flat config map the CLI would hand the program, and the secret keys."""
+    project_file, stack_file = root / "Pulumi.yaml", root / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        stacks = sorted(p.name[7:-5] for p in root.glob("Pulumi.*.yaml"))
+        raise StackFileError(f"no stack file {stack_file.name}; known stacks: {', '.join(stacks)}")
+    project = yaml.safe_load(project_file.read_text())
+    name = project["name"]
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, spec in (project.get("config") or {}).items():
+        full = key if ":" in key else f"{name}:{key}"
+        if isinstance(spec, dict) and "default" in spec:
+            config[full] = _config_string(spec["default"])
+        elif not isinstance(spec, dict):
+            config[full] = _config_string(spec)
+    values = dict((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})
+    values.update(overrides or {})
+    for key, value in values.items():
+        if value is None:  # an override of None removes the key
+            config.pop(key, None)
+            continue
+        if isinstance(value, dict) and "secure" in value:
+            config[key] = f"[secure placeholder for {key}]"
+            secret_keys.append(key)
+        else:
+            config[key] = _config_string(value)
+    return name, config, secret_keys
+
+
+def _config_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
+# -- the run -------------------------------------------------------------------------------------------------
+def run_stack(stack: str, root: Path = ROOT, overrides: Optional[Mapping[str, Any]] = None) -> ResourceGraph:
+    """Run ``__main__.py`` for ``stack`` under mocks and return the recorded graph."""
+    project, config, secret_keys = load_config(stack, root, overrides)
+    main = root / "__main__.py"
+    with _LOCK, _program_path(root):
+        return _run(project, stack, config, secret_keys, lambda: runpy.run_path(str(main), run_name="__main__"))
+
+
+def run_program(program: Callable[[], Any], stack: str = "test", config: Optional[Mapping[str, str]] = None,
+                project: str = "slipway") -> ResourceGraph:
+    """Run any callable that declares resources (e.g. one component) under the same mocks; for unit tests."""
+    values = {"aws:region": "us-east-1", **(config or {})}
+    with _LOCK:
+        return _run(project, stack, values, [], program)
+
+
+def _run(project: str, stack: str, config: dict[str, str], secret_keys: list[str],
+         program: Callable[[], Any]) -> ResourceGraph:
+    import pulumi
+    from pulumi.runtime import settings as pulumi_settings
+    from pulumi.runtime.stack import wait_for_rpcs
+    from pulumi.runtime.sync_await import _sync_await
+
+    from .mocks import RecordingMonitor, SlipwayMocks
+
+    pulumi_settings.ROOT.set(None)
+    monitor = RecordingMonitor(SlipwayMocks(config.get("aws:region", "us-east-1")))
+    pulumi.runtime.set_all_config(config, secret_keys)
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            program()
+            _sync_await(wait_for_rpcs())
+    except BaseException as exc:
+        exc.resources_registered = len(monitor.recorded)  # type: ignore[attr-defined]
+        pulumi_settings.ROOT.set(None)
+        raise
+    root = pulumi_settings.get_root_resource()
+    outputs = {k: _resolve(v) for k, v in getattr(root, "outputs", {}).items()}
+    graph = ResourceGraph(stack=stack, resources=monitor.recorded, outputs=outputs)
+    pulumi_settings.ROOT.set(None)
+    return graph
+
+
+def _resolve(value: Any) -> Any:
+    import pulumi
+    from pulumi.runtime.sync_await import _sync_await
+
+    out = pulumi.Output.from_input(value)
+    resolved = _sync_await(out.future())
+    return SecretValue(resolved) if _sync_await(out.is_secret()) else resolved
+
+
+@contextlib.contextmanager
+def _program_path(root: Path) -> Iterator[None]:
+    """Make the project importable as the CLI does (the program's directory first on sys.path)."""
+    sys.path.insert(0, str(root))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(root))
+
+
+def fake_id(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]

@@ -1,0 +1,35 @@
+"""Shared fixtures: each stack's recorded graph is built once per session (about a second each)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import pytest
+
+from slipway.offline import ResourceGraph, run_stack
+
+
+@functools.cache
+def _graph(stack: str, overrides: tuple[tuple[str, Any], ...] = ()) -> ResourceGraph:
+    return run_stack(stack, overrides=dict(overrides))
+
+
+def graph_with(stack: str, **overrides: Any) -> ResourceGraph:
+    """The stack's graph with config overrides, keys without the ``slipway:`` prefix (cached)."""
+    return _graph(stack, tuple(sorted((f"slipway:{k}", v) for k, v in overrides.items())))
+
+
+@pytest.fixture(scope="session")
+def dev() -> ResourceGraph:
+    return _graph("dev")
+
+
+@pytest.fixture(scope="session")
+def prod() -> ResourceGraph:
+    return _graph("prod")
+
+
+@pytest.fixture(params=["dev", "prod"], scope="session")
+def stack(request: pytest.FixtureRequest) -> ResourceGraph:
+    return _graph(request.param)

@@ -1,0 +1,80 @@
+"""Database: private, encrypted, TLS-only PostgreSQL with backups; prod protected against loss."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.database import Database, DatabaseArgs
+from slipway.offline import ResourceGraph, SecretValue, run_program
+
+DB = "aws:rds/instance:Instance"
+
+
+def test_database_is_private_encrypted_and_tls_only(stack: ResourceGraph) -> None:
+    db = stack.one(DB)
+    assert db.input("publiclyAccessible") is False and db.input("storageEncrypted") is True
+    assert db.input("engine") == "postgres" and db.input("engineVersion") == "17"
+    assert db.input("storageType") == "gp3" and db.input("autoMinorVersionUpgrade") is True
+    assert db.input("copyTagsToSnapshot") is True and db.input("performanceInsightsEnabled") is True
+    assert isinstance(db.inputs["password"], SecretValue)
+    params = {p["name"]: p["value"] for p in stack.one("aws:rds/parameterGroup:ParameterGroup").input("parameters")}
+    assert params["rds.force_ssl"] == "1"
+    assert stack.one("aws:rds/parameterGroup:ParameterGroup").input("family") == "postgres17"
+
+
+def test_backups_and_windows(dev: ResourceGraph, prod: ResourceGraph) -> None:
+    assert dev.one(DB).input("backupRetentionPeriod") == 7
+    assert prod.one(DB).input("backupRetentionPeriod") >= 14
+    for graph in (dev, prod):
+        db = graph.one(DB)
+        assert db.input("backupWindow") == "03:00-04:00" and db.input("maintenanceWindow") == "sun:04:30-sun:05:30"
+
+
+def test_prod_is_multi_az_protected_and_keeps_a_final_snapshot(prod: ResourceGraph) -> None:
+    db = prod.one(DB)
+    assert db.input("multiAz") is True and db.input("deletionProtection") is True
+    assert db.input("skipFinalSnapshot") is False and db.input("finalSnapshotIdentifier") == "slipway-prod-db-final"
+    assert db.input("deleteAutomatedBackups") is False and db.input("applyImmediately") is False
+    assert db.input("maxAllocatedStorage") == 500
+
+
+def test_dev_is_disposable(dev: ResourceGraph) -> None:
+    db = dev.one(DB)
+    assert db.input("multiAz") is False and db.input("deletionProtection") is False
+    assert db.input("skipFinalSnapshot") is True and db.input("finalSnapshotIdentifier") is None
+    assert db.input("instanceClass") == "db.t4g.micro"
+
+
+def test_subnet_group_uses_only_private_subnets(stack: ResourceGraph) -> None:
+    group = stack.one("aws:rds/subnetGroup:SubnetGroup")
+    subnets = [stack.get(u) for u in group.dependencies if stack.get(u).type == "aws:ec2/subnet:Subnet"]
+    private = [s for s in stack.by_type("aws:ec2/subnet:Subnet") if "private" in s.name]
+    assert sorted(s.name for s in subnets) == sorted(s.name for s in private)
+    assert len(group.input("subnetIds")) == len(private) >= 2
+
+
+def test_database_admits_only_its_client_group_on_5432(stack: ResourceGraph) -> None:
+    rules = [r for r in stack.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+             if r.name.endswith("db-from-clients")]
+    (rule,) = rules
+    assert (rule.input("fromPort"), rule.input("toPort"), rule.input("ipProtocol")) == (5432, 5432, "tcp")
+    assert rule.input("referencedSecurityGroupId", default="").startswith("sg-") and rule.input("cidrIpv4") is None
+    ingress_to_db = [r for r in stack.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+                     if r.input("securityGroupId") == rule.input("securityGroupId")]
+    assert ingress_to_db == [rule]
+
+
+def test_database_resource_is_pulumi_protected_when_deletion_protection_is_on() -> None:
+    graph = run_program(lambda: Database("d", DatabaseArgs(vpc_id="vpc-1", subnet_ids=["a", "b"], password="p")))
+    assert graph.one(DB).input("deletionProtection") is True
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"backup_retention_days": 0}, "1 to 35"),
+    ({"backup_retention_days": 40}, "1 to 35"),
+    ({"allocated_storage_gb": 100, "max_allocated_storage_gb": 50}, "max_allocated_storage_gb"),
+])
+def test_bad_args_are_refused(kwargs: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        run_program(lambda: Database("d", DatabaseArgs(vpc_id="v", subnet_ids=["a"], password="p",
+                                                       **kwargs)))  # type: ignore[arg-type]

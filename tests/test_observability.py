@@ -1,0 +1,71 @@
+"""AppLogs and Observability: finite retention, the alarms that page people, all wired to SNS."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.logs import AppLogs, AppLogsArgs
+from components.observability import default_max_connections
+from slipway.offline import ResourceGraph, run_program
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+EXPECTED = {"alb-5xx-rate", "p95-latency", "unhealthy-hosts", "ecs-cpu", "ecs-memory", "tasks-below-desired",
+            "rds-cpu", "rds-free-storage", "rds-connections"}
+
+
+def test_log_retention_is_finite_per_environment(dev: ResourceGraph, prod: ResourceGraph) -> None:
+    assert dev.one("aws:cloudwatch/logGroup:LogGroup").input("retentionInDays") == 14
+    assert prod.one("aws:cloudwatch/logGroup:LogGroup").input("retentionInDays") == 90
+    for graph in (dev, prod):
+        assert all(g.input("retentionInDays") for g in graph.by_type("aws:cloudwatch/logGroup:LogGroup"))
+
+
+def test_invalid_retention_is_refused_by_the_component() -> None:
+    with pytest.raises(ValueError, match="not a CloudWatch retention value"):
+        run_program(lambda: AppLogs("l", AppLogsArgs(retention_days=10)))
+
+
+def test_every_paging_signal_has_an_alarm_that_notifies_alarm_and_ok(stack: ResourceGraph) -> None:
+    alarms = stack.by_type(ALARM)
+    assert {a.name.removeprefix(f"slipway-{stack.stack}-") for a in alarms} == EXPECTED
+    topic = stack.one("aws:sns/topic:Topic").outputs["arn"]
+    for alarm in alarms:
+        assert alarm.input("alarmActions") == [topic] and alarm.input("okActions") == [topic]
+    assert stack.outputs["alarm_topic"] == topic
+
+
+def test_alarm_dimensions_point_at_our_resources(stack: ResourceGraph) -> None:
+    alb = stack.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
+    tg = stack.one("aws:lb/targetGroup:TargetGroup").outputs["arnSuffix"]
+    db = stack.one("aws:rds/instance:Instance").outputs["identifier"]
+    latency = stack.one(ALARM, "p95-latency")
+    assert latency.input("dimensions") == {"LoadBalancer": alb, "TargetGroup": tg}
+    assert latency.input("extendedStatistic") == "p95"
+    assert stack.one(ALARM, "rds-cpu").input("dimensions") == {"DBInstanceIdentifier": db}
+    rate = stack.one(ALARM, "alb-5xx-rate")
+    expression = [q for q in rate.input("metricQueries") if q.get("expression")][0]["expression"]
+    assert "target5xx" in expression and "elb5xx" in expression and "requests" in expression
+    running = stack.one(ALARM, "tasks-below-desired")
+    assert [q["expression"] for q in running.input("metricQueries") if q.get("expression")] == ["desired - running"]
+
+
+def test_thresholds_follow_the_database_size(dev: ResourceGraph, prod: ResourceGraph) -> None:
+    assert dev.one(ALARM, "rds-free-storage").input("threshold") == int(20 * 1024**3 * 0.1)
+    assert prod.one(ALARM, "rds-connections").input("threshold") > dev.one(ALARM, "rds-connections").input(
+        "threshold")
+    assert default_max_connections("db.t4g.micro") == 101  # ~ LEAST(DBInstanceClassMemory/9531392, 5000)
+
+
+def test_alarm_email_subscription_only_when_configured(dev: ResourceGraph, prod: ResourceGraph) -> None:
+    sub = prod.one("aws:sns/topicSubscription:TopicSubscription")
+    assert sub.input("protocol") == "email" and sub.input("endpoint") == "oncall@example.com"
+    assert dev.by_type("aws:sns/topicSubscription:TopicSubscription") == []
+
+
+def test_topic_is_encrypted_and_dashboard_covers_the_stack(stack: ResourceGraph) -> None:
+    assert stack.one("aws:sns/topic:Topic").input("kmsMasterKeyId") == "alias/aws/sns"
+    body = json.loads(stack.one("aws:cloudwatch/dashboard:Dashboard").input("dashboardBody"))
+    titles = {w["properties"]["title"] for w in body["widgets"]}
+    assert {"Requests and 5xx", "Target p95 latency", "ECS CPU / memory", "RDS"} == titles

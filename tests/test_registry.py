@@ -1,0 +1,88 @@
+"""ContainerRegistry and AppImage: ECR hygiene, digest deploys, content-addressed tags."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from components.image import AppImage, AppImageArgs, source_tag
+from components.registry import ContainerRegistry, ContainerRegistryArgs, lifecycle_policy
+from slipway.offline import ResourceGraph, SecretValue, run_program
+
+REPO = "aws:ecr/repository:Repository"
+IMAGE = "docker:index/image:Image"
+
+
+def test_repository_is_immutable_scanned_and_encrypted(stack: ResourceGraph) -> None:
+    repo = stack.one(REPO)
+    assert repo.input("imageTagMutability") == "IMMUTABLE"
+    assert repo.input("imageScanningConfiguration", "scanOnPush") is True
+    assert repo.input("encryptionConfigurations", 0, "encryptionType") == "AES256"
+
+
+def test_only_the_disposable_dev_repository_may_be_force_deleted(dev: ResourceGraph, prod: ResourceGraph) -> None:
+    assert dev.one(REPO).input("forceDelete") is True
+    assert prod.one(REPO).input("forceDelete") is False
+
+
+def test_lifecycle_policy_expires_untagged_then_caps_tagged_images(stack: ResourceGraph) -> None:
+    policy = json.loads(stack.one("aws:ecr/lifecyclePolicy:LifecyclePolicy").input("policy"))
+    first, second = policy["rules"]
+    assert first["selection"]["tagStatus"] == "untagged" and first["selection"]["countNumber"] == 7
+    assert second["selection"]["countType"] == "imageCountMoreThan" and second["selection"]["countNumber"] == 50
+    assert json.loads(lifecycle_policy(3, 1))["rules"][1]["selection"]["countNumber"] == 3
+
+
+def test_image_is_built_for_arm64_from_app_and_pushed_with_secret_credentials(stack: ResourceGraph) -> None:
+    image = stack.one(IMAGE)
+    assert image.input("build", "platform") == "linux/arm64"
+    assert image.input("build", "context") == "app", "relative, so plans from two checkouts compare equal"
+    assert image.input("build", "dockerfile") == "app/Dockerfile"
+    assert isinstance(image.inputs["registry"], SecretValue), "the ECR token must be a secret in state"
+    repo_url = stack.one(REPO).outputs["repositoryUrl"]
+    app_dir = Path(__file__).resolve().parent.parent / "app"
+    assert image.input("imageName") == f"{repo_url}:{source_tag(str(app_dir))}"
+
+
+def test_stack_exports_and_the_service_runs_the_digest_not_a_tag(stack: ResourceGraph) -> None:
+    digest = stack.one(IMAGE).outputs["repoDigest"]
+    assert "@sha256:" in digest and stack.outputs["image"] == digest
+    for task_def in stack.by_type("aws:ecs/taskDefinition:TaskDefinition"):
+        assert json.loads(task_def.input("containerDefinitions"))[0]["image"] == digest
+
+
+def test_x86_architecture_builds_amd64() -> None:
+    def program() -> None:
+        registry = ContainerRegistry("r", ContainerRegistryArgs())
+        AppImage("i", AppImageArgs(context="app", repository_url=registry.repository_url,
+                                   registry_id=registry.registry_id, tag="src-1", architecture="x86_64"))
+    assert run_program(program).one(IMAGE).input("build", "platform") == "linux/amd64"
+
+
+def test_unknown_architecture_is_refused() -> None:
+    with pytest.raises(ValueError, match="architecture='sparc'"):
+        run_program(lambda: AppImage("i", AppImageArgs(context="app", repository_url="x", registry_id="1",
+                                                       tag="t", architecture="sparc")))
+
+
+def test_source_tag_changes_with_content_and_ignores_caches(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text("print(1)\n")
+    first = source_tag(str(tmp_path))
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"\0junk")
+    assert source_tag(str(tmp_path)) == first
+    (tmp_path / "main.py").write_text("print(2)\n")
+    assert source_tag(str(tmp_path)) != first and first.startswith("src-")
+
+
+def test_image_uri_promotes_an_existing_digest_without_building() -> None:
+    from tests.conftest import graph_with
+
+    digest = "123456789012.dkr.ecr.us-east-1.amazonaws.com/slipway-dev@sha256:" + "a" * 64
+    graph = graph_with("dev", imageUri=digest)
+    assert graph.by_type(IMAGE) == []
+    assert graph.outputs["image"] == digest
+    web = graph.one("aws:ecs/taskDefinition:TaskDefinition", "web")
+    assert json.loads(web.input("containerDefinitions"))[0]["image"] == digest

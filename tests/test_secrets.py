@@ -1,0 +1,51 @@
+"""AppSecrets: generated values stay secret, containers get them only by valueFrom, reads are scoped."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.secrets import AppSecrets, AppSecretsArgs, read_policy_document
+from slipway.offline import ResourceGraph, SecretValue, run_program
+
+VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+
+
+def test_secret_values_come_from_random_and_are_secret_in_state(stack: ResourceGraph) -> None:
+    versions = stack.by_type(VERSION)
+    assert len(versions) == 2
+    assert all(isinstance(v.inputs["secretString"], SecretValue) for v in versions)
+    passwords = stack.by_type("random:index/randomPassword:RandomPassword")
+    assert len(passwords) == 2 and all(p.input("length") >= 32 for p in passwords)
+    assert all("/" not in p.input("overrideSpecial") and "@" not in p.input("overrideSpecial") for p in passwords)
+
+
+def test_no_secret_value_appears_in_any_task_definition_or_the_plan_json(stack: ResourceGraph) -> None:
+    values = [v.input("secretString") for v in stack.by_type(VERSION)]
+    dumped = json.dumps(stack.to_json(), default=str)
+    assert values and not any(value in dumped for value in values)
+    for task_def in stack.by_type("aws:ecs/taskDefinition:TaskDefinition"):
+        container = json.loads(task_def.input("containerDefinitions"))[0]
+        assert {s["name"] for s in container["secrets"]} == {"DB_PASSWORD", "SECRET_KEY"}
+        assert all(s["valueFrom"].startswith("arn:aws:secretsmanager:") for s in container["secrets"])
+        assert not {"DB_PASSWORD", "SECRET_KEY"} & {e["name"] for e in container["environment"]}
+
+
+def test_recovery_window_is_longer_in_prod(dev: ResourceGraph, prod: ResourceGraph) -> None:
+    secret = "aws:secretsmanager/secret:Secret"
+    assert {s.input("recoveryWindowInDays") for s in dev.by_type(secret)} == {7}
+    assert {s.input("recoveryWindowInDays") for s in prod.by_type(secret)} == {30}
+
+
+def test_read_policy_names_exactly_the_given_arns() -> None:
+    doc = json.loads(read_policy_document(["arn:b", "arn:a"]))
+    (statement,) = doc["Statement"]
+    assert statement["Action"] == ["secretsmanager:GetSecretValue"] and statement["Resource"] == ["arn:a", "arn:b"]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"recovery_window_days": 3}, "7 to 30"),
+                                                  ({"password_length": 8}, "at least 20")])
+def test_bad_args_are_refused(kwargs: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        run_program(lambda: AppSecrets("s", AppSecretsArgs(**kwargs)))

@@ -1,0 +1,53 @@
+"""TaskRoles: the execution role names exact ARNs; the app's own role has no permissions."""
+
+from __future__ import annotations
+
+import json
+
+from components.task_roles import execution_policy_document
+from slipway.offline import ResourceGraph
+
+
+def test_execution_policy_names_exactly_our_repo_log_group_and_secrets(stack: ResourceGraph) -> None:
+    policy = json.loads(stack.one("aws:iam/rolePolicy:RolePolicy", "execution-policy").input("policy"))
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    repo_arn = stack.one("aws:ecr/repository:Repository").outputs["arn"]
+    log_arn = stack.one("aws:cloudwatch/logGroup:LogGroup").outputs["arn"]
+    secret_arns = sorted(s.outputs["arn"] for s in stack.by_type("aws:secretsmanager/secret:Secret"))
+    assert by_sid["PullAppImage"]["Resource"] == [repo_arn]
+    assert by_sid["WriteAppLogs"]["Resource"] == [f"{log_arn}:log-stream:*"]
+    assert by_sid["ReadAppSecrets"]["Resource"] == secret_arns
+    assert by_sid["ReadAppSecrets"]["Action"] == ["secretsmanager:GetSecretValue"]
+    wildcard = [s for s in policy["Statement"] if s["Resource"] == "*"]
+    assert [s["Action"] for s in wildcard] == [["ecr:GetAuthorizationToken"]]
+
+
+def test_task_role_has_no_policies_and_both_roles_trust_only_ecs_tasks(stack: ResourceGraph) -> None:
+    policies = stack.by_type("aws:iam/rolePolicy:RolePolicy")
+    assert [p.name for p in policies] == [f"slipway-{stack.stack}-execution-policy"]
+    for role in stack.by_type("aws:iam/role:Role"):
+        (statement,) = json.loads(role.input("assumeRolePolicy"))["Statement"]
+        assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+
+
+def test_both_task_definitions_use_the_roles(stack: ResourceGraph) -> None:
+    roles = {r.name.rsplit("-", 1)[-1]: r.outputs["arn"] for r in stack.by_type("aws:iam/role:Role")}
+    for task_def in stack.by_type("aws:ecs/taskDefinition:TaskDefinition"):
+        assert task_def.input("executionRoleArn") == roles["execution"]
+        assert task_def.input("taskRoleArn") == roles["task"]
+
+
+def test_log_stream_resource_strips_a_trailing_wildcard() -> None:
+    doc = json.loads(execution_policy_document(["arn:repo"], "arn:aws:logs:r:1:log-group:/x:*", ["arn:s"]))
+    assert doc["Statement"][2]["Resource"] == ["arn:aws:logs:r:1:log-group:/x:log-stream:*"]
+
+
+def test_a_promoted_image_can_be_pulled_from_its_source_repository() -> None:
+    from tests.conftest import graph_with
+
+    digest = "123456789012.dkr.ecr.us-east-1.amazonaws.com/slipway-dev-repo-1a2b3c4@sha256:" + "b" * 64
+    graph = graph_with("prod", imageUri=digest)
+    policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "execution-policy").input("policy"))
+    pull = next(s for s in policy["Statement"] if s["Sid"] == "PullAppImage")
+    own = graph.one("aws:ecr/repository:Repository").outputs["arn"]
+    assert pull["Resource"] == sorted([own, "arn:aws:ecr:us-east-1:123456789012:repository/slipway-dev-repo-1a2b3c4"])
