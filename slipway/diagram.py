@@ -50,7 +50,7 @@ def render(resources: Iterable[Any], stack: str = "", fenced: bool = True) -> st
     alarms = of("aws:cloudwatch/metricAlarm:MetricAlarm")
     topics = of("aws:sns/topic:Topic")
     nats = of("aws:ec2/natGateway:NatGateway")
-    gates = [r for r in of("pulumi-python:dynamic:Resource") if "migrat" in str(_field(r, "name"))]
+    gates = of("pulumi-python:dynamic/slipway:MigrationGate")
     buckets = of("aws:s3/bucket:Bucket")
 
     ports = ", ".join(f"{_in(listener, 'protocol')}:{_in(listener, 'port')}" for listener in listeners)

@@ -7,11 +7,12 @@ import json
 
 from slipway.offline import Resource, ResourceGraph
 
-DYNAMIC = "pulumi-python:dynamic:Resource"
+GATE = "pulumi-python:dynamic/slipway:MigrationGate"
+ROLLOUT = "pulumi-python:dynamic/slipway:RolloutCheck"
 
 
 def gate(graph: ResourceGraph) -> Resource:
-    return graph.one(DYNAMIC, "migrate-gate")
+    return graph.one(GATE, "migrate-gate")
 
 
 def containers(graph: ResourceGraph) -> tuple[dict, dict]:
@@ -31,7 +32,7 @@ def test_gate_depends_on_the_database_and_the_migration_task_definition(stack: R
 def test_service_depends_on_the_gate_and_the_rollout_check_on_the_service(stack: ResourceGraph) -> None:
     service = stack.one("aws:ecs/service:Service")
     assert gate(stack).urn in service.dependencies
-    rollout = stack.one(DYNAMIC, "rollout")
+    rollout = stack.one(ROLLOUT, "rollout")
     assert stack.depends_on(rollout, service)
     assert rollout.input("task_definition") == stack.one("aws:ecs/taskDefinition:TaskDefinition",
                                                          "web-task").outputs["arn"]

@@ -23,7 +23,8 @@ REQUIRED_TYPES = {
     "aws:ecs/taskDefinition:TaskDefinition", "aws:ecs/service:Service", "aws:lb/loadBalancer:LoadBalancer",
     "aws:lb/listener:Listener", "aws:lb/targetGroup:TargetGroup", "aws:acm/certificate:Certificate",
     "aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy", "aws:iam/role:Role",
-    "pulumi-python:dynamic:Resource", "aws:ec2/natGateway:NatGateway", "aws:route53/record:Record",
+    "pulumi-python:dynamic/slipway:MigrationGate", "pulumi-python:dynamic/slipway:RolloutCheck",
+    "aws:ec2/natGateway:NatGateway", "aws:route53/record:Record",
 }
 
 
@@ -34,7 +35,7 @@ def test_stack_exports_every_documented_output(stack: ResourceGraph) -> None:
 
 
 def test_every_component_uses_the_slipway_type_token_and_parents_its_children(stack: ResourceGraph) -> None:
-    components = [r for r in stack.resources if not r.custom and r.type != "pulumi-python:dynamic:Resource"]
+    components = [r for r in stack.resources if not r.custom and not r.type.startswith("pulumi-python:dynamic")]
     assert components and all(r.type.startswith("slipway:aws:") for r in components)
     component_urns = {c.urn for c in components}
     cloud = [r for r in stack.resources if r.custom]

@@ -446,8 +446,8 @@ def test_prod_waits_for_production_and_promotes_devs_digest_without_a_build() ->
 
 def test_deploy_uses_oidc_roles_and_the_pinned_pulumi_cli() -> None:
     wf = load("deploy.yml")
-    pin = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements-dev.txt").read_text(), re.M)
-    assert pin, "requirements-dev.txt no longer pins pulumi"
+    pin = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M)
+    assert pin, "requirements.txt no longer pins pulumi"
     assert wf["env"]["PULUMI_VERSION"] == pin.group(1), "CLI and SDK versions must match"
     preview = load("preview.yml")["jobs"]["pulumi-preview"]
     preview_pulumi = next(s for s in steps(preview) if str(s.get("uses", "")).startswith("pulumi/actions@"))

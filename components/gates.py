@@ -1,0 +1,193 @@
+"""Dynamic providers that make ``pulumi up`` wait for ECS: the migration gate and the rollout check.
+
+* :class:`MigrationGate` runs the migration task (``ecs_runner.run_one_off_task``) on create, and on update exactly
+  when the image digest or the migration task definition changed (its ``diff``), and fails ``pulumi up`` with the
+  task's exit code, stop reason and log tail when the migration fails.
+* :class:`RolloutCheck` waits for the service's deployment of a task definition (``ecs_runner.wait_for_rollout``)
+  and fails ``pulumi up`` when ECS's circuit breaker rolled it back.
+
+Both run only in ``pulumi up`` (``preview`` calls ``check``/``diff`` only); ``delete`` does nothing, because there is
+nothing to undo. The providers are serialized *by reference*: the provider process imports ``components.gates`` and
+``components.ecs_runner`` from the project directory (where Pulumi runs it) and uses the AWS credentials of the
+``pulumi`` process environment. Progress lines go to the provider's stderr (``pulumi up --logtostderr -v=3``);
+results and failures always reach the CLI as outputs or as the update's error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pulumi.runtime import rpc
+
+from . import ecs_runner
+
+MIGRATION_TRIGGERS = ("image_digest", "task_definition")
+"""Inputs whose change re-runs the migration. Nothing else does (an alarm threshold must never re-run it)."""
+ROLLOUT_TRIGGERS = ("task_definition", "service", "cluster")
+"""Inputs whose change makes the rollout check wait again."""
+
+_MIGRATION_REQUIRED = ("cluster", "task_definition", "container_name", "subnets", "security_groups", "log_group",
+                       "log_stream_prefix", "region", "image_digest")
+_ROLLOUT_REQUIRED = ("cluster", "service", "task_definition", "region")
+
+
+def _known(value: Any) -> bool:
+    return value != rpc.UNKNOWN
+
+
+def _check(news: dict[str, Any], required: Sequence[str]) -> list[CheckFailure]:
+    failures = [CheckFailure(key, f"{key} is required") for key in required
+                if _known(news.get(key)) and news.get(key) in (None, "", [])]
+    timeout = news.get("timeout_s")
+    if _known(timeout) and timeout is not None and not (60 <= float(timeout) <= 86_400):
+        failures.append(CheckFailure("timeout_s", f"timeout_s={timeout}: use 60..86400 seconds"))
+    digest = news.get("image_digest")
+    if "image_digest" in required and isinstance(digest, str) and _known(digest) and "@sha256:" not in digest:
+        failures.append(CheckFailure("image_digest", f"image_digest={digest!r} is not pinned: use repository@sha256:..."))
+    return failures
+
+
+def _changed(olds: dict[str, Any], news: dict[str, Any], keys: Sequence[str]) -> list[str]:
+    return [k for k in keys if olds.get(k) != news.get(k)]
+
+
+def _inputs(props: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in props.items() if not k.startswith("__")}
+
+
+class MigrationGateProvider(ResourceProvider):
+    """Runs the migration task; see the module docstring."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        return CheckResult(news, _check(news, _MIGRATION_REQUIRED))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return DiffResult(changes=bool(_changed(olds, news, MIGRATION_TRIGGERS)), replaces=[])
+
+    def _run(self, props: dict[str, Any]) -> dict[str, Any]:
+        result = ecs_runner.run_one_off_task(
+            cluster=props["cluster"], task_definition=props["task_definition"],
+            container_name=props["container_name"], subnets=props["subnets"],
+            security_groups=props["security_groups"], assign_public_ip=bool(props.get("assign_public_ip")),
+            log_group=props["log_group"], log_stream_prefix=props["log_stream_prefix"],
+            region=props["region"], timeout_s=float(props.get("timeout_s") or 900),
+            started_by="slipway-migration-gate")
+        result.raise_for_failure()
+        return {**_inputs(props), "task_arn": result.task_arn, "exit_code": result.exit_code,
+                "duration_s": round(result.duration_s, 1), "ran_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                                   time.gmtime())}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = self._run(props)
+        return CreateResult(id_=f"migration-{outs['task_arn'].rsplit('/', 1)[-1]}", outs=outs)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=self._run(news))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """A migration cannot be un-run: deleting the gate leaves the database as it is."""
+
+
+class RolloutCheckProvider(ResourceProvider):
+    """Waits for the service rollout; see the module docstring."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        return CheckResult(news, _check(news, _ROLLOUT_REQUIRED))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return DiffResult(changes=bool(_changed(olds, news, ROLLOUT_TRIGGERS)), replaces=[])
+
+    def _wait(self, props: dict[str, Any]) -> dict[str, Any]:
+        deployment = ecs_runner.wait_for_rollout(
+            cluster=props["cluster"], service=props["service"], task_definition=props["task_definition"],
+            region=props["region"], timeout_s=float(props.get("timeout_s") or 1800))
+        return {**_inputs(props), "deployment_id": deployment.get("id", ""),
+                "running_count": deployment.get("runningCount", 0)}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = self._wait(props)
+        return CreateResult(id_=f"rollout-{outs['deployment_id'] or 'ok'}", outs=outs)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=self._wait(news))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Nothing to undo."""
+
+
+@dataclass(frozen=True)
+class MigrationGateArgs:
+    cluster: pulumi.Input[str]
+    """ECS cluster ARN the task runs in. Required."""
+    task_definition: pulumi.Input[str]
+    """Migration task definition ARN; a new revision re-runs the migration. Required."""
+    container_name: str
+    """Container whose exit code decides success. Required."""
+    subnets: pulumi.Input[Sequence[str]]
+    """Subnets of the task (the service's). Required."""
+    security_groups: pulumi.Input[Sequence[str]]
+    """Security groups of the task (must include the database's client group). Required."""
+    assign_public_ip: pulumi.Input[bool]
+    """Public IP (a VPC without NAT). Required."""
+    log_group: pulumi.Input[str]
+    """Log group the task writes to; its tail goes into the error on failure. Required."""
+    log_stream_prefix: str
+    """awslogs stream prefix of the task's container. Required."""
+    region: pulumi.Input[str]
+    """AWS region. Required."""
+    image_digest: pulumi.Input[str]
+    """The image ``repo@sha256:...`` the migration runs; a new digest re-runs it. Required."""
+    timeout_s: int = 900
+    """Seconds to wait for the task to stop before stopping it and failing. Default 900."""
+
+
+class MigrationGate(pulumi.dynamic.Resource, module="slipway", name="MigrationGate"):
+    """Runs the migration task during ``pulumi up``. Outputs: ``task_arn``, ``exit_code``."""
+
+    task_arn: pulumi.Output[str]
+    exit_code: pulumi.Output[int]
+
+    def __init__(self, name: str, args: MigrationGateArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        if not args.container_name or not args.log_stream_prefix:
+            raise ValueError("container_name and log_stream_prefix are required")
+        if not 60 <= args.timeout_s <= 86_400:
+            raise ValueError(f"timeout_s={args.timeout_s}: use 60..86400 seconds")
+        props = {"cluster": args.cluster, "task_definition": args.task_definition,
+                 "container_name": args.container_name, "subnets": args.subnets,
+                 "security_groups": args.security_groups, "assign_public_ip": args.assign_public_ip,
+                 "log_group": args.log_group, "log_stream_prefix": args.log_stream_prefix, "region": args.region,
+                 "image_digest": args.image_digest, "timeout_s": args.timeout_s,
+                 "task_arn": None, "exit_code": None}
+        super().__init__(MigrationGateProvider(), name, props, opts)
+
+
+@dataclass(frozen=True)
+class RolloutCheckArgs:
+    cluster: pulumi.Input[str]
+    """ECS cluster ARN or name. Required."""
+    service: pulumi.Input[str]
+    """ECS service name. Required."""
+    task_definition: pulumi.Input[str]
+    """Task definition ARN the rollout must end on. Required."""
+    region: pulumi.Input[str]
+    """AWS region. Required."""
+    timeout_s: int = 1800
+    """Seconds to wait for the rollout. Default 1800 (the circuit breaker decides well before)."""
+
+
+class RolloutCheck(pulumi.dynamic.Resource, module="slipway", name="RolloutCheck"):
+    """Fails ``pulumi up`` when the service's deployment fails or is rolled back. Output: ``deployment_id``."""
+
+    deployment_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: RolloutCheckArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        if not 60 <= args.timeout_s <= 86_400:
+            raise ValueError(f"timeout_s={args.timeout_s}: use 60..86400 seconds")
+        props = {"cluster": args.cluster, "service": args.service, "task_definition": args.task_definition,
+                 "region": args.region, "timeout_s": args.timeout_s, "deployment_id": None, "running_count": None}
+        super().__init__(RolloutCheckProvider(), name, props, opts)
