@@ -31,7 +31,7 @@ class TaskStartError(EcsRunError):
     """``run_task`` did not start the task (capacity, bad network settings, missing task definition...)."""
 
 
-class TaskFailed(EcsRunError):
+class TaskFailedError(EcsRunError):
     """The task stopped with a non-zero exit code, or without its container ever running."""
 
     def __init__(self, message: str, result: TaskResult) -> None:
@@ -39,15 +39,15 @@ class TaskFailed(EcsRunError):
         self.result = result
 
 
-class TaskTimeout(EcsRunError):
+class TaskTimeoutError(EcsRunError):
     """The task did not stop within the timeout; it was stopped."""
 
 
-class RolloutFailed(EcsRunError):
+class RolloutFailedError(EcsRunError):
     """The deployment failed or ECS rolled it back: the service does not run the requested task definition."""
 
 
-class RolloutTimeout(EcsRunError):
+class RolloutTimeoutError(EcsRunError):
     """The deployment did not complete within the timeout."""
 
 
@@ -93,7 +93,7 @@ class TaskResult:
 
     def raise_for_failure(self) -> TaskResult:
         if not self.succeeded:
-            raise TaskFailed(f"one-off task failed: {self.describe()}", self)
+            raise TaskFailedError(f"one-off task failed: {self.describe()}", self)
         return self
 
 
@@ -145,8 +145,8 @@ def run_one_off_task(
 ) -> TaskResult:
     """Start one Fargate task, wait until it stops (at most ``timeout_s``) and return how it ended.
 
-    Raises :class:`TaskStartError` when ECS does not start it and :class:`TaskTimeout` (after stopping the task) when
-    it runs too long. A non-zero exit is *returned*; call :meth:`TaskResult.raise_for_failure` to turn it into an
+    Raises :class:`TaskStartError` when ECS does not start it and :class:`TaskTimeoutError` (after stopping the task)
+    when it runs too long. A non-zero exit is *returned*; call :meth:`TaskResult.raise_for_failure` to turn it into an
     error. One progress line is emitted per state change.
     """
     if not subnets:
@@ -183,14 +183,15 @@ def run_one_off_task(
     last_status = None
     while True:
         tasks = ecs.describe_tasks(cluster=cluster, tasks=[task_arn]).get("tasks", [])
-        task = tasks[0] if tasks else {"lastStatus": "UNKNOWN"}
+        task: dict[str, Any] = tasks[0] if tasks else {"lastStatus": "UNKNOWN"}
         status = task.get("lastStatus")
         elapsed = clock() - started
         if status != last_status:
             progress(f"task {_resource_name(task_arn)}: {status} after {elapsed:.0f}s")
             last_status = status
         if status == "STOPPED":
-            container = next((c for c in task.get("containers", []) if c.get("name") == container_name), None)
+            container: Optional[dict[str, Any]] = next(
+                (c for c in task.get("containers", []) if c.get("name") == container_name), None)
             exit_code = container.get("exitCode") if container else None
             return TaskResult(task_arn=task_arn, exit_code=exit_code, stop_reason=_stop_reason(task, container),
                               log_tail=read_log_tail(logs, log_group, stream, log_lines), console_url=url,
@@ -202,7 +203,7 @@ def run_one_off_task(
             except ClientError as err:
                 progress(f"could not stop task {_resource_name(task_arn)}: {err}")
             tail = "\n".join(f"    {line}" for line in read_log_tail(logs, log_group, stream, log_lines))
-            raise TaskTimeout(f"task {_resource_name(task_arn)} was still {status} after {timeout_s:.0f}s and was "
+            raise TaskTimeoutError(f"task {_resource_name(task_arn)} was still {status} after {timeout_s:.0f}s and was "
                               f"stopped. Raise the timeout if the migration is legitimately long (and make it "
                               f"batched), or look for a lock wait.\n  last log lines:\n{tail}\n  console: {url}")
         sleep(poll_s)
@@ -245,9 +246,9 @@ def wait_for_rollout(
 ) -> dict[str, Any]:
     """Wait until the service's PRIMARY deployment runs ``task_definition`` with rollout state COMPLETED.
 
-    Raises :class:`RolloutFailed` when that deployment FAILED or ECS's circuit breaker rolled it back (the PRIMARY
+    Raises :class:`RolloutFailedError` when that deployment FAILED or ECS's circuit breaker rolled it back (the PRIMARY
     deployment runs another task definition), naming the stopped tasks' reasons and recent service events, and
-    :class:`RolloutTimeout` after ``timeout_s``. Returns the completed deployment.
+    :class:`RolloutTimeoutError` after ``timeout_s``. Returns the completed deployment.
     """
     ecs = ecs_client or boto3.client("ecs", region_name=region)
     region = region or ecs.meta.region_name
@@ -255,7 +256,7 @@ def wait_for_rollout(
     started = clock()
     last_line = None
 
-    def failure(summary: str, svc: dict[str, Any]) -> RolloutFailed:
+    def failure(summary: str, svc: dict[str, Any]) -> RolloutFailedError:
         reasons = _stopped_task_reasons(ecs, cluster, service, task_definition)
         lines = [summary]
         if reasons:
@@ -264,14 +265,14 @@ def wait_for_rollout(
         if events:
             lines += ["  recent service events:"] + [f"    {e}" for e in events]
         lines.append(f"  console: {url}")
-        return RolloutFailed("\n".join(lines))
+        return RolloutFailedError("\n".join(lines))
 
     while True:
         described = ecs.describe_services(cluster=cluster, services=[service])
         services = described.get("services", [])
         if not services or services[0].get("status") != "ACTIVE":
             why = "; ".join(f.get("reason", "?") for f in described.get("failures", [])) or "not ACTIVE"
-            raise RolloutFailed(f"service {_resource_name(service)} in cluster {_resource_name(cluster)}: {why}")
+            raise RolloutFailedError(f"service {_resource_name(service)} in cluster {_resource_name(cluster)}: {why}")
         svc = services[0]
         deployments = svc.get("deployments", [])
         primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
@@ -298,6 +299,6 @@ def wait_for_rollout(
             progress(f"{line} after {elapsed:.0f}s")
             last_line = line
         if elapsed >= timeout_s:
-            raise RolloutTimeout(f"{line} after {timeout_s:.0f}s; the deployment goes on in ECS and the circuit "
+            raise RolloutTimeoutError(f"{line} after {timeout_s:.0f}s; the deployment goes on in ECS and the circuit "
                                  f"breaker will roll it back if tasks keep failing. Console: {url}")
         sleep(poll_s)

@@ -48,7 +48,8 @@ def _check(news: dict[str, Any], required: Sequence[str]) -> list[CheckFailure]:
         failures.append(CheckFailure("timeout_s", f"timeout_s={timeout}: use 60..86400 seconds"))
     digest = news.get("image_digest")
     if "image_digest" in required and isinstance(digest, str) and _known(digest) and "@sha256:" not in digest:
-        failures.append(CheckFailure("image_digest", f"image_digest={digest!r} is not pinned: use repository@sha256:..."))
+        failures.append(CheckFailure("image_digest",
+                                     f"image_digest={digest!r} is not pinned: use repository@sha256:..."))
     return failures
 
 
@@ -128,9 +129,9 @@ class MigrationGateArgs:
     """Migration task definition ARN; a new revision re-runs the migration. Required."""
     container_name: str
     """Container whose exit code decides success. Required."""
-    subnets: pulumi.Input[Sequence[str]]
+    subnets: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Subnets of the task (the service's). Required."""
-    security_groups: pulumi.Input[Sequence[str]]
+    security_groups: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Security groups of the task (must include the database's client group). Required."""
     assign_public_ip: pulumi.Input[bool]
     """Public IP (a VPC without NAT). Required."""
