@@ -1,0 +1,115 @@
+"""The ``app`` command: ``serve`` (gunicorn), ``migrate`` (Alembic under an advisory lock) and ``check`` (config).
+
+Exit codes: 0 success, 1 runtime failure (e.g. database unreachable), 2 invalid configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from .logs import configure_logging
+from .settings import ConfigError, Settings, load_settings
+
+log = logging.getLogger("slipway_app.cli")
+
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
+GUNICORN_CONFIG = "python:slipway_app.gunicorn_conf"
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(f"app: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def gunicorn_argv() -> list[str]:
+    """The exact command ``app serve`` execs (the container's ``CMD ["app", "serve"]``)."""
+    return [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG]
+
+
+def cmd_serve(_args: argparse.Namespace) -> int:
+    """Validate the configuration, then replace this process with gunicorn (signals reach its master directly)."""
+    _settings_or_exit()
+    argv = gunicorn_argv()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Fixed argv and no shell; exec keeps the PID, so ECS's SIGTERM reaches gunicorn's master directly.
+    os.execv(argv[0], argv)  # noqa: S606  # nosec B606
+    return EXIT_FAILURE  # pragma: no cover - execv only returns by raising
+
+
+def _describe_db_error(exc: SQLAlchemyError) -> str:
+    """The first line of the driver's message: actionable, without the SQL/traceback noise (and no password)."""
+    orig = getattr(exc, "orig", None) or exc
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return f"{type(orig).__name__}: {first}"
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Upgrade the database to head under the migration lock; print the resulting revision."""
+    from . import migrate  # imported lazily: alembic is only needed here
+
+    settings = _settings_or_exit()
+    # With --sql, stdout is the SQL script: keep it clean of INFO log lines.
+    configure_logging("WARNING" if args.sql else settings.log_level)
+    url = settings.sqlalchemy_url()
+    target = url.render_as_string(hide_password=True)
+    try:
+        if args.sql:
+            from alembic import command
+
+            command.upgrade(migrate.alembic_config(url=url), "head", sql=True)
+            return EXIT_OK
+        revision = migrate.upgrade_to_head(url)
+    except SQLAlchemyError as exc:
+        log.error("migration failed", exc_info=settings.log_level == "DEBUG",
+                  extra={"database": target, "error": _describe_db_error(exc)})
+        print(f"app migrate: cannot migrate {target}: {_describe_db_error(exc)} "
+              "(check DB_HOST/DB_PORT, security groups and credentials; LOG_LEVEL=DEBUG for the traceback)",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:
+        log.error("migration failed", exc_info=settings.log_level == "DEBUG", extra={"database": target})
+        print(f"app migrate: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"database at revision {revision} (head)")
+    return EXIT_OK
+
+
+def cmd_check(_args: argparse.Namespace) -> int:
+    """Print the effective configuration as JSON, secrets masked."""
+    settings = _settings_or_exit()
+    print(json.dumps(settings.public_dict(), indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (``app --help``)."""
+    parser = argparse.ArgumentParser(prog="app", description=__doc__.splitlines()[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run gunicorn with uvicorn workers on 0.0.0.0:$PORT").set_defaults(func=cmd_serve)
+    migrate = sub.add_parser("migrate", help="upgrade the database schema to head (safe to run concurrently)")
+    migrate.add_argument("--sql", action="store_true", help="print the SQL instead of running it (offline mode)")
+    migrate.set_defaults(func=cmd_migrate)
+    sub.add_parser("check", help="validate the configuration and print it (secrets masked)").set_defaults(
+        func=cmd_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``app`` console script."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

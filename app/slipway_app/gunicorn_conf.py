@@ -1,0 +1,44 @@
+"""gunicorn configuration (``gunicorn -c python:slipway_app.gunicorn_conf``), derived from the validated settings.
+
+Timing budget for a rolling deploy / scale-in on ECS Fargate behind an ALB:
+
+* ECS sends SIGTERM, then SIGKILL after ``stopTimeout`` = 30 s (components/containers.py). gunicorn's
+  ``graceful_timeout`` (20 s) must stay below it so in-flight requests finish and the engine is disposed cleanly.
+* The ALB keeps idle client connections for 60 s; ``keepalive`` (65 s) is longer, so the ALB -- never gunicorn --
+  closes an idle connection first (otherwise a request racing the close gets a 502).
+"""
+
+from __future__ import annotations
+
+from slipway_app.logs import logging_dict
+from slipway_app.settings import load_settings
+
+_settings = load_settings()
+
+wsgi_app = "slipway_app.asgi:app"
+worker_class = "uvicorn_worker.UvicornWorker"
+# All interfaces: in the container the ALB reaches the task's ENI address.
+bind = [f"0.0.0.0:{_settings.port}"]
+workers = _settings.web_concurrency
+# Below ECS stopTimeout (30 s): after SIGTERM, workers get 20 s to finish in-flight requests, then are killed.
+graceful_timeout = 20
+# A worker silent for 30 s (blocked event loop) is killed and replaced.
+timeout = 30
+# Longer than the ALB idle timeout (60 s) so the ALB closes idle keep-alive connections first (avoids 502s).
+keepalive = 65
+# Heartbeat files live in /tmp: the root filesystem is read-only in the container (/tmp is its only writable volume).
+worker_tmp_dir = "/tmp"  # noqa: S108  # nosec B108
+# The ALB terminates TLS and is the only peer (security groups): trust its X-Forwarded-For/-Proto headers.
+forwarded_allow_ips = "*"
+proxy_allow_ips = "*"
+# One JSON access line per request comes from the app's middleware; gunicorn's access log stays off.
+accesslog = None
+errorlog = "-"
+loglevel = _settings.log_level.lower()
+logconfig_dict = logging_dict(_settings.log_level)
+# Recycle workers now and then (bounded memory growth), jittered so they do not restart together.
+max_requests = 10_000
+max_requests_jitter = 1_000
+proc_name = "slipway-app"
+# No runtime control socket (gunicorn >= 24): nothing manages workers at runtime; ECS replaces tasks instead.
+control_socket_disable = True

@@ -1,0 +1,85 @@
+"""JSON logging: one JSON object per line on stdout, with the current request id (a context variable) when set.
+
+Used by the app, the CLI and gunicorn (``logconfig_dict`` in :mod:`slipway_app.gunicorn_conf`), so every line the
+container writes to CloudWatch is structured.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import logging.config
+import sys
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+# Attributes every LogRecord has; anything else was passed with ``extra=`` and is emitted as a field.
+# ``color_message`` is uvicorn's ANSI-coloured duplicate of the message.
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "taskName", "color_message"}
+
+
+class JsonFormatter(logging.Formatter):
+    """Format a record as a single-line JSON object: ts, level, logger, message, request_id, extras, exc_info."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render ``record``; values that are not JSON-serialisable are rendered with ``str``."""
+        out: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None) or request_id_var.get()
+        if request_id:
+            out["request_id"] = request_id
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and key not in out:
+                out[key] = value
+        if record.exc_info:
+            out["exc_type"] = record.exc_info[0].__name__ if record.exc_info[0] else None
+            out["exc_info"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        elif record.exc_text:
+            out["exc_info"] = record.exc_text
+        if record.stack_info:
+            out["stack_info"] = record.stack_info
+        return json.dumps(out, default=str, ensure_ascii=False)
+
+
+def logging_dict(level: str = "INFO") -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` dict: root logs JSON to stdout; server access loggers are silenced.
+
+    Access lines come from :class:`slipway_app.middleware.RequestContextMiddleware` (one JSON line per request),
+    so gunicorn's and uvicorn's own access loggers are switched off to avoid duplicates.
+    """
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "slipway_app.logs.JsonFormatter"}},
+        "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json",
+                                "stream": "ext://sys.stdout"}},
+        "root": {"level": level, "handlers": ["stdout"]},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
+            "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
+            "uvicorn": {"level": level, "handlers": [], "propagate": True},
+            "uvicorn.error": {"level": level, "handlers": [], "propagate": True},
+            "uvicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
+            "alembic": {"level": "WARNING", "handlers": [], "propagate": True},
+            "alembic.runtime.migration": {"level": level, "handlers": [], "propagate": True},
+            "sqlalchemy.engine": {"level": "WARNING", "handlers": [], "propagate": True},
+        },
+    }
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """(Re)configure process-wide logging as JSON on stdout at ``level``; idempotent."""
+    logging.config.dictConfig(logging_dict(level))
+    logging.captureWarnings(True)
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:  # a real text stream (not a test capture): flush every line
+        reconfigure(line_buffering=True)

@@ -1,0 +1,75 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+
+from . import __version__
+from .api import notes, pages, probes
+from .db import make_engine, make_session_factory
+from .middleware import MAX_BODY_BYTES, BodySizeLimitMiddleware, RequestContextMiddleware
+from .migrate import head_revisions
+from .settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Dispose of the engine (close pooled connections) when the worker shuts down."""
+    log.info("app started", extra={"app_env": app.state.settings.app_env, "version": __version__})
+    try:
+        yield
+    finally:
+        app.state.engine.dispose()
+        log.info("app stopped, database connections closed")
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """422 naming each bad field; the offending input is not echoed back."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [{"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+              for err in errors]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("database unavailable", extra={"error_type": type(exc).__name__})
+    return JSONResponse({"detail": "database unavailable, try again later"}, status_code=503,
+                        headers={"Retry-After": "5"})
+
+
+async def _database_rejected(_request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database rejected the data", extra={"error_type": type(exc).__name__})
+    return JSONResponse({"detail": "the database rejected the data"}, status_code=422)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for ``settings`` (default: validated from the environment). Does not configure logging."""
+    settings = settings or load_settings()
+    docs = None if settings.app_env == "prod" else "/docs"
+    app = FastAPI(title="slipway sample app", version=__version__, lifespan=lifespan, docs_url=docs,
+                  redoc_url=None, openapi_url="/openapi.json")
+    engine = make_engine(settings)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.migration_heads = head_revisions()
+    app.include_router(pages)
+    app.include_router(probes)
+    app.include_router(notes)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(DataError, _database_rejected)
+    app.add_exception_handler(IntegrityError, _database_rejected)
+    # Added last = outermost: the request id and security headers wrap everything, including 413s.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,1 @@
+"""Alembic migration environment, shipped inside the package (configured by :mod:`slipway_app.migrate`)."""

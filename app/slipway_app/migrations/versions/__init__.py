@@ -1,0 +1,1 @@
+"""Alembic revisions (``NNNN_description.py``); Alembic itself skips this file."""

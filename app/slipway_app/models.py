@@ -1,0 +1,50 @@
+"""ORM models (SQLAlchemy 2 typed declarative). The schema is owned by the Alembic migrations in ``migrations/``;
+``tests/test_app_migrations.py`` checks that these models and the migrations never drift apart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import CheckConstraint, DateTime, Integer, MetaData, String, Text, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+TITLE_MAX = 200
+BODY_MAX = 10_000
+
+# Deterministic constraint names, so migrations can refer to (and drop) them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Note(Base):
+    """A short text note."""
+
+    __tablename__ = "notes"
+    __table_args__ = (
+        CheckConstraint(f"length(title) >= 1 AND length(title) <= {TITLE_MAX}", name="title_length"),
+        CheckConstraint(f"length(body) <= {BODY_MAX}", name="body_length"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow,
+                                                 server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow,
+                                                 onupdate=utcnow, server_default=func.now())

@@ -1,0 +1,168 @@
+"""Runtime configuration, read from environment variables and validated at start-up (pydantic-settings).
+
+The contract (set by the slipway infrastructure in ECS) is documented in ``app/README.md``. A ``.env`` file in the
+working directory is read only when ``APP_ENV`` is ``local`` or unset, so a stray file can never change a deployed
+task's configuration. Secret values (``DB_PASSWORD``, ``SECRET_KEY`` and the password inside ``DATABASE_URL``) are
+``SecretStr`` and are masked in :meth:`Settings.public_dict`, in error messages and in logs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+# Only /tmp is writable in the container (read-only root filesystem).
+DEFAULT_SQLITE_PATH = "/tmp/slipway-app.db"  # noqa: S108  # nosec B108
+MIN_SECRET_KEY_LENGTH = 32
+DEPLOYED_ENVS = frozenset({"dev", "prod"})
+LOCAL_ENVS = frozenset({"local", "test"})
+POSTGRES_SCHEMES = frozenset({"postgres", "postgresql", "postgresql+psycopg"})
+SQLITE_SCHEMES = frozenset({"sqlite", "sqlite+pysqlite"})
+SECRET_FIELDS = frozenset({"db_password", "secret_key", "database_url"})
+MASK = "***"
+
+AppEnv = Literal["local", "test", "dev", "prod"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+
+class ConfigError(Exception):
+    """Invalid configuration; the message names the offending environment variable(s), never a secret value."""
+
+
+class Settings(BaseSettings):
+    """All configuration of the app. Field ``foo_bar`` is read from the environment variable ``FOO_BAR``."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", env_ignore_empty=True, frozen=True)
+
+    port: int = Field(8000, ge=1, le=65535, description="TCP port gunicorn binds on 0.0.0.0")
+    app_env: AppEnv = Field("local", description="local, test, dev or prod")
+    log_level: LogLevel = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    web_concurrency: int = Field(2, ge=1, le=64, description="gunicorn worker processes")
+    db_host: str | None = Field(None, description="PostgreSQL host; selects PostgreSQL")
+    db_port: int = Field(5432, ge=1, le=65535)
+    db_name: str = Field("app", min_length=1)
+    db_user: str | None = None
+    db_password: SecretStr | None = None
+    db_sslmode: SslMode | None = None
+    database_url: SecretStr | None = Field(None, description="alternative to DB_*: postgresql://... or sqlite:///...")
+    secret_key: SecretStr | None = None
+
+    @field_validator("log_level", "app_env", mode="before")
+    @classmethod
+    def _normalise_case(cls, value: Any, info: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            return value.upper() if info.field_name == "log_level" else value.lower()
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        try:
+            url = make_url(value.get_secret_value())
+        except (ArgumentError, ValueError):  # the message could contain the password: do not chain it
+            raise ValueError("is not a valid URL (expected postgresql://user:pass@host:5432/db or "
+                             "sqlite:///path)") from None
+        scheme = url.drivername
+        if scheme not in POSTGRES_SCHEMES | SQLITE_SCHEMES:
+            raise ValueError(f"unsupported scheme {scheme!r}; use postgresql:// (psycopg 3) or sqlite:///")
+        if scheme in POSTGRES_SCHEMES and not url.host:
+            raise ValueError("a postgresql URL needs a host")
+        return value
+
+    @model_validator(mode="after")
+    def _check_combinations(self) -> Settings:
+        if self.database_url is not None and self.db_host:
+            raise ValueError("set either DATABASE_URL or DB_HOST (with DB_USER, DB_PASSWORD...), not both")
+        if self.db_host:
+            missing = [name for name, value in (("DB_USER", self.db_user), ("DB_PASSWORD", self.db_password))
+                       if not value]
+            if missing:
+                raise ValueError(f"DB_HOST is set but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'}"
+                                 " missing")
+        elif self.database_url is None and self.db_user:
+            raise ValueError("DB_USER is set but DB_HOST is missing (set DB_HOST, or DATABASE_URL, or neither for "
+                             "the embedded SQLite database)")
+        if self.app_env in DEPLOYED_ENVS:
+            key = self.secret_key.get_secret_value() if self.secret_key else ""
+            if len(key) < MIN_SECRET_KEY_LENGTH:
+                raise ValueError(f"SECRET_KEY must be set to at least {MIN_SECRET_KEY_LENGTH} characters when "
+                                 f"APP_ENV={self.app_env}")
+        return self
+
+    # -- derived values -------------------------------------------------------------------------------------
+
+    def sqlalchemy_url(self) -> URL:
+        """The SQLAlchemy URL: PostgreSQL via psycopg 3 (password escaped by ``URL.create``) or SQLite."""
+        if self.db_host:
+            query = {"sslmode": self.db_sslmode} if self.db_sslmode else {}
+            return URL.create("postgresql+psycopg", username=self.db_user,
+                              password=self.db_password.get_secret_value() if self.db_password else None,
+                              host=self.db_host, port=self.db_port, database=self.db_name, query=query)
+        if self.database_url is not None:
+            url = make_url(self.database_url.get_secret_value())
+            if url.drivername in POSTGRES_SCHEMES:
+                url = url.set(drivername="postgresql+psycopg")
+                if url.password is None and self.db_password is not None:
+                    url = url.set(password=self.db_password.get_secret_value())
+                if self.db_sslmode and "sslmode" not in url.query:
+                    url = url.update_query_dict({"sslmode": self.db_sslmode})
+            else:
+                url = url.set(drivername="sqlite")
+            return url
+        return URL.create("sqlite", database=DEFAULT_SQLITE_PATH)
+
+    @property
+    def is_postgres(self) -> bool:
+        """True when the database is PostgreSQL."""
+        return self.sqlalchemy_url().get_backend_name() == "postgresql"
+
+    @property
+    def is_local(self) -> bool:
+        """True for ``local`` and ``test``: developer conveniences (``/docs``) are on."""
+        return self.app_env in LOCAL_ENVS
+
+    def public_dict(self) -> dict[str, Any]:
+        """The effective configuration keyed by environment variable, secrets replaced by ``***`` (or null)."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name in SECRET_FIELDS:
+                value = MASK if value is not None else None
+            out[name.upper()] = value
+        out["effective_database_url"] = self.sqlalchemy_url().render_as_string(hide_password=True)
+        return out
+
+
+def _format_error(exc: ValidationError) -> str:
+    """One line per problem, naming the environment variable; input values are never echoed (may be secrets)."""
+    lines = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = ".".join(str(part) for part in err.get("loc", ()))
+        message = err.get("msg", "invalid")
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        lines.append(f"{loc.upper()}: {message}" if loc else message)
+    return "invalid configuration: " + "; ".join(lines)
+
+
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
+    """Read and validate the settings; raise :class:`ConfigError` with a clear message when invalid.
+
+    ``env_file`` is only consulted when ``APP_ENV`` is unset or ``local`` (local development).
+    """
+    app_env = os.environ.get("APP_ENV", "").strip().lower()
+    use_env_file = env_file is not None and app_env in ("", "local")
+    try:
+        return Settings(_env_file=env_file if use_env_file else None)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc)) from None
