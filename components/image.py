@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -38,17 +40,67 @@ class AppImageArgs:
     """``arm64`` (default: Graviton Fargate is ~20 % cheaper) or ``x86_64``; must match the task definition."""
 
 
-def source_tag(context: str, length: int = 16) -> str:
-    """A content hash of the build context (file paths and bytes), stable across machines and checkouts."""
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """One ``.dockerignore`` pattern as a regex over ``/``-separated paths relative to the context (Go
+    ``filepath.Match`` semantics plus ``**``, as Docker's pattern matcher)."""
+    pattern = pattern.strip("/")
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out + r"\Z")
+
+
+def dockerignore_filter(context: str) -> Callable[[str], bool]:
+    """``included(path)`` for the context's ``.dockerignore``: the last matching pattern wins, ``!`` re-includes,
+    and a pattern that matches a directory excludes everything below it."""
+    file = Path(context, ".dockerignore")
+    rules: list[tuple[bool, re.Pattern[str]]] = []
+    if file.is_file():
+        for line in file.read_text().splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            negated = line.startswith("!")
+            body = os.path.normpath(line[1:].strip() if negated else line).replace(os.sep, "/")
+            rules.append((negated, _pattern_regex(body)))
+
+    def included(path: str) -> bool:
+        parts = path.split("/")
+        prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+        keep = True
+        for negated, regex in rules:
+            if any(regex.match(prefix) for prefix in prefixes):
+                keep = negated
+        return keep
+
+    return included
+
+
+def source_tag(context: str, length: int = 16, dockerfile: str = "Dockerfile") -> str:
+    """A content hash of what ``docker build`` sees: the files the context's ``.dockerignore`` keeps (paths and
+    bytes), plus the Dockerfile and the ``.dockerignore`` themselves. Stable across machines and checkouts; a change
+    to tests or docs that never reach the image does not produce a new tag (nor a new deploy)."""
     digest = hashlib.sha256()
     root = Path(context)
+    included = dockerignore_filter(context)
+    always = {dockerfile, ".dockerignore"}
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.endswith(".egg-info"))
         for filename in sorted(filenames):
-            if filename.endswith((".pyc", ".db")):
-                continue
             path = Path(dirpath, filename)
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            rel = path.relative_to(root).as_posix()
+            if filename.endswith((".pyc", ".db")) or not (rel in always or included(rel)):
+                continue
+            digest.update(rel.encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
     return f"src-{digest.hexdigest()[:length]}"
 

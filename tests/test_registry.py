@@ -86,3 +86,36 @@ def test_image_uri_promotes_an_existing_digest_without_building() -> None:
     assert graph.outputs["image"] == digest
     web = graph.one("aws:ecs/taskDefinition:TaskDefinition", "web")
     assert json.loads(web.input("containerDefinitions"))[0]["image"] == digest
+
+
+def test_source_tag_hashes_what_docker_build_sees(tmp_path: Path) -> None:
+    """Files the .dockerignore drops never change the tag (no new image, migration or rollout for a README edit);
+    the Dockerfile and the .dockerignore always do."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "main.py").write_text("print(1)\n")
+    (tmp_path / "pkg" / "notes.md").write_text("kept by a negation\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_x.py").write_text("def test(): pass\n")
+    (tmp_path / "README.md").write_text("docs\n")
+    (tmp_path / "Dockerfile").write_text("FROM python\n")
+    (tmp_path / ".dockerignore").write_text("# comment\ntests\n*.md\n!pkg/**/*.md\nDockerfile\n**/.env\n")
+    first = source_tag(str(tmp_path))
+    (tmp_path / "tests" / "test_x.py").write_text("def test(): assert 1\n")
+    (tmp_path / "README.md").write_text("more docs\n")
+    (tmp_path / "pkg" / ".env").write_text("SECRET=1\n")
+    assert source_tag(str(tmp_path)) == first
+    for path, text in (("pkg/notes.md", "changed\n"), ("Dockerfile", "FROM python:3.12\n"),
+                       (".dockerignore", "tests\n"), ("pkg/main.py", "print(2)\n")):
+        (tmp_path / path).write_text(text)
+        assert source_tag(str(tmp_path)) != first, f"{path} reaches the image: the tag must change"
+        first = source_tag(str(tmp_path))
+
+
+def test_the_app_context_tag_ignores_its_tests_and_docs() -> None:
+    from components.image import dockerignore_filter
+
+    included = dockerignore_filter("app")
+    assert included("slipway_app/api.py") and included("requirements.lock") and included("pyproject.toml")
+    assert included("build-requirements.lock") and included("slipway_app/migrations/versions/0001_create_notes.py")
+    for dropped in ("tests/test_app_api.py", "README.md", "docker-compose.yml", ".env", "slipway_app/x.db"):
+        assert not included(dropped), dropped

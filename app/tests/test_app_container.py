@@ -32,7 +32,7 @@ APP_DIR = Path(__file__).resolve().parents[1]
 COMPOSE = APP_DIR / "docker-compose.yml"
 GRACEFUL_TIMEOUT = 20.0  # gunicorn graceful_timeout (the contract); ECS stopTimeout is 30 s
 # What app/Dockerfile copies into the build (test_app_dockerfile.py checks the Dockerfile copies exactly these).
-BUILD_INPUTS = ("requirements.lock", "pyproject.toml", "slipway_app")
+BUILD_INPUTS = ("requirements.lock", "build-requirements.lock", "pyproject.toml", "slipway_app")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", "*.db", ".env", ".env.*", "*.egg-info")
 
 
@@ -96,9 +96,11 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> ImageVenv:
     _run([sys.executable, "-m", "venv", str(venv)], timeout=120)
     pip = [str(venv / "bin" / "python"), "-m", "pip"]
     _run([*pip, "install", "--quiet", "--require-hashes", "--no-deps", "--no-compile", "-r",
-          str(context / "requirements.lock")], timeout=600, env=pip_env, cwd=context)
-    _run([*pip, "install", "--quiet", "--no-deps", "--no-compile", str(context)], timeout=600, env=pip_env,
-         cwd=context)
+          str(context / "requirements.lock"), "-r", str(context / "build-requirements.lock")], timeout=600,
+         env=pip_env, cwd=context)
+    _run([*pip, "install", "--quiet", "--no-deps", "--no-compile", "--no-build-isolation", str(context)],
+         timeout=600, env=pip_env, cwd=context)
+    _run([*pip, "uninstall", "--quiet", "--yes", "setuptools"], timeout=120, env=pip_env)
     _run([*pip, "check"], timeout=120, env=pip_env)
     _run([str(venv / "bin" / "python"), "-m", "compileall", "-q", "-f", "--invalidation-mode", "unchecked-hash",
           str(venv)], timeout=600, env=pip_env)

@@ -186,6 +186,18 @@ def test_app_is_installed_non_editable_without_dependency_resolution(builder: St
     assert not re.search(r"(^|\s)(-e|--editable)(\s|$)", args), "the image must not contain an editable install"
 
 
+def test_the_build_backend_is_hashed_and_never_fetched_by_build_isolation(builder: Stage) -> None:
+    """pip's build isolation would download an unpinned setuptools; the image builds from hashed locks only."""
+    backend = (APP_DIR / "build-requirements.lock").read_text()
+    assert re.search(r"^setuptools==\S+ \\\n\s+--hash=sha256:[0-9a-f]{64}", backend, re.M), backend
+    requires = re.search(r'requires = \["setuptools([^"]*)"\]', (APP_DIR / "pyproject.toml").read_text())
+    assert requires, "pyproject's build-system must stay setuptools (the backend the lock pins)"
+    runs = [i.args for i in builder.all("RUN")]
+    assert any("--require-hashes" in r and "build-requirements.lock" in r for r in runs)
+    app_install = next(r for r in runs if "pip install" in r and "requirements.lock" not in r)
+    assert "--no-build-isolation" in app_install and "pip uninstall --yes setuptools" in app_install
+
+
 def test_bytecode_is_compiled_at_build_time(builder: Stage, runtime: Stage) -> None:
     assert any("compileall" in i.args and "/opt/venv" in i.args for i in builder.all("RUN"))
     env = " ".join(i.args for i in runtime.all("ENV"))
@@ -209,7 +221,7 @@ def test_cmd_healthcheck_port_and_stop_signal(runtime: Stage) -> None:
 
 def test_builder_copies_only_what_the_dockerignore_keeps(builder: Stage) -> None:
     sources = {src for i in builder.all("COPY") if "--from" not in i.args for src in i.args.split()[:-1]}
-    assert sources == {"requirements.lock", "pyproject.toml", "slipway_app"}, sources
+    assert sources == {"requirements.lock", "build-requirements.lock", "pyproject.toml", "slipway_app"}, sources
 
 
 def test_dockerignore_keeps_the_build_inputs_out_of_reach_of_local_state() -> None:
@@ -217,7 +229,7 @@ def test_dockerignore_keeps_the_build_inputs_out_of_reach_of_local_state() -> No
                 if line.strip() and not line.strip().startswith("#")]
     for required in ("**/.venv", "**/__pycache__", "tests", "**/.env", "**/*.db", ".git", "docs"):
         assert required in patterns, f".dockerignore must exclude {required}"
-    for kept in ("pyproject.toml", "requirements.lock", "slipway_app"):
+    for kept in ("pyproject.toml", "requirements.lock", "build-requirements.lock", "slipway_app"):
         assert kept not in patterns and f"/{kept}" not in patterns, f".dockerignore must keep {kept}"
 
 
