@@ -16,7 +16,8 @@ from slipway_app.settings import load_settings
 _settings = load_settings()
 
 wsgi_app = "slipway_app.asgi:app"
-worker_class = "uvicorn_worker.UvicornWorker"
+# uvicorn workers (ASGI) without the `server: uvicorn` banner.
+worker_class = "slipway_app.worker.Worker"
 # All interfaces: in the container the ALB reaches the task's ENI address.
 bind = [f"0.0.0.0:{_settings.port}"]
 workers = _settings.web_concurrency

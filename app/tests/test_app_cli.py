@@ -175,7 +175,7 @@ def test_serve_runs_gunicorn_with_json_logs_and_stops_on_sigterm(app_popen: Any,
     lines = [json.loads(line) for line in output.splitlines() if line.strip()]  # every line is JSON
     messages = [line["message"] for line in lines]
     assert "Handling signal: term" in messages
-    assert any("Using worker: uvicorn_worker.UvicornWorker" in m for m in messages)
+    assert any("Using worker: slipway_app.worker.Worker" in m for m in messages)
     access = [line for line in lines if line.get("request_id") == "srv-1" and line.get("path") == "/healthz"]
     assert len(access) == 1, "exactly one access line per request (no duplicate gunicorn/uvicorn line)"
     assert access[0]["status"] == 200
@@ -200,7 +200,7 @@ def test_gunicorn_config(monkeypatch: pytest.MonkeyPatch) -> None:
 
     conf = importlib.reload(conf)
     assert conf.bind == ["0.0.0.0:8123"] and conf.workers == 3
-    assert conf.worker_class == "uvicorn_worker.UvicornWorker"
+    assert conf.worker_class == "slipway_app.worker.Worker"
     assert conf.wsgi_app == "slipway_app.asgi:app"
     assert conf.graceful_timeout == 20 < 30  # below the ECS stopTimeout (components/containers.py)
     assert conf.keepalive > 60  # longer than the ALB idle timeout

@@ -201,6 +201,13 @@ def test_sigterm_drains_in_flight_request_then_exits_zero(image_venv: ImageVenv,
     log = tmp_path / "serve.log"
     with _serving(image_venv, port, log) as proc:
         assert _get(port, "/readyz")[0] == 200, log.read_text()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3)
+        conn.request("GET", "/healthz")
+        served = conn.getresponse()
+        served.read()
+        conn.close()
+        assert served.getheader("server") is None, "the server banner (uvicorn) must not be sent"
+        assert served.getheader("x-content-type-options") == "nosniff" and served.getheader("x-request-id")
 
         body = json.dumps({"title": "slow", "body": "sent in two halves around SIGTERM"}).encode()
         # Expect: 100-continue makes the server say when the app starts reading the body: from then on the request
