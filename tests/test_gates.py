@@ -192,3 +192,33 @@ def test_the_deploy_role_may_make_every_aws_call_the_gates_make() -> None:
     missing = sorted(f"{svc}:{op}" for svc, op in calls
                      if not any(fnmatch.fnmatchcase(f"{svc}:{op}", pattern) for pattern in allowed))
     assert not missing, f"deploy-policy.json does not allow {missing}"
+
+
+def test_a_fresh_provider_process_in_the_project_directory_loads_the_providers(tmp_path: Any) -> None:
+    """What ``pulumi-resource-pulumi-python`` does: a new interpreter, started in the project directory, unpickles
+    the provider from state and calls it. By-reference serialization needs ``components`` importable from there
+    (pulumi/pulumi#7960 shows the failure mode when it is not)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    blobs = {name: serialize_provider(p) for name, p in
+             (("gate", gates.MigrationGateProvider()), ("rollout", gates.RolloutCheckProvider()))}
+    script = (
+        "import base64, sys, dill\n"
+        "gate = dill.loads(base64.b64decode(sys.argv[1]))\n"
+        "rollout = dill.loads(base64.b64decode(sys.argv[2]))\n"
+        "d = gate.diff('id', {'image_digest': 'a', 'task_definition': 't'},\n"
+        "              {'image_digest': 'b', 'task_definition': 't'})\n"
+        "r = rollout.diff('id', {'task_definition': 't'}, {'task_definition': 't'})\n"
+        "print(type(gate).__module__, d.changes, r.changes)\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run([sys.executable, "-c", script, blobs["gate"], blobs["rollout"]], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["components.gates", "True", "False"]
+    elsewhere = subprocess.run([sys.executable, "-c", script, blobs["gate"], blobs["rollout"]], cwd=tmp_path,
+                               env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert elsewhere.returncode != 0 and "No module named 'components'" in elsewhere.stderr
