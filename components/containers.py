@@ -2,6 +2,10 @@
 
 Hardened by construction: numeric non-root user, read-only root filesystem with a writable ``/tmp`` volume, an
 init process to reap children and forward SIGTERM, secrets only as ``valueFrom`` ARNs, logs through awslogs.
+
+Image contract: Fargate creates the ``/tmp`` bind volume owned by root with mode 0755, so the image must declare
+``VOLUME ["/tmp"]`` after making ``/tmp`` mode 1777 (ECS then copies those permissions into the volume), as
+``app/Dockerfile`` does; otherwise UID 10001 cannot write anywhere and the app cannot start.
 """
 
 from __future__ import annotations

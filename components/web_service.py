@@ -227,6 +227,10 @@ class WebService(pulumi.ComponentResource):
             deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
             propagate_tags="SERVICE", enable_ecs_managed_tags=True, wait_for_steady_state=False,
+            # UpdateService alone does not move running tasks to a new capacity provider (Spot <-> on-demand) or
+            # platform version; this makes every update of the service roll its tasks. Unchanged services are never
+            # updated, so it costs nothing on a no-op `pulumi up`.
+            force_new_deployment=True,
             tags=self._tags,
             # Autoscaling owns the running count after creation; the target group must be on a listener first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*listeners, *args.deploy_after],

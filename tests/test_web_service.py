@@ -139,6 +139,8 @@ def test_autoscaling_on_cpu_and_requests_within_config_bounds(dev: ResourceGraph
 def test_dev_runs_on_spot_and_prod_on_regular_fargate(dev: ResourceGraph, prod: ResourceGraph) -> None:
     assert dev.one(SERVICE).input("capacityProviderStrategies", 0, "capacityProvider") == "FARGATE_SPOT"
     assert prod.one(SERVICE).input("capacityProviderStrategies", 0, "capacityProvider") == "FARGATE"
+    for graph in (dev, prod):  # a capacity switch only moves running tasks with a forced new deployment
+        assert graph.one("aws:ecs/service:Service").input("forceNewDeployment") is True
 
 
 def test_cluster_has_container_insights(stack: ResourceGraph) -> None:

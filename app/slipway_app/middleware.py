@@ -23,6 +23,8 @@ error_log = logging.getLogger("slipway_app.error")
 
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+# Content-Length = 1*DIGIT, ASCII digits only: str.isdigit() also accepts "²" or "٣", on which int() raises.
+_CONTENT_LENGTH = re.compile(r"[0-9]+")
 MAX_BODY_BYTES = 64 * 1024
 
 # Strict by default: the API and the landing page load nothing (the page has no script and no inline style).
@@ -147,10 +149,13 @@ class BodySizeLimitMiddleware:
             return
         declared = _header(scope, b"content-length")
         if declared is not None:
-            if not declared.strip().isdigit():
+            digits = declared.strip()
+            if not _CONTENT_LENGTH.fullmatch(digits):
                 await self._reply(send, 400, "invalid Content-Length header")
                 return
-            if int(declared) > self.max_bytes:
+            # Count digits first: int() refuses strings of more than 4300 digits (leading zeros included).
+            significant = digits.lstrip("0") or "0"
+            if len(significant) > len(str(self.max_bytes)) or int(significant) > self.max_bytes:
                 await self._reply(send, 413, f"request body larger than {self.max_bytes} bytes")
                 return
         received = 0

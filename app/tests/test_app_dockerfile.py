@@ -208,6 +208,18 @@ def test_bytecode_is_compiled_at_build_time(builder: Stage, runtime: Stage) -> N
     assert not [i for i in runtime.all("RUN") if "pip" in i.args], "the runtime stage installs nothing with pip"
 
 
+def test_tmp_is_a_world_writable_volume_for_the_fargate_bind_mount(runtime: Stage) -> None:
+    """ECS mounts an empty bind volume at /tmp (components/containers.py); it is writable by UID 10001 only when the
+    image declares /tmp as a VOLUME with mode 1777 (ECS copies the image's permissions into the volume)."""
+    from components.containers import APP_USER  # the infrastructure's side of the contract
+
+    volumes = [v for i in runtime.all("VOLUME") for v in _exec_form(i.args)]
+    assert volumes == ["/tmp"], volumes
+    chmod = [i for i in runtime.all("RUN") if "chmod 1777 /tmp" in i.args]
+    assert chmod and chmod[0].line < runtime.all("VOLUME")[0].line, "set /tmp's mode before declaring the volume"
+    assert runtime.all("USER")[-1].args == APP_USER
+
+
 def test_cmd_healthcheck_port_and_stop_signal(runtime: Stage) -> None:
     assert _exec_form(runtime.all("CMD")[-1].args) == ["app", "serve"]
     assert not runtime.all("ENTRYPOINT"), "no ENTRYPOINT: ECS and compose override only the command"
