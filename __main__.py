@@ -102,7 +102,7 @@ observability = Observability(name, ObservabilityArgs(
     alb_arn_suffix=web.alb_arn_suffix, target_group_arn_suffix=web.target_group_arn_suffix,
     cluster_name=cluster.cluster_name, service_name=web.service_name, db_identifier=database.identifier,
     db_instance_class=cfg.db_instance_class, db_allocated_storage_gb=cfg.db_allocated_storage_gb,
-    alarm_email=cfg.alarm_email, tags=tags))
+    alarm_email=cfg.alarm_email, key_deletion_window_days=30 if prod else 7, tags=tags))
 
 pulumi.export("url", web.url)
 pulumi.export("image", image_ref)

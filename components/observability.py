@@ -49,8 +49,22 @@ class ObservabilityArgs:
     """5xx responses as % of requests, over 3 of 5 minutes. Default 5."""
     p95_latency_seconds: float = 1.0
     """Target p95 response time. Default 1 s."""
+    key_deletion_window_days: int = 30
+    """Waiting period before the topic's KMS key is deleted after a destroy (7..30). Default 30."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
+
+
+def alarm_key_policy(account_id: str) -> str:
+    """Key policy: the account administers the key (IAM decides who); CloudWatch alarms and SNS of this account
+    may use it to publish to and deliver from the encrypted topic."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "AccountAdministersTheKey", "Effect": "Allow",
+         "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}},
+    ]})
 
 
 class Observability(pulumi.ComponentResource):
@@ -62,10 +76,18 @@ class Observability(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:Observability", name, None, opts)
+        if not 7 <= args.key_deletion_window_days <= 30:
+            raise ValueError(f"key_deletion_window_days={args.key_deletion_window_days}: KMS allows 7..30 days")
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
-        topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id="alias/aws/sns", tags=dict(args.tags),
-                              opts=self._child)
+        # Encrypted with a key of our own: CloudWatch cannot use the AWS managed alias/aws/sns key (its policy cannot
+        # be changed), so alarms on a topic encrypted with it never publish and nobody is paged.
+        key = aws.kms.Key(f"{name}-alarms-key", description=f"{name}: encrypts the alarm topic",
+                          enable_key_rotation=True, deletion_window_in_days=args.key_deletion_window_days,
+                          policy=aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+                          .account_id.apply(alarm_key_policy),
+                          tags=dict(args.tags), opts=self._child)
+        topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=key.arn, tags=dict(args.tags), opts=self._child)
         if args.alarm_email:
             aws.sns.TopicSubscription(f"{name}-alarm-email", topic=topic.arn, protocol="email",
                                       endpoint=args.alarm_email, opts=self._child)

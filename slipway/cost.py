@@ -25,6 +25,7 @@ CATEGORY = {
     "aws:ecs/service:Service": "compute (Fargate)",
     "aws:rds/instance:Instance": "database (RDS)",
     "aws:secretsmanager/secret:Secret": "secrets",
+    "aws:kms/key:Key": "secrets",
     "aws:cloudwatch/logGroup:LogGroup": "monitoring",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "monitoring",
     "aws:cloudwatch/dashboard:Dashboard": "monitoring",
@@ -262,6 +263,11 @@ def _rds(r: Any, c: Context) -> Priced:
 @pricer("aws:secretsmanager/secret:Secret")
 def _secret(r: Any, c: Context) -> Priced:
     return c.price["secret_month"], f"1 secret x ${c.price['secret_month']}/month"
+
+
+@pricer("aws:kms/key:Key")
+def _kms_key(r: Any, c: Context) -> Priced:
+    return c.price["kms_key_month"], f"1 customer managed key x ${c.price['kms_key_month']}/month"
 
 
 @pricer("aws:cloudwatch/logGroup:LogGroup")

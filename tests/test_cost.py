@@ -37,6 +37,7 @@ CASES: dict[str, tuple[list[dict[str, Any]], float]] = {
     "aws:rds/instance:Instance": ([res("aws:rds/instance:Instance", "db", instanceClass="db.t4g.medium",
                                        allocatedStorage=50, multiAz=True)], 106.40),
     "aws:secretsmanager/secret:Secret": ([res("aws:secretsmanager/secret:Secret", "s")], 0.40),
+    "aws:kms/key:Key": ([res("aws:kms/key:Key", "k")], 1.00),
     # 2 GB x $0.50 ingested + 2 GB x 90/30 stored x $0.03
     "aws:cloudwatch/logGroup:LogGroup": ([res("aws:cloudwatch/logGroup:LogGroup", "lg", retentionInDays=90)], 1.18),
     # metric-math alarm over 3 metrics x $0.10

@@ -65,7 +65,34 @@ def test_alarm_email_subscription_only_when_configured(dev: ResourceGraph, prod:
 
 
 def test_topic_is_encrypted_and_dashboard_covers_the_stack(stack: ResourceGraph) -> None:
-    assert stack.one("aws:sns/topic:Topic").input("kmsMasterKeyId") == "alias/aws/sns"
+    key = stack.one("aws:kms/key:Key")
+    assert stack.one("aws:sns/topic:Topic").input("kmsMasterKeyId") == key.outputs["arn"]
     body = json.loads(stack.one("aws:cloudwatch/dashboard:Dashboard").input("dashboardBody"))
     titles = {w["properties"]["title"] for w in body["widgets"]}
     assert {"Requests and 5xx", "Target p95 latency", "ECS CPU / memory", "RDS"} == titles
+
+
+def test_alarms_can_publish_to_the_encrypted_topic(dev: ResourceGraph, prod: ResourceGraph) -> None:
+    """CloudWatch needs kms:Decrypt and kms:GenerateDataKey* on the topic's key; the AWS managed alias/aws/sns key
+    cannot grant them, so the topic uses a customer managed key whose policy does (scoped to this account)."""
+    for graph, window in ((dev, 7), (prod, 30)):
+        key = graph.one("aws:kms/key:Key")
+        assert key.input("enableKeyRotation") is True and key.input("deletionWindowInDays") == window
+        policy = json.loads(key.input("policy"))
+        cloudwatch = [st for st in policy["Statement"]
+                      if st["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+        assert len(cloudwatch) == 1 and set(cloudwatch[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+        account = graph.one("aws:sns/topic:Topic").outputs["arn"].split(":")[4]
+        assert cloudwatch[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
+        admin = [st for st in policy["Statement"] if st["Principal"] == {"AWS": f"arn:aws:iam::{account}:root"}]
+        assert admin, "without the account root statement nobody could ever manage the key"
+
+
+def test_key_deletion_window_outside_kms_limits_is_refused() -> None:
+    from components.observability import Observability, ObservabilityArgs
+    from slipway.offline import run_program
+
+    args = ObservabilityArgs(alb_arn_suffix="a", target_group_arn_suffix="t", cluster_name="c", service_name="s",
+                             db_identifier="d", key_deletion_window_days=3)
+    with pytest.raises(ValueError, match="key_deletion_window_days=3"):
+        run_program(lambda: Observability("o", args))

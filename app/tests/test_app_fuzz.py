@@ -37,7 +37,6 @@ from hypothesis import strategies as st  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import response_schema_conformance  # noqa: E402
 from slipway_app.main import create_app  # noqa: E402
-from slipway_app.middleware import MAX_BODY_BYTES  # noqa: E402
 from slipway_app.models import BODY_MAX, TITLE_MAX  # noqa: E402
 from slipway_app.settings import Settings  # noqa: E402
 
