@@ -33,9 +33,10 @@ from components import (
     TlsCertificateArgs,
     WebService,
     WebServiceArgs,
-    source_tag,
 )
+from components import image as image_module
 from components.config import StackConfig
+from components.image import image_tag
 
 APP_DIR = "app"  # relative to the project directory, where Pulumi runs the program
 APP_SOURCE = Path(__file__).resolve().parent / APP_DIR
@@ -45,12 +46,15 @@ name, tags, prod = cfg.prefix, cfg.tags, cfg.is_prod
 
 network = Network(f"{name}-net", NetworkArgs(cidr_block=cfg.vpc_cidr, az_count=cfg.az_count,
                                               nat_strategy=cfg.nat_strategy, tags=tags))
-registry = ContainerRegistry(name, ContainerRegistryArgs(force_delete=not prod, tags=tags))
+registry = ContainerRegistry(name, ContainerRegistryArgs(repository_name=name, force_delete=not prod, tags=tags))
 if cfg.image_uri:  # promotion: deploy an image another stack already built, by digest
     image_ref: pulumi.Input[str] = cfg.image_uri
 else:
+    tag = image_tag(str(APP_SOURCE), cfg.architecture)
+    # Content already pushed under this tag (a revert, a cancelled update): deploy it, never rebuild over it.
+    pushed = image_module.find_pushed_image(name, tag, cfg.region)
     image_ref = AppImage(name, AppImageArgs(context=APP_DIR, repository_url=registry.repository_url,
-                                            registry_id=registry.registry_id, tag=source_tag(str(APP_SOURCE)),
+                                            registry_id=registry.registry_id, tag=tag, existing_digest=pushed,
                                             architecture=cfg.architecture)).image_ref
 secrets = AppSecrets(name, AppSecretsArgs(recovery_window_days=30 if prod else 7, tags=tags))
 logs = AppLogs(name, AppLogsArgs(retention_days=cfg.log_retention_days, tags=tags))

@@ -12,7 +12,7 @@ from .access_logs import AccessLogBucket, AccessLogBucketArgs
 from .cluster import EcsCluster, EcsClusterArgs
 from .database import Database, DatabaseArgs
 from .gates import MigrationGate, MigrationGateArgs, RolloutCheck, RolloutCheckArgs
-from .image import AppImage, AppImageArgs, source_tag
+from .image import AppImage, AppImageArgs, find_pushed_image, image_tag, source_tag
 from .logs import AppLogs, AppLogsArgs
 from .migration import MigrationTask, MigrationTaskArgs
 from .network import Network, NetworkArgs
@@ -28,5 +28,6 @@ __all__ = [
     "AppSecretsArgs", "ContainerRegistry", "ContainerRegistryArgs", "Database", "DatabaseArgs", "EcsCluster",
     "EcsClusterArgs", "MigrationGate", "MigrationGateArgs", "MigrationTask", "MigrationTaskArgs", "Network",
     "NetworkArgs", "Observability", "ObservabilityArgs", "RolloutCheck", "RolloutCheckArgs", "TaskRoles",
-    "TaskRolesArgs", "TlsCertificate", "TlsCertificateArgs", "WebService", "WebServiceArgs", "source_tag",
+    "TaskRolesArgs", "TlsCertificate", "TlsCertificateArgs", "WebService", "WebServiceArgs", "find_pushed_image",
+    "image_tag", "source_tag",
 ]

@@ -1,9 +1,12 @@
 """AppImage: build the app with pulumi-docker, push it to ECR, and expose the immutable ``repo@sha256:`` digest.
 
-The tag is derived from the build context's content (:func:`source_tag`), so an unchanged app never pushes a new
-tag (the ECR repository's tags are immutable) and a changed one always does. Services run ``image_ref``, the
-digest, never a mutable tag. Registry credentials come from ``aws.ecr.get_authorization_token`` at deploy time and
-are secret outputs, never stored in plain text.
+The tag is derived from the build context's content (:func:`source_tag`) and the CPU architecture, so an unchanged
+app never pushes a new tag (the ECR repository's tags are immutable) and a changed one always does. When the tag is
+already in the repository (a revert to earlier content, or an update that pushed and was then cancelled),
+:func:`find_pushed_image` finds its digest and ``existing_digest`` deploys it without a build: rebuilding would
+produce other bytes under a tag ECR refuses to overwrite (``ImageTagAlreadyExistsException``). Services run
+``image_ref``, the digest, never a mutable tag. Registry credentials come from ``aws.ecr.get_authorization_token``
+at deploy time and are secret outputs, never stored in plain text.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
+import boto3
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
+from botocore.exceptions import BotoCoreError, ClientError
 
 PLATFORMS = {"arm64": "linux/arm64", "x86_64": "linux/amd64"}
 _SKIP_DIRS = {".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "node_modules"}
@@ -38,6 +43,9 @@ class AppImageArgs:
     """Dockerfile path. Default ``<context>/Dockerfile``."""
     architecture: str = "arm64"
     """``arm64`` (default: Graviton Fargate is ~20 % cheaper) or ``x86_64``; must match the task definition."""
+    existing_digest: Optional[str] = None
+    """``sha256:...`` of the image already pushed under ``tag`` (:func:`find_pushed_image`): deploy it, build nothing.
+    Default None (build and push)."""
 
 
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
@@ -105,8 +113,35 @@ def source_tag(context: str, length: int = 16, dockerfile: str = "Dockerfile") -
     return f"src-{digest.hexdigest()[:length]}"
 
 
+def image_tag(context: str, architecture: str) -> str:
+    """The ECR tag for a build: content hash plus architecture (one content builds one image per platform)."""
+    if architecture not in PLATFORMS:
+        raise ValueError(f"architecture={architecture!r}: use one of {', '.join(PLATFORMS)}")
+    return f"{source_tag(context)}-{architecture}"
+
+
+def find_pushed_image(repository_name: str, tag: str, region: str, ecr_client: Any = None) -> Optional[str]:
+    """The digest of ``repository_name:tag`` if ECR already holds it, else None (no repository yet, or no such tag).
+
+    Called by the program before it declares the image, at preview and at update; needs ``ecr:DescribeImages``.
+    """
+    ecr = ecr_client or boto3.client("ecr", region_name=region)
+    try:
+        details = ecr.describe_images(repositoryName=repository_name, imageIds=[{"imageTag": tag}])["imageDetails"]
+    except ClientError as err:
+        code = err.response["Error"]["Code"]
+        if code in ("RepositoryNotFoundException", "ImageNotFoundException"):
+            return None
+        raise RuntimeError(f"cannot check ECR for {repository_name}:{tag} ({code}): the deploying role needs "
+                           f"ecr:DescribeImages on the repository") from err
+    except BotoCoreError as err:
+        raise RuntimeError(f"cannot check ECR for {repository_name}:{tag}: {err}") from err
+    return str(details[0]["imageDigest"]) if details else None
+
+
 class AppImage(pulumi.ComponentResource):
-    """Built and pushed image. Output: ``image_ref`` (``<repository>@sha256:<digest>``)."""
+    """Built and pushed image, or the one already pushed under the same tag. Output: ``image_ref``
+    (``<repository>@sha256:<digest>``)."""
 
     image_ref: pulumi.Output[str]
 
@@ -114,6 +149,12 @@ class AppImage(pulumi.ComponentResource):
         super().__init__("slipway:aws:AppImage", name, None, opts)
         if args.architecture not in PLATFORMS:
             raise ValueError(f"architecture={args.architecture!r}: use one of {', '.join(PLATFORMS)}")
+        if args.existing_digest:
+            if not args.existing_digest.startswith("sha256:"):
+                raise ValueError(f"existing_digest={args.existing_digest!r}: expected sha256:<hex>")
+            self.image_ref = pulumi.Output.concat(args.repository_url, "@", args.existing_digest)
+            self.register_outputs({"image_ref": self.image_ref})
+            return
         token = aws.ecr.get_authorization_token_output(registry_id=args.registry_id,
                                                        opts=pulumi.InvokeOutputOptions(parent=self))
         image = docker.Image(

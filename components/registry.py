@@ -9,12 +9,15 @@ and its rollback target, or a scale-out could fail to pull an expired digest.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
+
+_REPOSITORY_NAME = re.compile(r"(?=.{2,256}\Z)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,9 @@ class ContainerRegistryArgs:
     """Tagged images kept by the lifecycle policy. Default 50 (a few weeks of deploys)."""
     untagged_expiry_days: int = 7
     """Days after which untagged images expire. Default 7."""
+    repository_name: Optional[str] = None
+    """Explicit repository name, so the program can look for already pushed tags (``find_pushed_image``) before
+    the repository's outputs exist. Default None (auto-named ``<name>-repo-<suffix>``)."""
     force_delete: bool = False
     """Let ``pulumi destroy`` delete a repository that still holds images. Default False (nothing lost);
     the dev stack sets it True because it is disposable."""
@@ -44,8 +50,9 @@ def lifecycle_policy(keep_images: int, untagged_expiry_days: int) -> str:
 
 
 class ContainerRegistry(pulumi.ComponentResource):
-    """ECR repository. Outputs: ``repository_url``, ``repository_arn``, ``registry_id``."""
+    """ECR repository. Outputs: ``repository_url``, ``repository_arn``, ``registry_id``, ``repository_name``."""
 
+    repository_name: pulumi.Output[str]
     repository_url: pulumi.Output[str]
     repository_arn: pulumi.Output[str]
     registry_id: pulumi.Output[str]
@@ -55,9 +62,13 @@ class ContainerRegistry(pulumi.ComponentResource):
         super().__init__("slipway:aws:ContainerRegistry", name, None, opts)
         if args.keep_images < 1 or args.untagged_expiry_days < 1:
             raise ValueError("keep_images and untagged_expiry_days must be at least 1")
+        if args.repository_name is not None and not _REPOSITORY_NAME.fullmatch(args.repository_name):
+            raise ValueError(f"repository_name={args.repository_name!r}: use 2-256 lowercase letters, digits and "
+                             f"'-', '_', '.', '/' separators (ECR's rule)")
         child = pulumi.ResourceOptions(parent=self)
         repo = aws.ecr.Repository(
             f"{name}-repo",
+            name=args.repository_name,
             image_tag_mutability="IMMUTABLE",
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
             encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")],
@@ -67,6 +78,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         )
         aws.ecr.LifecyclePolicy(f"{name}-lifecycle", repository=repo.name,
                                 policy=lifecycle_policy(args.keep_images, args.untagged_expiry_days), opts=child)
+        self.repository_name = repo.name
         self.repository_url = repo.repository_url
         self.repository_arn = repo.arn
         self.registry_id = repo.registry_id

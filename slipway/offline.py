@@ -189,12 +189,34 @@ def _config_string(value: Any) -> str:
 
 
 # -- the run -------------------------------------------------------------------------------------------------
-def run_stack(stack: str, root: Path = ROOT, overrides: Optional[Mapping[str, Any]] = None) -> ResourceGraph:
-    """Run ``__main__.py`` for ``stack`` under mocks and return the recorded graph."""
+def run_stack(stack: str, root: Path = ROOT, overrides: Optional[Mapping[str, Any]] = None,
+              pushed_images: Optional[Mapping[str, str]] = None) -> ResourceGraph:
+    """Run ``__main__.py`` for ``stack`` under mocks and return the recorded graph.
+
+    ``pushed_images`` (tag -> ``sha256:`` digest) is what the offline ECR holds; empty by default, so the plan shows
+    a build. The program's one direct AWS call (``components.image.find_pushed_image``) is answered from it.
+    """
     project, config, secret_keys = load_config(stack, root, overrides)
     main = root / "__main__.py"
-    with _LOCK, _program_path(root):
+    with _LOCK, _program_path(root), _offline_ecr(dict(pushed_images or {})):
         return _run(project, stack, config, secret_keys, lambda: runpy.run_path(str(main), run_name="__main__"))
+
+
+@contextlib.contextmanager
+def _offline_ecr(pushed: dict[str, str]) -> Iterator[None]:
+    """Answer ``find_pushed_image`` from ``pushed`` instead of calling ECR (no credentials, no network)."""
+    import components.image as image
+
+    real = image.find_pushed_image
+
+    def offline_find(repository_name: str, tag: str, region: str, ecr_client: Any = None) -> Optional[str]:
+        return pushed.get(tag)
+
+    image.find_pushed_image = offline_find
+    try:
+        yield
+    finally:
+        image.find_pushed_image = real
 
 
 def run_program(program: Callable[[], Any], stack: str = "test", config: Optional[Mapping[str, str]] = None,

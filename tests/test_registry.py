@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from components.image import AppImage, AppImageArgs, source_tag
+from components.image import AppImage, AppImageArgs, find_pushed_image, image_tag, source_tag
 from components.registry import ContainerRegistry, ContainerRegistryArgs, lifecycle_policy
 from slipway.offline import ResourceGraph, SecretValue, run_program
 
@@ -43,7 +45,8 @@ def test_image_is_built_for_arm64_from_app_and_pushed_with_secret_credentials(st
     assert isinstance(image.inputs["registry"], SecretValue), "the ECR token must be a secret in state"
     repo_url = stack.one(REPO).outputs["repositoryUrl"]
     app_dir = Path(__file__).resolve().parent.parent / "app"
-    assert image.input("imageName") == f"{repo_url}:{source_tag(str(app_dir))}"
+    assert image.input("imageName") == f"{repo_url}:{source_tag(str(app_dir))}-arm64"
+    assert stack.one(REPO).input("name") == stack.one(REPO).outputs["name"] == f"slipway-{stack.stack}"
 
 
 def test_stack_exports_and_the_service_runs_the_digest_not_a_tag(stack: ResourceGraph) -> None:
@@ -119,3 +122,69 @@ def test_the_app_context_tag_ignores_its_tests_and_docs() -> None:
     assert included("build-requirements.lock") and included("slipway_app/migrations/versions/0001_create_notes.py")
     for dropped in ("tests/test_app_api.py", "README.md", "docker-compose.yml", ".env", "slipway_app/x.db"):
         assert not included(dropped), dropped
+
+
+# ---------------------------------------------------------------------------------------- already pushed content
+
+
+def test_content_already_in_ecr_is_deployed_by_its_digest_without_a_build() -> None:
+    """A revert (or an update cancelled after its push) finds its tag in ECR: deploy that digest; rebuilding would
+    push other bytes under an immutable tag and fail with ImageTagAlreadyExistsException."""
+    from slipway.offline import run_stack
+
+    tag = image_tag(str(Path(__file__).resolve().parent.parent / "app"), "arm64")
+    digest = "sha256:" + "c" * 64
+    graph = run_stack("dev", pushed_images={tag: digest})
+    assert graph.by_type(IMAGE) == [], "nothing is built"
+    expected = f"{graph.one(REPO).outputs['repositoryUrl']}@{digest}"
+    assert graph.outputs["image"] == expected
+    for task_def in graph.by_type("aws:ecs/taskDefinition:TaskDefinition"):
+        assert json.loads(task_def.input("containerDefinitions"))[0]["image"] == expected
+    assert graph.one("pulumi-python:dynamic/slipway:MigrationGate").input("image_digest") == expected
+    other = run_stack("dev", pushed_images={tag.replace("-arm64", "-x86_64"): digest})
+    assert len(other.by_type(IMAGE)) == 1, "another architecture's image is never reused"
+
+
+def test_existing_digest_must_be_a_digest() -> None:
+    with pytest.raises(ValueError, match="existing_digest='latest'"):
+        run_program(lambda: AppImage("i", AppImageArgs(context="app", repository_url="x", registry_id="1", tag="t",
+                                                       existing_digest="latest")))
+
+
+@pytest.mark.parametrize("bad", ["A", "x", "slipway_", "-slipway", "slip way"])
+def test_invalid_repository_name_is_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="repository_name"):
+        run_program(lambda: ContainerRegistry("r", ContainerRegistryArgs(repository_name=bad)))
+
+
+@pytest.fixture
+def ecr(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    import boto3
+    from moto import mock_aws
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        client = boto3.client("ecr", region_name="eu-west-1")
+        client.create_repository(repositoryName="slipway-dev", imageTagMutability="IMMUTABLE")
+        yield client
+
+
+def test_find_pushed_image_against_ecr(ecr: Any) -> None:
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                           "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
+                                      "digest": "sha256:" + "1" * 64}, "layers": []})
+    pushed = ecr.put_image(repositoryName="slipway-dev", imageManifest=manifest, imageTag="src-abc-arm64")
+    digest = pushed["image"]["imageId"]["imageDigest"]
+    assert find_pushed_image("slipway-dev", "src-abc-arm64", "eu-west-1", ecr_client=ecr) == digest
+    assert find_pushed_image("slipway-dev", "src-new-arm64", "eu-west-1", ecr_client=ecr) is None
+    assert find_pushed_image("slipway-prod", "src-abc-arm64", "eu-west-1", ecr_client=ecr) is None, "no repo yet"
+
+
+def test_find_pushed_image_names_the_missing_permission(ecr: Any) -> None:
+    from botocore.stub import Stubber
+
+    stub = Stubber(ecr)  # moto has no IAM enforcement by default: stub the refusal on the same client
+    stub.add_client_error("describe_images", service_error_code="AccessDeniedException", http_status_code=400)
+    with stub, pytest.raises(RuntimeError, match="ecr:DescribeImages"):
+        find_pushed_image("slipway-dev", "src-abc-arm64", "eu-west-1", ecr_client=ecr)
