@@ -61,16 +61,41 @@ def _inputs(props: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if not k.startswith("__")}
 
 
-class MigrationGateProvider(ResourceProvider):
-    """Runs the migration task; see the module docstring."""
+class _WaitingProvider(ResourceProvider):
+    """Shared machinery: validate ``required`` inputs, change only when a ``trigger`` input changes, act on create
+    and update, never on delete."""
+
+    triggers: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return CheckResult(news, _check(news, _MIGRATION_REQUIRED))
+        return CheckResult(news, _check(news, self.required))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return DiffResult(changes=bool(_changed(olds, news, MIGRATION_TRIGGERS)), replaces=[])
+        return DiffResult(changes=bool(_changed(olds, news, self.triggers)), replaces=[])
 
-    def _run(self, props: dict[str, Any]) -> dict[str, Any]:
+    def act(self, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Do the work; return the resource id and the outputs beyond the inputs."""
+        raise NotImplementedError
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        id_, outs = self.act(props)
+        return CreateResult(id_=id_, outs={**_inputs(props), **outs})
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs={**_inputs(news), **self.act(news)[1]})
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Nothing to undo: a migration cannot be un-run, and a finished rollout needs no cleanup."""
+
+
+class MigrationGateProvider(_WaitingProvider):
+    """Runs the migration task; see the module docstring."""
+
+    triggers = MIGRATION_TRIGGERS
+    required = _MIGRATION_REQUIRED
+
+    def act(self, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         result = ecs_runner.run_one_off_task(
             cluster=props["cluster"], task_definition=props["task_definition"],
             container_name=props["container_name"], subnets=props["subnets"],
@@ -79,46 +104,23 @@ class MigrationGateProvider(ResourceProvider):
             region=props["region"], timeout_s=float(props.get("timeout_s") or 900),
             started_by="slipway-migration-gate")
         result.raise_for_failure()
-        return {**_inputs(props), "task_arn": result.task_arn, "exit_code": result.exit_code,
-                "duration_s": round(result.duration_s, 1), "ran_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                                   time.gmtime())}
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = self._run(props)
-        return CreateResult(id_=f"migration-{outs['task_arn'].rsplit('/', 1)[-1]}", outs=outs)
-
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs=self._run(news))
-
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        """A migration cannot be un-run: deleting the gate leaves the database as it is."""
+        return f"migration-{result.task_arn.rsplit('/', 1)[-1]}", {
+            "task_arn": result.task_arn, "exit_code": result.exit_code, "duration_s": round(result.duration_s, 1),
+            "ran_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
-class RolloutCheckProvider(ResourceProvider):
+class RolloutCheckProvider(_WaitingProvider):
     """Waits for the service rollout; see the module docstring."""
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return CheckResult(news, _check(news, _ROLLOUT_REQUIRED))
+    triggers = ROLLOUT_TRIGGERS
+    required = _ROLLOUT_REQUIRED
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return DiffResult(changes=bool(_changed(olds, news, ROLLOUT_TRIGGERS)), replaces=[])
-
-    def _wait(self, props: dict[str, Any]) -> dict[str, Any]:
+    def act(self, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         deployment = ecs_runner.wait_for_rollout(
             cluster=props["cluster"], service=props["service"], task_definition=props["task_definition"],
             region=props["region"], timeout_s=float(props.get("timeout_s") or 1800))
-        return {**_inputs(props), "deployment_id": deployment.get("id", ""),
-                "running_count": deployment.get("runningCount", 0)}
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = self._wait(props)
-        return CreateResult(id_=f"rollout-{outs['deployment_id'] or 'ok'}", outs=outs)
-
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs=self._wait(news))
-
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        """Nothing to undo."""
+        return f"rollout-{deployment.get('id') or 'ok'}", {
+            "deployment_id": deployment.get("id", ""), "running_count": deployment.get("runningCount", 0)}
 
 
 @dataclass(frozen=True)
