@@ -83,7 +83,8 @@ migration = MigrationTask(f"{name}-migrate", MigrationTaskArgs(
 certificate = TlsCertificate(name, TlsCertificateArgs(mode=cfg.tls_mode, domain=cfg.domain,
                                                       hosted_zone_id=cfg.hosted_zone_id,
                                                       certificate_arn=cfg.certificate_arn, tags=tags))
-access_logs = (AccessLogBucket(f"{name}-alb-logs", AccessLogBucketArgs(force_destroy=not prod, tags=tags))
+access_logs = (AccessLogBucket(f"{name}-alb-logs", AccessLogBucketArgs(region=cfg.region, force_destroy=not prod,
+                                                                          tags=tags))
                if cfg.alb_access_logs else None)
 web = WebService(f"{name}-web", WebServiceArgs(
     cluster_arn=cluster.cluster_arn, cluster_name=cluster.cluster_name, vpc_id=network.vpc_id,

@@ -1,8 +1,12 @@
 """AccessLogBucket: an encrypted, private S3 bucket that receives the load balancer's access logs.
 
 ALB log delivery supports only SSE-S3 encryption. The bucket blocks all public access, denies non-TLS requests,
-lets only the region's ELB log-delivery account write under its prefix, and expires objects after
-``expiration_days``.
+lets only ELB log delivery write under its prefix, and expires objects after ``expiration_days``.
+
+Who delivers depends on the region: regions opened before August 2022 deliver from the region's ELB account
+(``aws.elb.get_service_account``), newer ones from the service principal
+``logdelivery.elasticloadbalancing.amazonaws.com`` (the provider has no ELB account for them). The policy always
+grants the service principal, and the ELB account too where the region has one.
 """
 
 from __future__ import annotations
@@ -16,10 +20,20 @@ import pulumi
 import pulumi_aws as aws
 
 PREFIX = "alb"
+LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
+# Regions with a classic ELB log-delivery account (opened before August 2022); others use only the service principal.
+ELB_ACCOUNT_REGIONS = frozenset({
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1", "ap-northeast-1",
+    "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ca-central-1", "eu-central-1",
+    "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "eu-north-1", "me-south-1", "sa-east-1",
+    "us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1"})
 
 
 @dataclass(frozen=True)
 class AccessLogBucketArgs:
+    region: Optional[str] = None
+    """The ALB's region; picks the log-delivery principal(s). Default None: the provider's region, assumed to have an
+    ELB account (regions opened before August 2022)."""
     expiration_days: int = 90
     """Days access-log objects are kept. Default 90."""
     force_destroy: bool = False
@@ -28,13 +42,18 @@ class AccessLogBucketArgs:
     """Tags for every resource. Default none."""
 
 
-def bucket_policy(bucket_arn: str, elb_account_arn: str, account_id: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "ElbLogDelivery", "Effect": "Allow", "Principal": {"AWS": elb_account_arn},
-         "Action": "s3:PutObject", "Resource": f"{bucket_arn}/{PREFIX}/AWSLogs/{account_id}/*"},
-        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-         "Resource": [bucket_arn, f"{bucket_arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-    ]})
+def bucket_policy(bucket_arn: str, elb_account_arn: Optional[str], account_id: str) -> str:
+    logs = f"{bucket_arn}/{PREFIX}/AWSLogs/{account_id}/*"
+    statements: list[dict] = [
+        {"Sid": "LogDeliveryService", "Effect": "Allow", "Principal": {"Service": LOG_DELIVERY_SERVICE},
+         "Action": "s3:PutObject", "Resource": logs}]
+    if elb_account_arn:
+        statements.append({"Sid": "ElbLogDelivery", "Effect": "Allow", "Principal": {"AWS": elb_account_arn},
+                           "Action": "s3:PutObject", "Resource": logs})
+    statements.append({"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                       "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                       "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 class AccessLogBucket(pulumi.ComponentResource):
@@ -65,11 +84,13 @@ class AccessLogBucket(pulumi.ComponentResource):
                 filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=f"{PREFIX}/"),
                 expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.expiration_days))],
             opts=child)
-        elb = aws.elb.get_service_account_output(opts=inv)
+        elb_arn: pulumi.Input[Optional[str]] = None
+        if args.region is None or args.region in ELB_ACCOUNT_REGIONS:
+            elb_arn = aws.elb.get_service_account_output(opts=inv).arn
         identity = aws.get_caller_identity_output(opts=inv)
         policy = aws.s3.BucketPolicy(
             f"{name}-policy", bucket=bucket.id,
-            policy=pulumi.Output.all(bucket.arn, elb.arn, identity.account_id).apply(
+            policy=pulumi.Output.all(bucket.arn, elb_arn, identity.account_id).apply(
                 lambda a: bucket_policy(a[0], a[1], a[2])),
             opts=child)
         # The ALB checks write access when logging is enabled: hand out the name only once the policy exists.

@@ -66,7 +66,7 @@ def test_prod_alb_writes_access_logs_to_an_encrypted_private_bucket(prod: Resour
     sse = prod.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
     assert sse.input("rules", 0, "applyServerSideEncryptionByDefault", "sseAlgorithm") == "AES256"
     policy = json.loads(prod.one("aws:s3/bucketPolicy:BucketPolicy").input("policy"))
-    assert {s["Sid"] for s in policy["Statement"]} == {"ElbLogDelivery", "DenyInsecureTransport"}
+    assert {s["Sid"] for s in policy["Statement"]} == {"LogDeliveryService", "ElbLogDelivery", "DenyInsecureTransport"}
     assert dev.one(ALB).input("accessLogs") is None
 
 
@@ -175,3 +175,19 @@ def test_bad_args_are_refused(overrides: dict[str, object], message: str) -> Non
 def test_plain_env_and_secret_with_the_same_name_is_refused() -> None:
     with pytest.raises(ValueError, match="both as plain environment and as secrets"):
         run_program(lambda: WebService("w", _args(environment={"SECRET_KEY": "x"}, secrets={"SECRET_KEY": "arn"})))
+
+
+def test_alb_log_delivery_principal_follows_the_region() -> None:
+    """Regions opened since August 2022 have no ELB account: only the log-delivery service principal writes."""
+    from components.access_logs import LOG_DELIVERY_SERVICE, AccessLogBucket, AccessLogBucketArgs
+    from slipway.offline import run_program
+
+    def principals(region: str) -> list[dict]:
+        graph = run_program(lambda: AccessLogBucket("logs", AccessLogBucketArgs(region=region)),
+                            config={"aws:region": region})
+        policy = json.loads(graph.one("aws:s3/bucketPolicy:BucketPolicy").input("policy"))
+        return [st["Principal"] for st in policy["Statement"] if st["Effect"] == "Allow"]
+
+    assert {"Service": LOG_DELIVERY_SERVICE} in principals("eu-west-1")
+    assert any("AWS" in p for p in principals("eu-west-1")), "legacy regions also grant their ELB account"
+    assert principals("ap-southeast-4") == [{"Service": LOG_DELIVERY_SERVICE}]
