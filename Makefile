@@ -19,11 +19,11 @@ test: $(STAMP) $(NODE_STAMP)
 install: $(STAMP) $(NODE_STAMP)
 
 # The app is installed from its hashed lock exactly as its Dockerfile does, then the infra/test tools.
-$(STAMP): requirements.txt requirements-dev.txt app/requirements.lock app/pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt app/requirements.lock app/build-requirements.lock app/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --require-hashes -r app/requirements.lock
-	$(PY) -m pip install --quiet --no-deps -e ./app
+	$(PY) -m pip install --quiet --require-hashes -r app/requirements.lock -r app/build-requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e ./app
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip check
 	touch $@
