@@ -52,7 +52,7 @@ if cfg.image_uri:  # promotion: deploy an image another stack already built, by 
 else:
     tag = image_tag(str(APP_SOURCE), cfg.architecture)
     # Content already pushed under this tag (a revert, a cancelled update): deploy it, never rebuild over it.
-    pushed = image_module.find_pushed_image(name, tag, cfg.region)
+    pushed = image_module.find_pushed_image(name, tag, cfg.region, profile=cfg.aws_profile)
     image_ref = AppImage(name, AppImageArgs(context=APP_DIR, repository_url=registry.repository_url,
                                             registry_id=registry.registry_id, tag=tag, existing_digest=pushed,
                                             architecture=cfg.architecture)).image_ref
@@ -78,7 +78,7 @@ migration = MigrationTask(f"{name}-migrate", MigrationTaskArgs(
     execution_role_arn=roles.execution_role_arn, task_role_arn=roles.task_role_arn,
     log_group_name=logs.log_group_name, region=cfg.region, database_security_group_id=database.client_security_group_id,
     environment=app_env, secrets=secrets.container_secrets, assign_public_ip=network.assign_public_ip,
-    architecture=cfg.architecture, run_after=[database], tags=tags))
+    architecture=cfg.architecture, aws_profile=cfg.aws_profile, run_after=[database], tags=tags))
 
 certificate = TlsCertificate(name, TlsCertificateArgs(mode=cfg.tls_mode, domain=cfg.domain,
                                                       hosted_zone_id=cfg.hosted_zone_id,
@@ -102,7 +102,7 @@ web = WebService(f"{name}-web", WebServiceArgs(
     hosted_zone_id=cfg.hosted_zone_id, deploy_after=[migration.gate], tags=tags))
 rollout = RolloutCheck(f"{name}-rollout", RolloutCheckArgs(
     cluster=cluster.cluster_arn, service=web.service_name, task_definition=web.task_definition_arn,
-    region=cfg.region), opts=pulumi.ResourceOptions(depends_on=[web]))
+    region=cfg.region, aws_profile=cfg.aws_profile), opts=pulumi.ResourceOptions(depends_on=[web]))
 observability = Observability(name, ObservabilityArgs(
     alb_arn_suffix=web.alb_arn_suffix, target_group_arn_suffix=web.target_group_arn_suffix,
     cluster_name=cluster.cluster_name, service_name=web.service_name, db_identifier=database.identifier,

@@ -11,6 +11,7 @@ and ``prod`` (highly available and protected). Any key set in ``Pulumi.<stack>.y
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -211,6 +212,9 @@ class StackConfig:
     certificate_arn: Optional[str] = None
     alarm_email: Optional[str] = None
     image_uri: Optional[str] = None
+    aws_profile: Optional[str] = None
+    """``aws:profile`` (the provider's named profile), handed to the program's own AWS calls (image lookup, migration
+    gate, rollout check) so they use the same account as the provider. Default None: the default credential chain."""
 
     @property
     def tags(self) -> dict[str, str]:
@@ -251,8 +255,9 @@ class StackConfig:
         ns = pulumi.Config(NAMESPACE)
         values = {key: ns.get(key) for key in KNOWN_KEYS}
         present = {k: v for k, v in values.items() if v is not None}
-        region = pulumi.Config("aws").get("region")
-        return cls.from_mapping(pulumi.get_stack(), present, region=region)
+        aws_config = pulumi.Config("aws")
+        cfg = cls.from_mapping(pulumi.get_stack(), present, region=aws_config.get("region"))
+        return dataclasses.replace(cfg, aws_profile=aws_config.get("profile") or None)
 
     @classmethod
     def from_mapping(cls, stack: str, values: Mapping[str, Any], region: Optional[str]) -> StackConfig:

@@ -23,6 +23,11 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def aws_client(service: str, region: Optional[str], profile: Optional[str] = None) -> Any:
+    """A boto3 client for ``region``, with the named ``profile`` when the stack sets ``aws:profile``."""
+    return boto3.Session(profile_name=profile, region_name=region).client(service)
+
+
 class EcsRunError(Exception):
     """Base class of every error raised here."""
 
@@ -137,6 +142,7 @@ def run_one_off_task(
     poll_s: float = 5,
     log_lines: int = 40,
     started_by: str = "slipway",
+    profile: Optional[str] = None,
     ecs_client: Any = None,
     logs_client: Any = None,
     progress: Progress = _stderr,
@@ -153,8 +159,8 @@ def run_one_off_task(
         raise ValueError("subnets: at least one subnet is required for an awsvpc task")
     if timeout_s <= 0 or poll_s <= 0:
         raise ValueError("timeout_s and poll_s must be positive")
-    ecs = ecs_client or boto3.client("ecs", region_name=region)
-    logs = logs_client or boto3.client("logs", region_name=region)
+    ecs = ecs_client or aws_client("ecs", region, profile)
+    logs = logs_client or aws_client("logs", region, profile)
     region = region or ecs.meta.region_name
     request: dict[str, Any] = {
         "cluster": cluster, "taskDefinition": task_definition, "count": 1, "launchType": "FARGATE",
@@ -239,6 +245,7 @@ def wait_for_rollout(
     region: Optional[str] = None,
     timeout_s: float = 1800,
     poll_s: float = 10,
+    profile: Optional[str] = None,
     ecs_client: Any = None,
     progress: Progress = _stderr,
     sleep: Callable[[float], None] = time.sleep,
@@ -250,7 +257,7 @@ def wait_for_rollout(
     deployment runs another task definition), naming the stopped tasks' reasons and recent service events, and
     :class:`RolloutTimeoutError` after ``timeout_s``. Returns the completed deployment.
     """
-    ecs = ecs_client or boto3.client("ecs", region_name=region)
+    ecs = ecs_client or aws_client("ecs", region, profile)
     region = region or ecs.meta.region_name
     url = service_console_url(region, cluster, service)
     started = clock()

@@ -9,8 +9,9 @@
 Both run only in ``pulumi up`` (``preview`` calls ``check``/``diff`` only); ``delete`` does nothing, because there is
 nothing to undo. The providers are serialized *by reference*: the provider process imports ``components.gates`` and
 ``components.ecs_runner`` from the project directory (where Pulumi runs it) and uses the AWS credentials of the
-``pulumi`` process environment. Progress lines go to the provider's stderr (``pulumi up --logtostderr -v=3``);
-results and failures always reach the CLI as outputs or as the update's error.
+``pulumi`` process environment, or the stack's ``aws:profile`` when it sets one. Progress lines go to the provider's
+stderr (``pulumi up --logtostderr -v=3``); results and failures always reach the CLI as outputs or as the update's
+error.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class MigrationGateProvider(_WaitingProvider):
             security_groups=props["security_groups"], assign_public_ip=bool(props.get("assign_public_ip")),
             log_group=props["log_group"], log_stream_prefix=props["log_stream_prefix"],
             region=props["region"], timeout_s=float(props.get("timeout_s") or 900),
-            started_by="slipway-migration-gate")
+            started_by="slipway-migration-gate", profile=props.get("aws_profile") or None)
         result.raise_for_failure()
         return f"migration-{result.task_arn.rsplit('/', 1)[-1]}", {
             "task_arn": result.task_arn, "exit_code": result.exit_code, "duration_s": round(result.duration_s, 1),
@@ -118,7 +119,8 @@ class RolloutCheckProvider(_WaitingProvider):
     def act(self, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         deployment = ecs_runner.wait_for_rollout(
             cluster=props["cluster"], service=props["service"], task_definition=props["task_definition"],
-            region=props["region"], timeout_s=float(props.get("timeout_s") or 1800))
+            region=props["region"], timeout_s=float(props.get("timeout_s") or 1800),
+            profile=props.get("aws_profile") or None)
         return f"rollout-{deployment.get('id') or 'ok'}", {
             "deployment_id": deployment.get("id", ""), "running_count": deployment.get("runningCount", 0)}
 
@@ -147,6 +149,8 @@ class MigrationGateArgs:
     """The image ``repo@sha256:...`` the migration runs; a new digest re-runs it. Required."""
     timeout_s: int = 900
     """Seconds to wait for the task to stop before stopping it and failing. Default 900."""
+    aws_profile: Optional[str] = None
+    """Named AWS profile for the gate's calls (the stack's ``aws:profile``). Default None: default credentials."""
 
 
 class MigrationGate(pulumi.dynamic.Resource, module="slipway", name="MigrationGate"):
@@ -164,7 +168,7 @@ class MigrationGate(pulumi.dynamic.Resource, module="slipway", name="MigrationGa
                  "container_name": args.container_name, "subnets": args.subnets,
                  "security_groups": args.security_groups, "assign_public_ip": args.assign_public_ip,
                  "log_group": args.log_group, "log_stream_prefix": args.log_stream_prefix, "region": args.region,
-                 "image_digest": args.image_digest, "timeout_s": args.timeout_s,
+                 "image_digest": args.image_digest, "timeout_s": args.timeout_s, "aws_profile": args.aws_profile,
                  "task_arn": None, "exit_code": None}
         super().__init__(MigrationGateProvider(), name, props, opts)
 
@@ -181,6 +185,8 @@ class RolloutCheckArgs:
     """AWS region. Required."""
     timeout_s: int = 1800
     """Seconds to wait for the rollout. Default 1800 (the circuit breaker decides well before)."""
+    aws_profile: Optional[str] = None
+    """Named AWS profile for the check's calls (the stack's ``aws:profile``). Default None: default credentials."""
 
 
 class RolloutCheck(pulumi.dynamic.Resource, module="slipway", name="RolloutCheck"):
@@ -192,5 +198,6 @@ class RolloutCheck(pulumi.dynamic.Resource, module="slipway", name="RolloutCheck
         if not 60 <= args.timeout_s <= 86_400:
             raise ValueError(f"timeout_s={args.timeout_s}: use 60..86400 seconds")
         props = {"cluster": args.cluster, "service": args.service, "task_definition": args.task_definition,
-                 "region": args.region, "timeout_s": args.timeout_s, "deployment_id": None, "running_count": None}
+                 "region": args.region, "timeout_s": args.timeout_s, "aws_profile": args.aws_profile,
+                 "deployment_id": None, "running_count": None}
         super().__init__(RolloutCheckProvider(), name, props, opts)

@@ -120,12 +120,13 @@ def image_tag(context: str, architecture: str) -> str:
     return f"{source_tag(context)}-{architecture}"
 
 
-def find_pushed_image(repository_name: str, tag: str, region: str, ecr_client: Any = None) -> Optional[str]:
+def find_pushed_image(repository_name: str, tag: str, region: str, ecr_client: Any = None,
+                      profile: Optional[str] = None) -> Optional[str]:
     """The digest of ``repository_name:tag`` if ECR already holds it, else None (no repository yet, or no such tag).
 
     Called by the program before it declares the image, at preview and at update; needs ``ecr:DescribeImages``.
     """
-    ecr = ecr_client or boto3.client("ecr", region_name=region)
+    ecr = ecr_client or boto3.Session(profile_name=profile, region_name=region).client("ecr")
     try:
         details = ecr.describe_images(repositoryName=repository_name, imageIds=[{"imageTag": tag}])["imageDetails"]
     except ClientError as err:

@@ -59,6 +59,8 @@ class MigrationTaskArgs:
     """Task memory (MiB). Default 512."""
     timeout_seconds: int = 900
     """How long the gate waits for the task to stop before it stops it and fails. Default 900 (15 min)."""
+    aws_profile: Optional[str] = None
+    """Named AWS profile the gate uses (the stack's ``aws:profile``). Default None: default credentials."""
     run_after: Sequence[pulumi.Resource] = ()
     """Resources that must exist before the migration runs (e.g. the database instance). Default none."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -104,7 +106,7 @@ class MigrationTask(pulumi.ComponentResource):
                 subnets=args.subnet_ids, security_groups=[sg.id, args.database_security_group_id],
                 assign_public_ip=args.assign_public_ip, log_group=args.log_group_name,
                 log_stream_prefix=STREAM_PREFIX, region=args.region, image_digest=args.image,
-                timeout_s=args.timeout_seconds),
+                timeout_s=args.timeout_seconds, aws_profile=args.aws_profile),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.run_after)))
         self.task_definition_arn = task_def.arn
         self.security_group_id = sg.id

@@ -209,7 +209,8 @@ def _offline_ecr(pushed: dict[str, str]) -> Iterator[None]:
 
     real = image.find_pushed_image
 
-    def offline_find(repository_name: str, tag: str, region: str, ecr_client: Any = None) -> Optional[str]:
+    def offline_find(repository_name: str, tag: str, region: str, ecr_client: Any = None,
+                     profile: Optional[str] = None) -> Optional[str]:
         return pushed.get(tag)
 
     image.find_pushed_image = offline_find

@@ -77,7 +77,7 @@ def test_create_runs_the_task_with_the_gate_inputs_and_records_the_result(runner
                     "container_name": "migrate", "subnets": ["subnet-1", "subnet-2"],
                     "security_groups": ["sg-m", "sg-db"], "assign_public_ip": True, "log_group": "/slipway/dev/app",
                     "log_stream_prefix": "migrate", "region": "eu-west-1", "timeout_s": 900.0,
-                    "started_by": "slipway-migration-gate"}
+                    "started_by": "slipway-migration-gate", "profile": None}
     assert result.id == "migration-0f3c"
     assert result.outs["task_arn"] == TASK_ARN and result.outs["exit_code"] == 0
     assert result.outs["duration_s"] == 41.3 and result.outs["image_digest"] == DIGEST
@@ -147,7 +147,7 @@ def test_rollout_check_waits_for_the_task_definition_and_surfaces_a_rollback(mon
     out = gates.RolloutCheckProvider().create(rollout_props())
     assert rec.calls == [{"cluster": rollout_props()["cluster"], "service": "slipway-dev-web",
                           "task_definition": rollout_props()["task_definition"], "region": "eu-west-1",
-                          "timeout_s": 1800.0}]
+                          "timeout_s": 1800.0, "profile": None}]
     assert out.id == "rollout-ecs-svc/123" and out.outs["running_count"] == 2
     monkeypatch.setattr(ecs_runner, "wait_for_rollout", Recorder(error=RolloutFailedError("was rolled back")))
     with pytest.raises(RolloutFailedError, match="rolled back"):
@@ -222,3 +222,33 @@ def test_a_fresh_provider_process_in_the_project_directory_loads_the_providers(t
     elsewhere = subprocess.run([sys.executable, "-c", script, blobs["gate"], blobs["rollout"]], cwd=tmp_path,
                                env=env, capture_output=True, text=True, timeout=60, check=False)
     assert elsewhere.returncode != 0 and "No module named 'components'" in elsewhere.stderr
+
+
+def test_the_stack_aws_profile_reaches_the_gates_and_the_image_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``aws:profile`` set, the program's own AWS calls use the provider's account, not the default chain."""
+    import contextlib
+    from collections.abc import Iterator
+
+    import components.image as image
+    import slipway.offline as offline
+    from tests.conftest import graph_with
+
+    seen: list[Any] = []
+
+    @contextlib.contextmanager
+    def spying_ecr(_pushed: Any) -> Iterator[None]:  # replaces the offline ECR: record the profile, find nothing
+        monkeypatch.setattr(image, "find_pushed_image", lambda *_a, profile=None, **_k: seen.append(profile))
+        yield
+
+    monkeypatch.setattr(offline, "_offline_ecr", spying_ecr)
+    graph = offline.run_stack("dev", overrides={"aws:profile": "slipway-dev-admin"})
+    assert seen == ["slipway-dev-admin"]
+    gate_type = "pulumi-python:dynamic/slipway:MigrationGate"
+    rollout_type = "pulumi-python:dynamic/slipway:RolloutCheck"
+    assert graph.one(gate_type, "migrate-gate").input("aws_profile") == "slipway-dev-admin"
+    assert graph.one(rollout_type, "rollout").input("aws_profile") == "slipway-dev-admin"
+    assert graph_with("dev").one(gate_type, "migrate-gate").input("aws_profile") is None
+    provider_call = Recorder(TaskResult(task_arn=TASK_ARN, exit_code=0, stop_reason=""))
+    monkeypatch.setattr(ecs_runner, "run_one_off_task", provider_call)
+    gates.MigrationGateProvider().create(migration_props(aws_profile="slipway-dev-admin"))
+    assert provider_call.calls[0]["profile"] == "slipway-dev-admin"
