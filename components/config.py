@@ -45,6 +45,8 @@ _CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a
 _DIGEST_URI = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")
+# Load balancer and target group names (max 32) are "<appName>-<stack>-web-alb-" + 7 random characters.
+MAX_PREFIX = 32 - len("-web-alb-") - 7
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 
 
@@ -428,6 +430,9 @@ class _Parser:
              "certificateArn", cfg.certificate_arn, f"an ALB needs a certificate in its own region ({cfg.region})"),
             (_windows_disjoint(cfg.backup_window, cfg.maintenance_window), "maintenanceWindow",
              cfg.maintenance_window, f"must not overlap backupWindow ({cfg.backup_window})"),
+            (len(cfg.prefix) <= MAX_PREFIX, "appName", cfg.app_name,
+             f"'{cfg.prefix}' (appName-stack) is {len(cfg.prefix)} chars; AWS caps load balancer and target group "
+             f"names at 32, which leaves {MAX_PREFIX} for appName-stack: shorten slipway:appName"),
         ]
         if cfg.is_prod:
             checks += [

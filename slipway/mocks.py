@@ -27,6 +27,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Name lengths AWS enforces (the provider validates them at preview), for auto-names "<resource name>-<7 chars>".
+NAME_LIMITS = {"aws:lb/loadBalancer:LoadBalancer": 32, "aws:lb/targetGroup:TargetGroup": 32,
+               "aws:iam/role:Role": 64, "aws:rds/instance:Instance": 63, "aws:s3/bucket:Bucket": 63,
+               "aws:ecs/cluster:Cluster": 255, "aws:ecs/service:Service": 255}
+
+
 class RecordingMonitor(MockMonitor):
     """A mock monitor that keeps every registration with its parent, dependencies and inputs."""
 
@@ -72,6 +78,9 @@ class SlipwayMocks(pulumi.runtime.Mocks):
     def _computed(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         h = fake_id(typ, name)
         auto = inputs.get("name") or f"{name}-{h[:7]}"
+        limit = NAME_LIMITS.get(typ)
+        if limit and len(auto) > limit:  # what the provider refuses at preview; never truncate it away
+            raise ValueError(f"{typ} {name}: name {auto!r} is {len(auto)} characters; AWS allows {limit}")
         module = typ.split(":")[1].split("/")[0] if typ.count(":") >= 2 else ""
         simple = {
             "aws:ec2/vpc:Vpc": {"__id": f"vpc-{h}", "arn": self._arn("ec2", f"vpc/vpc-{h}")},
@@ -93,12 +102,16 @@ class SlipwayMocks(pulumi.runtime.Mocks):
                 "endpoint": f"{auto}.c{h[:10]}.{self.region}.rds.amazonaws.com:5432",
                 "arn": self._arn("rds", f"db:{auto}"), "resourceId": f"db-{h.upper()}"},
             "aws:lb/loadBalancer:LoadBalancer": {
-                "name": auto[:32], "dnsName": f"{auto[:32]}-{h[:9]}.{self.region}.elb.amazonaws.com",
-                "arn": self._arn("elasticloadbalancing", f"loadbalancer/app/{auto[:32]}/{h[:16]}"),
-                "arnSuffix": f"app/{auto[:32]}/{h[:16]}", "zoneId": "Z35SXDOTRQ7X7K"},
+                "name": auto, "dnsName": f"{auto}-{h[:9]}.{self.region}.elb.amazonaws.com",
+                "arn": self._arn("elasticloadbalancing", f"loadbalancer/app/{auto}/{h[:16]}"),
+                "arnSuffix": f"app/{auto}/{h[:16]}", "zoneId": "Z35SXDOTRQ7X7K"},
             "aws:lb/targetGroup:TargetGroup": {
-                "name": auto[:32], "arn": self._arn("elasticloadbalancing", f"targetgroup/{auto[:32]}/{h[:16]}"),
-                "arnSuffix": f"targetgroup/{auto[:32]}/{h[:16]}"},
+                "name": auto, "arn": self._arn("elasticloadbalancing", f"targetgroup/{auto}/{h[:16]}"),
+                "arnSuffix": f"targetgroup/{auto}/{h[:16]}"},
+            "aws:rds/subnetGroup:SubnetGroup": {"__id": auto, "name": auto,
+                                                "arn": self._arn("rds", f"subgrp:{auto}")},
+            "aws:rds/parameterGroup:ParameterGroup": {"__id": auto, "name": auto,
+                                                      "arn": self._arn("rds", f"pg:{auto}")},
             "aws:ecs/cluster:Cluster": {"name": auto, "arn": self._arn("ecs", f"cluster/{auto}")},
             "aws:ecs/service:Service": {"name": auto, "arn": self._arn("ecs", f"service/{auto}")},
             "aws:ecs/taskDefinition:TaskDefinition": {
@@ -139,9 +152,9 @@ class SlipwayMocks(pulumi.runtime.Mocks):
         out: dict[str, Any] = {"arn": self._arn("acm", f"certificate/{cert_id}")}
         domain = inputs.get("domainName")
         if domain:
+            value = f"_{fake_id(h, 'validation', length=32)}.acm-validations.aws."
             out["domainValidationOptions"] = [{"domainName": domain, "resourceRecordName": f"_{h[:32]}.{domain}.",
-                                               "resourceRecordType": "CNAME",
-                                               "resourceRecordValue": f"_{h[32:48]}.acm-validations.aws."}]
+                                               "resourceRecordType": "CNAME", "resourceRecordValue": value}]
         return out
 
     # -- invokes ---------------------------------------------------------------------------------------------

@@ -53,6 +53,13 @@ def test_subnet_group_uses_only_private_subnets(stack: ResourceGraph) -> None:
     assert len(group.input("subnetIds")) == len(private) >= 2
 
 
+def test_instance_uses_its_own_subnet_group_and_parameter_group(stack: ResourceGraph) -> None:
+    """Without dbSubnetGroupName the database would land in the default VPC; without the parameter group, no TLS."""
+    db = stack.one("aws:rds/instance:Instance")
+    assert db.input("dbSubnetGroupName") == stack.one("aws:rds/subnetGroup:SubnetGroup").outputs["name"]
+    assert db.input("parameterGroupName") == stack.one("aws:rds/parameterGroup:ParameterGroup").outputs["name"]
+
+
 def test_database_admits_only_its_client_group_on_5432(stack: ResourceGraph) -> None:
     rules = [r for r in stack.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
              if r.name.endswith("db-from-clients")]

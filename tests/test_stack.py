@@ -119,3 +119,24 @@ def test_secure_config_values_become_placeholders_that_stay_secret(tmp_path: Pat
 def test_stacks_differ_where_the_profiles_say(dev: ResourceGraph, prod: ResourceGraph) -> None:
     assert len(prod.resources) > len(dev.resources)
     assert dev.one("aws:ec2/vpc:Vpc").input("cidrBlock") != prod.one("aws:ec2/vpc:Vpc").input("cidrBlock")
+
+
+def test_the_longest_allowed_app_name_fits_every_aws_name_limit() -> None:
+    """The offline mocks refuse names AWS refuses (never truncate), so this run proves the limit in config is right."""
+    from components.config import MAX_PREFIX
+    from slipway.offline import run_stack
+
+    app = "a" * (MAX_PREFIX - len("-prod"))
+    graph = run_stack("prod", overrides={"slipway:appName": app})
+    assert len(graph.one("aws:lb/loadBalancer:LoadBalancer").outputs["name"]) <= 32
+    assert len(graph.one("aws:lb/targetGroup:TargetGroup").outputs["name"]) <= 32
+
+
+def test_the_mocks_refuse_names_aws_would_refuse() -> None:
+    import pulumi_aws as aws
+
+    from slipway.offline import run_program
+
+    with pytest.raises(Exception, match="AWS allows 32"):
+        run_program(lambda: aws.lb.TargetGroup("a-very-long-application-name-prod-web-tg", port=80,
+                                               protocol="HTTP", vpc_id="vpc-1"))
