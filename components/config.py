@@ -130,7 +130,7 @@ PROFILES: dict[str, dict[str, str]] = {
 # What each key means (the README table and the Pulumi.yaml schema are generated from, and tested against, this).
 KEY_DOCS: dict[str, str] = {
     "environment": "Profile: dev (cheap, disposable) or prod (highly available, protected). Required.",
-    "appName": "Name prefix of every resource, 3-20 chars [a-z0-9-].",
+    "appName": "Name prefix of every resource, 3-20 chars [a-z0-9-]; appName-stack at most 16 (ALB name limit).",
     "vpcCidr": "Private IPv4 block of the VPC, /16 to /20.",
     "azCount": "Availability zones spanned (2-6).",
     "natStrategy": "none | single | per_az. none runs tasks in public subnets behind an ALB-only security group.",
