@@ -67,7 +67,7 @@ database = Database(f"{name}-db", DatabaseArgs(
     allocated_storage_gb=cfg.db_allocated_storage_gb, max_allocated_storage_gb=cfg.db_max_allocated_storage_gb,
     multi_az=cfg.db_multi_az, backup_retention_days=cfg.backup_retention_days, backup_window=cfg.backup_window,
     maintenance_window=cfg.maintenance_window, deletion_protection=cfg.deletion_protection, final_snapshot=prod,
-    apply_immediately=not prod, tags=tags))
+    apply_immediately=not prod, log_retention_days=cfg.log_retention_days, tags=tags))
 cluster = EcsCluster(name, EcsClusterArgs(tags=tags))
 
 app_env = {"APP_ENV": cfg.environment, "LOG_LEVEL": cfg.log_level, "WEB_CONCURRENCY": str(cfg.web_concurrency),

@@ -19,6 +19,10 @@ import pulumi
 import pulumi_aws as aws
 
 PORT = 5432
+LOG_EXPORTS = ("postgresql", "upgrade")
+# CloudWatch Logs' allowed retention values.
+_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+                   3653)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,12 @@ class DatabaseArgs:
     """Weekly maintenance window (UTC), must not overlap the backup window. Default sun:04:30-sun:05:30."""
     deletion_protection: bool = True
     """Refuse deletes until turned off. Default True; dev sets False."""
+    identifier: Optional[str] = None
+    """RDS instance identifier. Default: the component's name (e.g. ``slipway-prod-db``); explicit so the log groups
+    RDS exports to can be created, with retention, before the instance."""
+    log_retention_days: int = 90
+    """Retention of the ``/aws/rds/instance/<identifier>/{postgresql,upgrade}`` log groups. Default 90 (RDS alone
+    would create them with no expiry)."""
     final_snapshot: bool = True
     """Take a named final snapshot on delete. Default True; dev sets False (disposable)."""
     performance_insights: bool = True
@@ -107,8 +117,14 @@ class Database(pulumi.ComponentResource):
                 aws.rds.ParameterGroupParameterArgs(name="log_min_duration_statement", value="1000"),
             ],
             tags=tags, opts=child)
+        identifier = args.identifier or name
+        # RDS creates its export log groups itself, never expiring; created first, ours carry a retention.
+        log_groups = [aws.cloudwatch.LogGroup(f"{name}-{kind}-logs", name=f"/aws/rds/instance/{identifier}/{kind}",
+                                              retention_in_days=args.log_retention_days, tags=tags, opts=child)
+                      for kind in LOG_EXPORTS]
         instance = aws.rds.Instance(
             f"{name}-instance",
+            identifier=identifier,
             engine="postgres",
             engine_version=args.engine_version,
             instance_class=args.instance_class,
@@ -138,10 +154,10 @@ class Database(pulumi.ComponentResource):
             apply_immediately=args.apply_immediately,
             performance_insights_enabled=args.performance_insights,
             performance_insights_retention_period=7 if args.performance_insights else None,
-            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             ca_cert_identifier="rds-ca-rsa2048-g1",
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection, depends_on=log_groups),
         )
         self.address = instance.address
         self.port = PORT
@@ -165,5 +181,7 @@ def _validate(args: DatabaseArgs) -> None:
         problems.append("max_allocated_storage_gb must be >= allocated_storage_gb")
     if args.allocated_storage_gb < 20:
         problems.append("allocated_storage_gb: gp3 needs at least 20 GiB")
+    if args.log_retention_days not in _RETENTION_DAYS:
+        problems.append(f"log_retention_days={args.log_retention_days}: CloudWatch allows {_RETENTION_DAYS}")
     if problems:
         raise ValueError("; ".join(problems))

@@ -272,7 +272,8 @@ def _kms_key(r: Any, c: Context) -> Priced:
 
 @pricer("aws:cloudwatch/logGroup:LogGroup")
 def _logs(r: Any, c: Context) -> Priced:
-    gb, p = c.usage["log_gb"], c.price
+    rds_export = str(_in(r, "name", default="")).startswith("/aws/rds/")
+    gb, p = c.usage["db_log_gb" if rds_export else "log_gb"], c.price
     days = int(_in(r, "retentionInDays", default=0) or 0)
     stored = gb * (days / 30 if days else 12)  # steady state; unlimited retention: a year's worth
     cost = gb * p["logs_ingest_gb"] + stored * p["logs_storage_gb_month"]

@@ -21,7 +21,8 @@ TASKDEF = res("aws:ecs/taskDefinition:TaskDefinition", "td", family="web", cpu="
 ARN = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3"
 
 # type -> (resources of the graph, the resource priced, expected monthly USD at hours=730 and the overrides below)
-OVERRIDES = {"hours": 730, "alb_lcu": 1, "nat_gb": 20, "log_gb": 2, "ecr_gb": 3, "s3_gb": 10, "insights_metrics": 10}
+OVERRIDES = {"hours": 730, "alb_lcu": 1, "nat_gb": 20, "log_gb": 2, "db_log_gb": 0.5, "ecr_gb": 3, "s3_gb": 10,
+             "insights_metrics": 10}
 NAT = [res("aws:ec2/natGateway:NatGateway", f"nat-{i}") for i in range(2)]
 CASES: dict[str, tuple[list[dict[str, Any]], float]] = {
     # 730 h x $0.045 + (20 GB / 2 NATs) x $0.045
@@ -64,6 +65,14 @@ def test_priced_type(type_: str) -> None:
     item = next(i for i in est.items if i.type == type_)
     assert item.monthly == pytest.approx(expected, abs=0.011)
     assert item.detail
+
+
+def test_rds_export_log_groups_are_priced_at_their_own_volume() -> None:
+    """0.5 GB x $0.50 ingested + 0.5 GB x 90/30 stored x $0.03 = $0.295, not the app's 2 GB."""
+    group = res("aws:cloudwatch/logGroup:LogGroup", "pg", retentionInDays=90)
+    group["inputs"]["name"] = "/aws/rds/instance/db/postgresql"
+    est = estimate([group], "t", region="us-east-1", overrides=OVERRIDES)
+    assert est.total == pytest.approx(0.295, abs=0.011)  # totals are rounded to cents
 
 
 def test_spot_public_ip_and_arm() -> None:

@@ -60,6 +60,17 @@ def test_instance_uses_its_own_subnet_group_and_parameter_group(stack: ResourceG
     assert db.input("parameterGroupName") == stack.one("aws:rds/parameterGroup:ParameterGroup").outputs["name"]
 
 
+def test_exported_rds_logs_expire_with_the_stack_retention(dev: ResourceGraph, prod: ResourceGraph) -> None:
+    """RDS would create its export log groups with no expiry; ours exist first, named for the instance."""
+    for graph, days in ((dev, 14), (prod, 90)):
+        db = graph.one("aws:rds/instance:Instance")
+        groups = [g for g in graph.by_type("aws:cloudwatch/logGroup:LogGroup") if "/aws/rds/" in g.input("name")]
+        assert sorted(g.input("name") for g in groups) == sorted(
+            f"/aws/rds/instance/{db.input('identifier')}/{kind}" for kind in db.input("enabledCloudwatchLogsExports"))
+        assert all(g.input("retentionInDays") == days for g in groups)
+        assert all(g.urn in db.dependencies for g in groups), "the instance must wait for its log groups"
+
+
 def test_database_admits_only_its_client_group_on_5432(stack: ResourceGraph) -> None:
     rules = [r for r in stack.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
              if r.name.endswith("db-from-clients")]
@@ -80,6 +91,7 @@ def test_database_resource_is_pulumi_protected_when_deletion_protection_is_on() 
     ({"backup_retention_days": 0}, "1 to 35"),
     ({"backup_retention_days": 40}, "1 to 35"),
     ({"allocated_storage_gb": 100, "max_allocated_storage_gb": 50}, "max_allocated_storage_gb"),
+    ({"log_retention_days": 10}, "log_retention_days=10"),
 ])
 def test_bad_args_are_refused(kwargs: dict[str, int], message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -16,8 +16,9 @@ EXPECTED = {"alb-5xx-rate", "p95-latency", "unhealthy-hosts", "ecs-cpu", "ecs-me
 
 
 def test_log_retention_is_finite_per_environment(dev: ResourceGraph, prod: ResourceGraph) -> None:
-    assert dev.one("aws:cloudwatch/logGroup:LogGroup").input("retentionInDays") == 14
-    assert prod.one("aws:cloudwatch/logGroup:LogGroup").input("retentionInDays") == 90
+    assert len(dev.by_type("aws:cloudwatch/logGroup:LogGroup")) == 3, "the app's and RDS's two exports"
+    assert all(g.input("retentionInDays") == 14 for g in dev.by_type("aws:cloudwatch/logGroup:LogGroup"))
+    assert all(g.input("retentionInDays") == 90 for g in prod.by_type("aws:cloudwatch/logGroup:LogGroup"))
     for graph in (dev, prod):
         assert all(g.input("retentionInDays") for g in graph.by_type("aws:cloudwatch/logGroup:LogGroup"))
 

@@ -12,7 +12,7 @@ def test_execution_policy_names_exactly_our_repo_log_group_and_secrets(stack: Re
     policy = json.loads(stack.one("aws:iam/rolePolicy:RolePolicy", "execution-policy").input("policy"))
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     repo_arn = stack.one("aws:ecr/repository:Repository").outputs["arn"]
-    log_arn = stack.one("aws:cloudwatch/logGroup:LogGroup").outputs["arn"]
+    log_arn = stack.one("aws:cloudwatch/logGroup:LogGroup", "-app").outputs["arn"]
     secret_arns = sorted(s.outputs["arn"] for s in stack.by_type("aws:secretsmanager/secret:Secret"))
     assert by_sid["PullAppImage"]["Resource"] == [repo_arn]
     assert by_sid["WriteAppLogs"]["Resource"] == [f"{log_arn}:log-stream:*"]
