@@ -56,8 +56,8 @@ class ObservabilityArgs:
 
 
 def alarm_key_policy(account_id: str) -> str:
-    """Key policy: the account administers the key (IAM decides who); CloudWatch alarms and SNS of this account
-    may use it to publish to and deliver from the encrypted topic."""
+    """Key policy: the account administers the key (IAM decides who); CloudWatch alarms of this account may use it
+    to publish to the encrypted topic (SNS's own delivery, e-mail included, needs no grant)."""
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": "AccountAdministersTheKey", "Effect": "Allow",
          "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "kms:*", "Resource": "*"},

@@ -3,8 +3,8 @@
 - Execution role (used by the ECS agent, not the app): pull from exactly our ECR repository, write to exactly our
   log group, read exactly our secrets. ``ecr:GetAuthorizationToken`` has no resource-level scoping in IAM, so it
   alone is granted on ``*``.
-- Task role (the app's own identity): no permissions. Add statements with ``task_policy_json`` only when the app
-  needs an AWS API.
+- Task role (the app's own identity): no permissions, assumable only by ECS tasks of this account and region. Add
+  statements with ``task_policy_json`` only when the app needs an AWS API.
 """
 
 from __future__ import annotations
@@ -20,6 +20,16 @@ import pulumi_aws as aws
 ECS_TASKS_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"},
 ]})
+
+
+def task_role_trust(account_id: str, region: str) -> str:
+    """Trust for the app's own role: ECS tasks of this account and region only (confused-deputy protection, as the
+    ECS task IAM role documentation recommends)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole",
+         "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{region}:{account_id}:*"},
+                       "StringEquals": {"aws:SourceAccount": account_id}}},
+    ]})
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,10 @@ class TaskRoles(pulumi.ComponentResource):
             lambda a: execution_policy_document(a[0], a[1], a[2]))
         execution_policy = aws.iam.RolePolicy(f"{name}-execution-policy", role=execution.id, policy=policy,
                                               opts=child)
-        task = aws.iam.Role(f"{name}-task", assume_role_policy=ECS_TASKS_TRUST,
+        inv = pulumi.InvokeOutputOptions(parent=self)
+        trust = pulumi.Output.all(aws.get_caller_identity_output(opts=inv).account_id,
+                                  aws.get_region_output(opts=inv).region).apply(lambda a: task_role_trust(a[0], a[1]))
+        task = aws.iam.Role(f"{name}-task", assume_role_policy=trust,
                             description="The app's own identity: no AWS permissions unless granted", tags=tags,
                             opts=child)
         if args.task_policy_json is not None:

@@ -77,9 +77,12 @@ class TlsCertificate(pulumi.ComponentResource):
         cert = tls.SelfSignedCert(
             f"{name}-self-signed", private_key_pem=key.private_key_pem,
             subject=tls.SelfSignedCertSubjectArgs(common_name=f"{name}.invalid", organization="slipway dev"),
-            dns_names=["*.elb.amazonaws.com", f"{name}.invalid"],
+            # The ALB's own name, <alb>-<n>.<region>.elb.amazonaws.com: a wildcard covers exactly one label.
+            dns_names=[aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region.apply(
+                lambda region: f"*.{region}.elb.amazonaws.com"), f"{name}.invalid"],
             validity_period_hours=args.self_signed_validity_hours, early_renewal_hours=24 * 30,
-            allowed_uses=["key_encipherment", "digital_signature", "server_auth"], opts=child)
+            # ECDSA keys sign (ECDHE); key encipherment applies to RSA key transport only.
+            allowed_uses=["digital_signature", "server_auth"], opts=child)
         imported = aws.acm.Certificate(f"{name}-imported", private_key=key.private_key_pem,
                                        certificate_body=cert.cert_pem, tags=dict(args.tags), opts=child)
         return imported.arn

@@ -29,6 +29,8 @@ def test_dev_without_domain_imports_a_self_signed_certificate(dev: ResourceGraph
     assert cert.input("certificateBody").startswith("-----BEGIN CERTIFICATE-----")
     self_signed = dev.one("tls:index/selfSignedCert:SelfSignedCert")
     assert "server_auth" in self_signed.input("allowedUses") and self_signed.input("earlyRenewalHours") > 0
+    assert "key_encipherment" not in self_signed.input("allowedUses"), "an ECDSA key never enciphers keys"
+    assert "*.us-east-1.elb.amazonaws.com" in self_signed.input("dnsNames"), "matches the ALB's DNS name"
     assert dev.by_type("aws:route53/record:Record") == []
 
 
