@@ -110,8 +110,11 @@ class Network(pulumi.ComponentResource):
                 raise ValueError(f"availability_zones lists {len(args.availability_zones)} zones; "
                                  f"az_count needs {args.az_count}")
             return list(args.availability_zones[:args.az_count])
-        found = aws.get_availability_zones_output(state="available",
-                                                  opts=pulumi.InvokeOutputOptions(parent=self))
+        # Regular zones only: an opted-in Local Zone or Wavelength Zone has no RDS, NAT or Fargate parity.
+        found = aws.get_availability_zones_output(
+            state="available",
+            filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
+            opts=pulumi.InvokeOutputOptions(parent=self))
         return [found.names.apply(functools.partial(_nth_zone, i=i)) for i in range(args.az_count)]
 
     def _subnet(self, name: str, kind: str, i: int, vpc: aws.ec2.Vpc, az: pulumi.Input[str], cidr: str,

@@ -179,4 +179,14 @@ class SlipwayMocks(pulumi.runtime.Mocks):
         if args.token not in answers:
             raise NotImplementedError(f"the offline engine has no answer for invoke {args.token}; add one to "
                                       f"slipway/mocks.py")
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones" and not _regular_zones_only(args.args):
+            # The offline account has opted into a Local Zone, which sorts first, as real accounts may.
+            zones = answers[args.token]
+            zones["names"] = [f"{self.region}-bos-1a", *zones["names"]]
+            zones["zoneIds"] = ["use1-bos1-az1", *zones["zoneIds"]]
         return answers[args.token], []
+
+
+def _regular_zones_only(invoke_args: dict[str, Any]) -> bool:
+    return any(f.get("name") == "opt-in-status" and f.get("values") == ["opt-in-not-required"]
+               for f in invoke_args.get("filters") or [])
