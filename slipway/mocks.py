@@ -27,6 +27,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
+AZ_INVOKE = "aws:index/getAvailabilityZones:getAvailabilityZones"
 # Name lengths AWS enforces (the provider validates them at preview), for auto-names "<resource name>-<7 chars>".
 NAME_LIMITS = {"aws:lb/loadBalancer:LoadBalancer": 32, "aws:lb/targetGroup:TargetGroup": 32,
                "aws:iam/role:Role": 64, "aws:rds/instance:Instance": 63, "aws:s3/bucket:Bucket": 63,
@@ -160,7 +161,7 @@ class SlipwayMocks(pulumi.runtime.Mocks):
     # -- invokes ---------------------------------------------------------------------------------------------
     def call(self, args: MockCallArgs) -> tuple[dict, Optional[list[tuple[str, str]]]]:
         answers: dict[str, dict[str, Any]] = {
-            "aws:index/getAvailabilityZones:getAvailabilityZones": {
+            AZ_INVOKE: {
                 "names": [f"{self.region}{z}" for z in "abcdef"],
                 "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "id": self.region},
             "aws:index/getRegion:getRegion": {"name": self.region, "region": self.region, "id": self.region,
@@ -179,7 +180,7 @@ class SlipwayMocks(pulumi.runtime.Mocks):
         if args.token not in answers:
             raise NotImplementedError(f"the offline engine has no answer for invoke {args.token}; add one to "
                                       f"slipway/mocks.py")
-        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones" and not _regular_zones_only(args.args):
+        if args.token == AZ_INVOKE and not _regular_zones_only(args.args):
             # The offline account has opted into a Local Zone, which sorts first, as real accounts may.
             zones = answers[args.token]
             zones["names"] = [f"{self.region}-bos-1a", *zones["names"]]
