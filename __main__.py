@@ -72,7 +72,9 @@ cluster = EcsCluster(name, EcsClusterArgs(tags=tags))
 
 app_env = {"APP_ENV": cfg.environment, "LOG_LEVEL": cfg.log_level, "WEB_CONCURRENCY": str(cfg.web_concurrency),
            "PORT": str(cfg.container_port), "DB_HOST": database.address, "DB_PORT": str(database.port),
-           "DB_NAME": database.db_name, "DB_USER": database.username, "DB_SSLMODE": "require"}
+           "DB_NAME": database.db_name, "DB_USER": database.username, "DB_SSLMODE": "require",
+           # Only the ALB (inside the VPC) may set X-Forwarded-For; the app trusts it from the VPC's range only.
+           "FORWARDED_ALLOW_IPS": cfg.vpc_cidr}
 migration = MigrationTask(f"{name}-migrate", MigrationTaskArgs(
     cluster_arn=cluster.cluster_arn, vpc_id=network.vpc_id, subnet_ids=network.task_subnet_ids, image=image_ref,
     execution_role_arn=roles.execution_role_arn, task_role_arn=roles.task_role_arn,

@@ -159,7 +159,8 @@ KEY_DOCS: dict[str, str] = {
     "logRetentionDays": "CloudWatch log retention; a CloudWatch-allowed value (prod >= 90).",
     "albAccessLogs": "Write ALB access logs to an encrypted S3 bucket.",
     "logLevel": "App log level: DEBUG, INFO, WARNING or ERROR.",
-    "webConcurrency": "Gunicorn worker processes per task.",
+    "webConcurrency": "Gunicorn worker processes per task. webConcurrency x 10 pooled connections x maxTasks x 2 "
+                      "(rollout) must fit the database class's max_connections.",
     "domain": "DNS name to serve (with hostedZoneId: DNS-validated ACM certificate and alias record).",
     "hostedZoneId": "Route 53 hosted zone of domain.",
     "certificateArn": "Existing ACM certificate in the stack's region (instead of domain + hostedZoneId).",
@@ -265,6 +266,24 @@ class StackConfig:
     def from_mapping(cls, stack: str, values: Mapping[str, Any], region: Optional[str]) -> StackConfig:
         """Validate raw (string) config values for ``stack``; raise :class:`ConfigError` listing every problem."""
         return _Parser(stack, values, region).build()
+
+
+# The sample app's SQLAlchemy pool per worker process: pool_size 5 + max_overflow 5 (app/slipway_app/db.py; a test
+# keeps the two equal). RDS reserves 3 connections for rdsadmin/superusers.
+APP_DB_CONNECTIONS_PER_WORKER = 10
+RDS_RESERVED_CONNECTIONS = 3
+
+
+def peak_db_connections(cfg: StackConfig) -> int:
+    """Connections the service may hold at once: every worker's full pool on maxTasks x 2 tasks (a rollout runs old
+    and new side by side at 200 %), plus the migration task."""
+    return cfg.web_concurrency * APP_DB_CONNECTIONS_PER_WORKER * cfg.max_tasks * 2 + 1
+
+
+def db_connection_limit(instance_class: str) -> int:
+    from .observability import default_max_connections
+
+    return default_max_connections(instance_class) - RDS_RESERVED_CONNECTIONS
 
 
 class _Parser:
@@ -430,6 +449,12 @@ class _Parser:
              "certificateArn", cfg.certificate_arn, f"an ALB needs a certificate in its own region ({cfg.region})"),
             (_windows_disjoint(cfg.backup_window, cfg.maintenance_window), "maintenanceWindow",
              cfg.maintenance_window, f"must not overlap backupWindow ({cfg.backup_window})"),
+            (peak_db_connections(cfg) <= db_connection_limit(cfg.db_instance_class), "webConcurrency",
+             cfg.web_concurrency,
+             f"at peak (maxTasks={cfg.max_tasks}, doubled during a rollout) the app may open "
+             f"{peak_db_connections(cfg)} database connections; {cfg.db_instance_class} allows about "
+             f"{db_connection_limit(cfg.db_instance_class)}: lower slipway:webConcurrency or slipway:maxTasks, or "
+             f"raise slipway:dbInstanceClass"),
             (len(cfg.prefix) <= MAX_PREFIX, "appName", cfg.app_name,
              f"'{cfg.prefix}' (appName-stack) is {len(cfg.prefix)} chars; AWS caps load balancer and target group "
              f"names at 32, which leaves {MAX_PREFIX} for appName-stack: shorten slipway:appName"),

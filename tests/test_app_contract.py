@@ -63,3 +63,11 @@ def test_gunicorn_drains_within_the_ecs_stop_timeout() -> None:
     conf = importlib.import_module("slipway_app.gunicorn_conf")
     assert conf.graceful_timeout < STOP_TIMEOUT_SECONDS, (
         f"gunicorn graceful_timeout {conf.graceful_timeout}s must stay below ECS stopTimeout {STOP_TIMEOUT_SECONDS}s")
+
+
+def test_the_connection_budget_uses_the_apps_real_pool() -> None:
+    from slipway_app import db
+
+    from components.config import APP_DB_CONNECTIONS_PER_WORKER
+
+    assert db.POOL_SIZE + db.MAX_OVERFLOW == APP_DB_CONNECTIONS_PER_WORKER

@@ -56,6 +56,7 @@ def test_both_profiles_define_the_same_keys() -> None:
     ("dev", {"hostedZoneId": "Z0123456789EXAMPLE0AB"}, "slipway:hostedZoneId", "set slipway:domain too"),
     ("dev", {"minTasks": "4", "maxTasks": "2"}, "slipway:minTasks", "must not exceed maxTasks"),
     ("prod", {"appName": "acme-payments"}, "slipway:appName", "AWS caps load balancer and target group names"),
+    ("dev", {"webConcurrency": "4"}, "slipway:webConcurrency", "raise slipway:dbInstanceClass"),
     ("dev", {"vpcCidr": "10.0.0.0/33"}, "slipway:vpcCidr", "IPv4 CIDR block"),
     ("dev", {"vpcCidr": "8.8.0.0/16"}, "slipway:vpcCidr", "private IPv4 block"),
     ("dev", {"vpcCidr": "10.0.0.0/24"}, "slipway:vpcCidr", "/16 to /20"),
