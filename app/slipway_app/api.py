@@ -9,8 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import select
+from psycopg import errors as pg_errors
+from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
 from .migrate import current_revisions
@@ -20,6 +22,8 @@ from .schemas import NoteCreate, NoteOut, NotePage, NotePatch
 log = logging.getLogger(__name__)
 
 INT32_MAX = 2**31 - 1
+# /readyz's own statement timeout (below the request default): the ALB health check times out after 5 s.
+READYZ_STATEMENT_TIMEOUT_MS = 2_000
 NoteId = Annotated[int, Path(ge=1, le=INT32_MAX, description="note id (1..2147483647)")]
 
 probes = APIRouter(tags=["probes"])
@@ -45,21 +49,42 @@ def index() -> HTMLResponse:
 
 
 @probes.get("/healthz")
-def healthz() -> dict[str, str]:
-    """Liveness: the process serves HTTP. Never touches the database (a DB outage must not kill tasks)."""
+async def healthz() -> dict[str, str]:
+    """Liveness: the process serves HTTP. Never touches the database (a DB outage must not kill tasks).
+
+    ``async def`` on purpose: it runs on the event loop, so it answers even when every threadpool thread is stuck
+    in a database-bound request (a sync ``def`` would queue behind them and the ALB/ECS check would time out).
+    Nothing here may block.
+    """
     return {"status": "ok"}
+
+
+def _readiness_failure_reason(exc: SQLAlchemyError) -> str:
+    if isinstance(exc, PoolTimeoutError):
+        return "database busy: no free pooled connection"
+    if isinstance(getattr(exc, "orig", None), pg_errors.QueryCanceled | pg_errors.LockNotAvailable):
+        return "database did not answer in time"
+    return "database unreachable"
 
 
 @probes.get("/readyz", responses={503: {"description": "database unreachable or migrations not at head"}})
 def readyz(request: Request) -> JSONResponse:
-    """Readiness: the database answers and its schema revision equals the packaged migrations' head."""
+    """Readiness: the database answers and its schema revision equals the packaged migrations' head.
+
+    Bounded: connect timeout 3 s, pool wait 2 s, and its own ``statement_timeout`` of 2 s (``SET LOCAL``), so a
+    table lock or a stalled database gives a 503 instead of a hung probe.
+    """
     heads: set[str] = request.app.state.migration_heads
     try:
         with request.app.state.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                # A constant integer, not user input; SET cannot take bind parameters.
+                conn.execute(text(f"SET LOCAL statement_timeout = {int(READYZ_STATEMENT_TIMEOUT_MS)}"))
             current = current_revisions(conn)
     except SQLAlchemyError as exc:
-        log.warning("readiness check failed: database unreachable", extra={"error_type": type(exc).__name__})
-        return JSONResponse({"status": "unavailable", "reason": "database unreachable"}, status_code=503)
+        reason = _readiness_failure_reason(exc)
+        log.warning(f"readiness check failed: {reason}", extra={"error_type": type(exc).__name__})
+        return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
     if current != heads:
         return JSONResponse({"status": "unavailable", "reason": "database schema is not at the migrations head "
                              "(run `app migrate`)", "current": sorted(current), "head": sorted(heads)},

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import SQLAlchemyError
 
 from .logs import configure_logging
-from .settings import ConfigError, Settings, load_settings
+from .settings import ConfigError, Settings, display_url, load_settings
 
 log = logging.getLogger("slipway_app.cli")
 
@@ -47,11 +47,24 @@ def cmd_serve(_args: argparse.Namespace) -> int:
     return EXIT_FAILURE  # pragma: no cover - execv only returns by raising
 
 
+def _describe_exception(exc: BaseException) -> str:
+    """``Type: first line of the message``, or ``Type (no message)`` for message-less exceptions."""
+    message = str(exc).strip()
+    return f"{type(exc).__name__}: {message.splitlines()[0]}" if message else f"{type(exc).__name__} (no message)"
+
+
 def _describe_db_error(exc: SQLAlchemyError) -> str:
     """The first line of the driver's message: actionable, without the SQL/traceback noise (and no password)."""
     orig = getattr(exc, "orig", None) or exc
-    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    return f"{type(orig).__name__}: {first}"
+    return _describe_exception(orig)
+
+
+def _db_error_hint(exc: SQLAlchemyError) -> str:
+    if type(getattr(exc, "orig", None)).__name__ == "LockNotAvailable":
+        return ("another session holds a lock the migration needs (a long transaction?); it gave up after "
+                "DB_MIGRATION_LOCK_TIMEOUT_MS instead of blocking every reader: find it in pg_stat_activity, then "
+                "retry")
+    return "check DB_HOST/DB_PORT, security groups and credentials; LOG_LEVEL=DEBUG for the traceback"
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -62,24 +75,26 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     # With --sql, stdout is the SQL script: keep it clean of INFO log lines.
     configure_logging("WARNING" if args.sql else settings.log_level)
     url = settings.sqlalchemy_url()
-    target = url.render_as_string(hide_password=True)
+    target = display_url(url)
     try:
         if args.sql:
             from alembic import command
 
             command.upgrade(migrate.alembic_config(url=url), "head", sql=True)
             return EXIT_OK
-        revision = migrate.upgrade_to_head(url)
+        revision = migrate.upgrade_to_head(url, lock_timeout_ms=settings.db_migration_lock_timeout_ms)
     except SQLAlchemyError as exc:
+        # Expected operational failures (unreachable, refused, lock timeout): one actionable line; the traceback
+        # only with LOG_LEVEL=DEBUG.
         log.error("migration failed", exc_info=settings.log_level == "DEBUG",
                   extra={"database": target, "error": _describe_db_error(exc)})
-        print(f"app migrate: cannot migrate {target}: {_describe_db_error(exc)} "
-              "(check DB_HOST/DB_PORT, security groups and credentials; LOG_LEVEL=DEBUG for the traceback)",
+        print(f"app migrate: cannot migrate {target}: {_describe_db_error(exc)} ({_db_error_hint(exc)})",
               file=sys.stderr)
         return EXIT_FAILURE
     except Exception as exc:
-        log.error("migration failed", exc_info=settings.log_level == "DEBUG", extra={"database": target})
-        print(f"app migrate: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        # Anything else is a bug (e.g. in a revision): always log the traceback, inside the JSON line.
+        log.error("migration failed", exc_info=True, extra={"database": target, "error": _describe_exception(exc)})
+        print(f"app migrate: failed: {_describe_exception(exc)} (traceback in the JSON log)", file=sys.stderr)
         return EXIT_FAILURE
     print(f"database at revision {revision} (head)")
     return EXIT_OK

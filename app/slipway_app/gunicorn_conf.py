@@ -29,9 +29,12 @@ timeout = 30
 keepalive = 65
 # Heartbeat files live in /tmp: the root filesystem is read-only in the container (/tmp is its only writable volume).
 worker_tmp_dir = "/tmp"  # noqa: S108  # nosec B108
-# The ALB terminates TLS and is the only peer (security groups): trust its X-Forwarded-For/-Proto headers.
-forwarded_allow_ips = "*"
-proxy_allow_ips = "*"
+# Trust X-Forwarded-For/-Proto only from the proxies in FORWARDED_ALLOW_IPS (ECS: the VPC CIDR, where the ALB
+# lives). uvicorn then takes the client address as the rightmost X-Forwarded-For entry that is NOT a trusted proxy,
+# i.e. the address the ALB appended; with "*" it would take the leftmost one, which any caller can forge.
+forwarded_allow_ips = _settings.forwarded_allow_ips
+# Only used by gunicorn's PROXY-protocol support (off; uvicorn workers ignore it): the same proxies, never "*".
+proxy_allow_ips = _settings.forwarded_allow_ips
 # One JSON access line per request comes from the app's middleware; gunicorn's access log stays off.
 accesslog = None
 errorlog = "-"

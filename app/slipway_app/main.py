@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from . import __version__
 from .api import notes, pages, probes
@@ -66,7 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(probes)
     app.include_router(notes)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    # Connection failures, statement/lock timeouts (OperationalError) and a full pool (pool TimeoutError, not an
+    # OperationalError) all mean "try again later".
     app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeoutError, _database_unavailable)
     app.add_exception_handler(DataError, _database_rejected)
     app.add_exception_handler(IntegrityError, _database_rejected)
     # Added last = outermost: the request id and security headers wrap everything, including 413s.

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import URL
 
 from .db import engine_for_url
+from .settings import DEFAULT_MIGRATION_LOCK_TIMEOUT_MS
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +61,24 @@ def current_revisions(connection: Connection) -> set[str]:
     return set(connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())  # noqa: S608  # nosec B608
 
 
+def _set_timeouts(conn: Connection, *, statement_timeout_ms: int, lock_timeout_ms: int) -> None:
+    """Session-level ``statement_timeout``/``lock_timeout`` (0 = none), overriding any role/database default."""
+    conn.execute(text("SELECT set_config('statement_timeout', :st, false), set_config('lock_timeout', :lt, false)"),
+                 {"st": str(int(statement_timeout_ms)), "lt": str(int(lock_timeout_ms))})
+
+
 @contextmanager
 def advisory_lock(engine: Engine) -> Iterator[None]:
-    """Hold ``pg_advisory_lock(LOCK_KEY)`` on a dedicated autocommit connection (no-op on SQLite)."""
+    """Hold ``pg_advisory_lock(LOCK_KEY)`` on a dedicated autocommit connection (no-op on SQLite).
+
+    Waiting for the lock is by design (another migration is running), so this connection has neither a
+    ``statement_timeout`` nor a ``lock_timeout``, whatever the role or database defaults are.
+    """
     if engine.dialect.name != "postgresql":
         yield
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        _set_timeouts(conn, statement_timeout_ms=0, lock_timeout_ms=0)
         got = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}).scalar_one()
         if not got:
             log.info("waiting for the migration lock (another migration is running)", extra={"lock_key": LOCK_KEY})
@@ -75,17 +87,35 @@ def advisory_lock(engine: Engine) -> Iterator[None]:
         try:
             yield
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-            log.info("migration lock released", extra={"lock_key": LOCK_KEY})
+            # Never let a failing unlock (e.g. the connection was cut) mask the migration's own exception; a
+            # session-level advisory lock is released by the server anyway when its connection ends.
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+            except Exception:
+                log.warning("could not release the migration lock explicitly (it is released when the "
+                            "connection closes)", exc_info=True, extra={"lock_key": LOCK_KEY})
+            else:
+                log.info("migration lock released", extra={"lock_key": LOCK_KEY})
 
 
-def upgrade_to_head(url: URL) -> str:
-    """Upgrade the database at ``url`` to head under the advisory lock; return the resulting revision."""
+def upgrade_to_head(url: URL, *, lock_timeout_ms: int = DEFAULT_MIGRATION_LOCK_TIMEOUT_MS) -> str:
+    """Upgrade the database at ``url`` to head under the advisory lock; return the resulting revision.
+
+    On PostgreSQL the migration connection gets ``lock_timeout`` = ``lock_timeout_ms`` (and no
+    ``statement_timeout``: a long index build is fine, waiting behind a long transaction while every reader queues
+    behind us is not), so a blocked DDL statement fails with ``LockNotAvailable`` instead of stalling the app.
+    """
     engine = engine_for_url(url, pooled=False)
     try:
         with advisory_lock(engine):
             with engine.connect() as conn:
+                if conn.dialect.name == "postgresql":
+                    _set_timeouts(conn, statement_timeout_ms=0, lock_timeout_ms=lock_timeout_ms)
                 before = current_revisions(conn)
+                # End the transaction the reads above began: Alembic must start its own (one per revision, see
+                # migrations/env.py). Otherwise it treats the connection as an external transaction and
+                # `op.get_context().autocommit_block()` (CREATE INDEX CONCURRENTLY) fails.
+                conn.commit()
                 heads = head_revisions()
                 if before == heads:
                     log.info("database already at head", extra={"revision": ",".join(sorted(heads))})

@@ -8,6 +8,7 @@ task's configuration. Secret values (``DB_PASSWORD``, ``SECRET_KEY`` and the pas
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -25,7 +26,14 @@ LOCAL_ENVS = frozenset({"local", "test"})
 POSTGRES_SCHEMES = frozenset({"postgres", "postgresql", "postgresql+psycopg"})
 SQLITE_SCHEMES = frozenset({"sqlite", "sqlite+pysqlite"})
 SECRET_FIELDS = frozenset({"db_password", "secret_key", "database_url"})
+# libpq connection parameters that carry secrets when given as URL query parameters (?password=...).
+SECRET_QUERY_KEYS = ("password", "sslpassword")
 MASK = "***"
+# Request statement timeout (pooled app engine): bounded well below gunicorn's worker timeout (30 s).
+DEFAULT_STATEMENT_TIMEOUT_MS = 5_000
+# `app migrate`: how long a DDL statement may wait for a table lock before failing (instead of blocking readers).
+DEFAULT_MIGRATION_LOCK_TIMEOUT_MS = 10_000
+DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1"
 
 AppEnv = Literal["local", "test", "dev", "prod"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -53,6 +61,12 @@ class Settings(BaseSettings):
     db_sslmode: SslMode | None = None
     database_url: SecretStr | None = Field(None, description="alternative to DB_*: postgresql://... or sqlite:///...")
     secret_key: SecretStr | None = None
+    db_statement_timeout_ms: int = Field(DEFAULT_STATEMENT_TIMEOUT_MS, ge=100, le=600_000,
+                                         description="PostgreSQL statement_timeout of request connections (ms)")
+    db_migration_lock_timeout_ms: int = Field(DEFAULT_MIGRATION_LOCK_TIMEOUT_MS, ge=100, le=3_600_000,
+                                              description="PostgreSQL lock_timeout of `app migrate` (ms)")
+    forwarded_allow_ips: str = Field(DEFAULT_FORWARDED_ALLOW_IPS,
+                                     description="comma-separated proxy IPs/CIDRs trusted for X-Forwarded-For")
 
     @field_validator("log_level", "app_env", mode="before")
     @classmethod
@@ -61,6 +75,24 @@ class Settings(BaseSettings):
             value = value.strip()
             return value.upper() if info.field_name == "log_level" else value.lower()
         return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_forwarded_allow_ips(cls, value: str) -> str:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        if not items:
+            raise ValueError("needs at least one IP address or CIDR network (e.g. 10.20.0.0/16)")
+        normalised = []
+        for item in items:
+            if item == "*":
+                raise ValueError("'*' would let any caller choose the logged client address; list the proxies' "
+                                 "IPs or CIDR networks (e.g. the VPC CIDR 10.20.0.0/16)")
+            try:  # strict, like gunicorn's own validator: 10.20.0.1/16 (host bits set) is a mistake
+                normalised.append(str(ipaddress.ip_network(item, strict=True)) if "/" in item
+                                  else str(ipaddress.ip_address(item)))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network (e.g. 10.20.0.0/16)") from None
+        return ",".join(normalised)
 
     @field_validator("database_url")
     @classmethod
@@ -75,8 +107,18 @@ class Settings(BaseSettings):
         scheme = url.drivername
         if scheme not in POSTGRES_SCHEMES | SQLITE_SCHEMES:
             raise ValueError(f"unsupported scheme {scheme!r}; use postgresql:// (psycopg 3) or sqlite:///")
-        if scheme in POSTGRES_SCHEMES and not url.host:
-            raise ValueError("a postgresql URL needs a host")
+        if scheme in POSTGRES_SCHEMES:
+            # An unescaped '@' in the password (or user name) makes the parser split it into host/database:
+            # `postgresql://app:p@ss/w#rd@host/app` has host 'ss' and database 'w#rd@host/app', which would then be
+            # printed unmasked. Never echo any part of it.
+            rest = value.get_secret_value().split("://", 1)[-1]
+            after_userinfo = rest.rsplit("@", 1)[-1]
+            if rest.count("@") > 1 or "#" in after_userinfo or any(c in (url.host or "") for c in "@/#?"):
+                raise ValueError("the user name or password seems to contain unescaped special characters ('@', "
+                                 "'/', '#', '?'...): URL-encode them, e.g. urllib.parse.quote(password, safe=''), "
+                                 "or use DB_HOST/DB_USER/DB_PASSWORD (escaped for you)")
+            if not url.host:
+                raise ValueError("a postgresql URL needs a host")
         return value
 
     @model_validator(mode="after")
@@ -139,8 +181,17 @@ class Settings(BaseSettings):
             if name in SECRET_FIELDS:
                 value = MASK if value is not None else None
             out[name.upper()] = value
-        out["effective_database_url"] = self.sqlalchemy_url().render_as_string(hide_password=True)
+        out["effective_database_url"] = display_url(self.sqlalchemy_url())
         return out
+
+
+def display_url(url: URL) -> str:
+    """``url`` rendered for output and logs: the password and secret query parameters (``?password=``) masked."""
+    hidden = [key for key in SECRET_QUERY_KEYS if key in url.query]
+    rendered = url.difference_update_query(hidden).render_as_string(hide_password=True)
+    if hidden:
+        rendered += ("&" if "?" in rendered else "?") + "&".join(f"{key}={MASK}" for key in hidden)
+    return rendered
 
 
 def _format_error(exc: ValidationError) -> str:

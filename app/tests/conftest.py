@@ -34,7 +34,8 @@ from slipway_app.main import create_app  # noqa: E402
 from slipway_app.migrate import upgrade_to_head  # noqa: E402
 
 CONTRACT_VARS = ("PORT", "APP_ENV", "LOG_LEVEL", "WEB_CONCURRENCY", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER",
-                 "DB_PASSWORD", "DB_SSLMODE", "DATABASE_URL", "SECRET_KEY")
+                 "DB_PASSWORD", "DB_SSLMODE", "DATABASE_URL", "SECRET_KEY", "DB_STATEMENT_TIMEOUT_MS",
+                 "DB_MIGRATION_LOCK_TIMEOUT_MS", "FORWARDED_ALLOW_IPS")
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -248,6 +249,77 @@ def app_popen(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
     def start(*args: str, **env: str) -> subprocess.Popen[str]:
         proc = subprocess.Popen(app_command(*args), env=child_env(tmp_path, **env), cwd=tmp_path, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)
+
+
+# Runs `app <args>` with an extra Alembic version location (EXTRA_VERSIONS) next to the packaged revisions, so a
+# test can add a temporary revision without touching the package.
+_EXTRA_REVISION_RUNNER = """
+import os, sys
+import slipway_app.migrate as migrate
+
+_packaged = migrate.alembic_config
+
+def alembic_config(*args, **kwargs):
+    config = _packaged(*args, **kwargs)
+    config.set_main_option("version_locations", os.pathsep.join(
+        [str(migrate.MIGRATIONS_DIR / "versions"), os.environ["EXTRA_VERSIONS"]]))
+    return config
+
+migrate.alembic_config = alembic_config
+from slipway_app.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+_EXTRA_REVISION_TEMPLATE = """\
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+{body}
+
+
+def downgrade():
+    pass
+"""
+
+
+def write_extra_revision(directory: Path, body: str) -> Path:
+    """A temporary revision ``0002`` (after the packaged head ``0001``) whose ``upgrade()`` is ``body``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    indented = "\n".join("    " + line if line.strip() else "" for line in body.strip("\n").splitlines())
+    (directory / "0002_test_extra.py").write_text(_EXTRA_REVISION_TEMPLATE.format(body=indented))
+    return directory
+
+
+@pytest.fixture
+def migrate_with_revision(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """``migrate_with_revision(body, **env)``: start ``app migrate`` with an extra revision 0002 doing ``body``.
+
+    Returns the Popen (stdout = JSON log, stderr separate); killed at teardown if still running.
+    """
+    procs: list[subprocess.Popen[str]] = []
+    runner = tmp_path / "migrate_runner.py"
+    runner.write_text(_EXTRA_REVISION_RUNNER)
+
+    def start(body: str, **env: str) -> subprocess.Popen[str]:
+        versions = write_extra_revision(tmp_path / "extra_versions", body)
+        proc = subprocess.Popen([sys.executable, str(runner), "migrate"],
+                                env=child_env(tmp_path, EXTRA_VERSIONS=str(versions), **env), cwd=tmp_path,
+                                text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         procs.append(proc)
         return proc
 

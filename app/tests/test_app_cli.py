@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import time
@@ -106,8 +107,11 @@ def test_migrate_waits_for_the_advisory_lock(pg_databases: Any, app_popen: Any) 
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as holder:
+            # Waiting for the advisory lock is by design: neither a database-wide statement_timeout nor the
+            # migration's lock_timeout may cut it short.
+            holder.execute(text(f'ALTER DATABASE "{url.database}" SET statement_timeout = 200'))
             holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
-            proc = app_popen("migrate", DATABASE_URL=_plain(url))
+            proc = app_popen("migrate", DATABASE_URL=_plain(url), DB_MIGRATION_LOCK_TIMEOUT_MS="200")
             deadline = time.monotonic() + 8
             waiting = 0
             while time.monotonic() < deadline and not waiting:
@@ -156,7 +160,8 @@ def _free_port() -> int:
 
 def test_serve_runs_gunicorn_with_json_logs_and_stops_on_sigterm(app_popen: Any, tmp_path: Any) -> None:
     port = _free_port()
-    proc = app_popen("serve", PORT=str(port), WEB_CONCURRENCY="1", DATABASE_URL=f"sqlite:///{tmp_path / 's.db'}")
+    proc = app_popen("serve", PORT=str(port), WEB_CONCURRENCY="1", DATABASE_URL=f"sqlite:///{tmp_path / 's.db'}",
+                     FORWARDED_ALLOW_IPS="127.0.0.1/32")
     deadline = time.monotonic() + 10
     body = None
     while time.monotonic() < deadline and body is None:
@@ -169,6 +174,12 @@ def test_serve_runs_gunicorn_with_json_logs_and_stops_on_sigterm(app_popen: Any,
             time.sleep(0.1)
     assert body == {"status": "ok"}, "app serve did not answer /healthz"
     assert headers["x-request-id"] == "srv-1"
+    # Behind the ALB (here: the test, from a trusted 127.0.0.1): a caller-forged first entry, then the address the
+    # ALB appended. The logged client is the rightmost untrusted entry, never the forged one.
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={
+        "X-Request-ID": "srv-xff", "X-Forwarded-For": "6.6.6.6, 203.0.113.9"})
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - fixed local http URL
+        assert response.status == 200
     proc.send_signal(signal.SIGTERM)  # the exec'd gunicorn master is the process we started
     output = proc.communicate(timeout=25)[0]
     assert proc.returncode == 0, output
@@ -179,6 +190,8 @@ def test_serve_runs_gunicorn_with_json_logs_and_stops_on_sigterm(app_popen: Any,
     access = [line for line in lines if line.get("request_id") == "srv-1" and line.get("path") == "/healthz"]
     assert len(access) == 1, "exactly one access line per request (no duplicate gunicorn/uvicorn line)"
     assert access[0]["status"] == 200
+    forwarded = [line for line in lines if line.get("request_id") == "srv-xff"]
+    assert [line["client"] for line in forwarded] == ["203.0.113.9"], forwarded
 
 
 def test_migrate_sql_prints_a_clean_script(app_cli: Any) -> None:
@@ -204,7 +217,9 @@ def test_gunicorn_config(monkeypatch: pytest.MonkeyPatch) -> None:
     assert conf.wsgi_app == "slipway_app.asgi:app"
     assert conf.graceful_timeout == 20 < 30  # below the ECS stopTimeout (components/containers.py)
     assert conf.keepalive > 60  # longer than the ALB idle timeout
-    assert conf.worker_tmp_dir == "/tmp" and conf.accesslog is None and conf.forwarded_allow_ips == "*"
+    assert conf.worker_tmp_dir == "/tmp" and conf.accesslog is None
+    # Never "*" (uvicorn would then log the leftmost, caller-chosen X-Forwarded-For entry): FORWARDED_ALLOW_IPS.
+    assert conf.forwarded_allow_ips == conf.proxy_allow_ips == "127.0.0.1"
     assert conf.logconfig_dict["root"]["level"] == "WARNING"
     gunicorn = Config()
     settings = {k: v for k, v in vars(conf).items() if not k.startswith("_") and not callable(v)
@@ -213,6 +228,141 @@ def test_gunicorn_config(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not unknown, f"not gunicorn settings (would be silently ignored): {unknown}"
     for key, value in settings.items():
         gunicorn.set(key, value)  # gunicorn's own validators accept every value
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.20.0.0/16, 10.30.1.7")
+    conf = importlib.reload(conf)
+    assert conf.forwarded_allow_ips == conf.proxy_allow_ips == "10.20.0.0/16,10.30.1.7"
+    gunicorn.set("forwarded_allow_ips", conf.forwarded_allow_ips)
+    assert gunicorn.forwarded_allow_ips == ["10.20.0.0/16", "10.30.1.7"]
     from slipway_app.cli import GUNICORN_CONFIG, gunicorn_argv
 
     assert gunicorn_argv()[-2:] == ["-c", GUNICORN_CONFIG]
+
+
+# -- app migrate with a temporary extra revision (conftest.migrate_with_revision) --------------------------------
+
+CONCURRENT_INDEX = """
+with op.get_context().autocommit_block():
+    op.create_index("ix_notes_title", "notes", ["title"], postgresql_concurrently=True)
+"""
+
+
+def _index_is_valid(url: URL, name: str) -> bool | None:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:n)"),
+                                {"n": name}).scalar_one_or_none()
+    finally:
+        engine.dispose()
+
+
+def test_migrate_runs_a_create_index_concurrently_revision(pg_databases: Any, migrate_with_revision: Any) -> None:
+    url = pg_databases.create()  # empty: 0001 (transactional) and 0002 (autocommit block) in one run
+    proc = migrate_with_revision(CONCURRENT_INDEX, DATABASE_URL=_plain(url))
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out + err
+    assert "database at revision 0002 (head)" in out
+    assert _version_rows(url) == ["0002"]
+    assert _index_is_valid(url, "ix_notes_title") is True
+
+
+def test_migrate_gives_up_on_a_table_lock_after_the_lock_timeout(pg_databases: Any, migrate_with_revision: Any) -> None:
+    from slipway_app.migrate import upgrade_to_head
+
+    url = pg_databases.create()
+    upgrade_to_head(url)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as reader:  # a long reader transaction: ACCESS SHARE on notes until rollback
+            reader.execute(text("SELECT count(*) FROM notes"))
+            started = time.monotonic()
+            proc = migrate_with_revision('op.add_column("notes", sa.Column("extra", sa.Text()))',
+                                         DATABASE_URL=_plain(url), DB_MIGRATION_LOCK_TIMEOUT_MS="500")
+            try:  # without a lock_timeout, ALTER TABLE would wait (and queue every reader behind it) for ever
+                out, err = proc.communicate(timeout=10)
+            finally:
+                reader.rollback()
+            elapsed = time.monotonic() - started
+    finally:
+        engine.dispose()
+    assert proc.returncode == 1, out + err
+    assert elapsed < 8
+    assert "cannot migrate postgresql+psycopg://" in err
+    assert "LockNotAvailable: canceling statement due to lock timeout" in err
+    assert "DB_MIGRATION_LOCK_TIMEOUT_MS" in err and "Traceback" not in err
+    assert _version_rows(url) == ["0001"]  # 0002 rolled back as a whole
+
+
+FAILING_REVISION = """
+bind = op.get_bind()
+# Cut this process's other connection (the one holding the advisory lock), then fail without a message.
+bind.execute(sa.text("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = current_database() "
+                     "AND pid <> pg_backend_pid() AND application_name = 'slipway-app'"))
+raise AssertionError()
+"""
+
+
+def test_migrate_reports_a_message_less_failure_with_its_traceback(pg_databases: Any,
+                                                                   migrate_with_revision: Any) -> None:
+    url = pg_databases.create()
+    proc = migrate_with_revision(FAILING_REVISION, DATABASE_URL=_plain(url))
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1, out + err
+    # The revision's AssertionError, not the unlock's OperationalError (the lock connection was cut), and never
+    # an empty "AssertionError: ".
+    assert "app migrate: failed: AssertionError (no message)" in err, err
+    assert "Traceback" not in err
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]  # every line is JSON
+    failed = [line for line in lines if line["message"] == "migration failed"]
+    assert len(failed) == 1 and failed[0]["level"] == "ERROR" and failed[0]["exc_type"] == "AssertionError"
+    assert "Traceback" in failed[0]["exc_info"] and "0002_test_extra.py" in failed[0]["exc_info"]
+    assert any(line["message"].startswith("could not release the migration lock") for line in lines)
+    assert _version_rows(url) == ["0001"]  # 0001 committed on its own (transaction per migration)
+
+
+# -- secrets in DATABASE_URL ------------------------------------------------------------------------------------
+
+
+def test_check_masks_a_password_query_parameter(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://app@db.internal/app?password={SECRET}&sslmode=require"
+                                       f"&sslpassword={SECRET}x")
+    assert main(["check"]) == 0
+    out = capsys.readouterr()
+    assert SECRET not in out.out + out.err
+    effective = json.loads(out.out)["effective_database_url"]
+    assert effective.startswith("postgresql+psycopg://app@db.internal/app?sslmode=require")
+    assert "password=***" in effective and "sslpassword=***" in effective
+
+
+def test_migrate_masks_a_password_query_parameter(app_cli: Any) -> None:
+    result = app_cli("migrate", DATABASE_URL=f"postgresql://app@127.0.0.1:1/app?password={SECRET}", timeout=10)
+    assert result.returncode == 1
+    assert "cannot migrate postgresql+psycopg://app@127.0.0.1:1/app?password=***:" in result.stderr
+    assert SECRET not in result.stdout + result.stderr
+    assert '"database": "postgresql+psycopg://app@127.0.0.1:1/app?password=***"' in result.stdout
+
+
+@pytest.mark.parametrize("password", ["Pq7@Ss8/Wz#Rd9", "Zq9x@Kv2", "Ab3#Bc4@Cd5/De6", "Uv7@Vw8?Wx9"])
+@pytest.mark.parametrize("command", ["check", "migrate"])
+def test_an_unescaped_password_is_rejected_without_echoing_it(monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str], password: str,
+                                                              command: str) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://app:{password}@db.internal:5432/app")
+    with pytest.raises(SystemExit) as info:
+        main([command])
+    assert info.value.code == 2
+    out = capsys.readouterr()
+    assert "DATABASE_URL" in out.err and "URL-encode" in out.err
+    for fragment in {password, *re.split(r"[@/#?]", password)}:  # no piece of the password either
+        assert fragment not in out.err + out.out, fragment
+    assert "db.internal" not in out.err  # no part of the URL is echoed
+
+
+def test_a_url_encoded_password_is_accepted(monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from urllib.parse import quote
+
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://app:{quote('p@ss/w#rd?', safe='')}@db.internal/app")
+    assert main(["check"]) == 0
+    assert json.loads(capsys.readouterr().out)["effective_database_url"] == "postgresql+psycopg://app:***@db.internal/app"

@@ -109,3 +109,61 @@ def test_environment_wins_over_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv("APP_ENV", "local")
     monkeypatch.setenv("PORT", "8080")
     assert load_settings().port == 8080
+
+
+def test_timeouts_and_forwarded_allow_ips_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(env_file=None)
+    assert settings.db_statement_timeout_ms == 5000
+    assert settings.db_migration_lock_timeout_ms == 10_000
+    assert settings.forwarded_allow_ips == "127.0.0.1"
+    _set(monkeypatch, DB_STATEMENT_TIMEOUT_MS="2500", DB_MIGRATION_LOCK_TIMEOUT_MS="30000",
+         FORWARDED_ALLOW_IPS=" 10.20.0.0/16 ,127.0.0.1,  fd00::/8 ")
+    settings = load_settings(env_file=None)
+    assert (settings.db_statement_timeout_ms, settings.db_migration_lock_timeout_ms) == (2500, 30_000)
+    assert settings.forwarded_allow_ips == "10.20.0.0/16,127.0.0.1,fd00::/8"
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"DB_STATEMENT_TIMEOUT_MS": "0"}, "DB_STATEMENT_TIMEOUT_MS"),
+    ({"DB_STATEMENT_TIMEOUT_MS": "5s"}, "DB_STATEMENT_TIMEOUT_MS"),
+    ({"DB_MIGRATION_LOCK_TIMEOUT_MS": "-1"}, "DB_MIGRATION_LOCK_TIMEOUT_MS"),
+    ({"FORWARDED_ALLOW_IPS": "*"}, "FORWARDED_ALLOW_IPS"),
+    ({"FORWARDED_ALLOW_IPS": "10.20.0.0/16,*"}, "FORWARDED_ALLOW_IPS"),
+    ({"FORWARDED_ALLOW_IPS": "10.20.0.1/16"}, "FORWARDED_ALLOW_IPS"),  # host bits set: gunicorn rejects it too
+    ({"FORWARDED_ALLOW_IPS": "alb.internal"}, "FORWARDED_ALLOW_IPS"),
+    ({"FORWARDED_ALLOW_IPS": " , "}, "FORWARDED_ALLOW_IPS"),
+])
+def test_invalid_timeouts_and_proxies_name_the_variable(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                                                        expected: str) -> None:
+    _set(monkeypatch, **env)
+    with pytest.raises(ConfigError, match=expected):
+        load_settings(env_file=None)
+
+
+async def _client_seen_behind(trusted: str, peer: str, x_forwarded_for: str) -> str:
+    """The client address uvicorn's ProxyHeadersMiddleware (what the gunicorn worker wraps the app in) passes on."""
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    seen: list[str] = []
+
+    async def app(scope: dict[str, object], _receive: object, _send: object) -> None:
+        seen.append(scope["client"][0])  # type: ignore[index]
+
+    scope = {"type": "http", "client": (peer, 50000), "headers": [(b"x-forwarded-for", x_forwarded_for.encode())]}
+    await ProxyHeadersMiddleware(app, trusted_hosts=trusted)(scope, None, None)  # type: ignore[arg-type]
+    return seen[0]
+
+
+def test_the_vpc_cidr_trusts_x_forwarded_for_from_the_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    _set(monkeypatch, FORWARDED_ALLOW_IPS="10.20.0.0/16")
+    trusted = load_settings(env_file=None).forwarded_allow_ips
+    alb = "10.20.3.4"
+    # The ALB appends the address it saw; whatever the caller put in front is ignored.
+    assert asyncio.run(_client_seen_behind(trusted, alb, "6.6.6.6, 203.0.113.9")) == "203.0.113.9"
+    assert asyncio.run(_client_seen_behind(trusted, alb, "203.0.113.9")) == "203.0.113.9"
+    # A caller outside the trusted network cannot choose its logged address at all.
+    assert asyncio.run(_client_seen_behind(trusted, "198.51.100.7", "6.6.6.6")) == "198.51.100.7"
+    # What "*" did: the leftmost, forged entry.
+    assert asyncio.run(_client_seen_behind("*", alb, "6.6.6.6, 203.0.113.9")) == "6.6.6.6"

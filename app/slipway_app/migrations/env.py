@@ -17,8 +17,12 @@ target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
+    # transaction_per_migration: each revision commits on its own. A revision that needs to run outside a
+    # transaction (`with op.get_context().autocommit_block(): op.create_index(..., postgresql_concurrently=True)`)
+    # then only commits its own earlier statements, and a failing revision leaves the database at the previous
+    # revision (consistent, and the next `app migrate` resumes there) instead of rolling back the whole batch.
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True,
-                      render_as_batch=connection.dialect.name == "sqlite")
+                      render_as_batch=connection.dialect.name == "sqlite", transaction_per_migration=True)
     with context.begin_transaction():
         context.run_migrations()
 
