@@ -6,6 +6,7 @@ allowed to CREATE DATABASE. Without a server the PostgreSQL tests fail (never sk
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -241,22 +242,31 @@ def app_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     return run
 
 
+@contextlib.contextmanager
+def _reaped() -> Iterator[list[subprocess.Popen[str]]]:
+    """A list to put started processes in; at exit each one still running is killed and every pipe drained."""
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate(timeout=10)
+
+
 @pytest.fixture
 def app_popen(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
     """``app_popen(*args, **env)``: start ``app`` in the background (clean env); killed at teardown if alive."""
-    procs: list[subprocess.Popen[str]] = []
+    with _reaped() as procs:
 
-    def start(*args: str, **env: str) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(app_command(*args), env=child_env(tmp_path, **env), cwd=tmp_path, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        procs.append(proc)
-        return proc
+        def start(*args: str, **env: str) -> subprocess.Popen[str]:
+            proc = subprocess.Popen(app_command(*args), env=child_env(tmp_path, **env), cwd=tmp_path, text=True,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            procs.append(proc)
+            return proc
 
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=10)
+        yield start
 
 
 # Runs `app <args>` with an extra Alembic version location (EXTRA_VERSIONS) next to the packaged revisions, so a
@@ -311,23 +321,19 @@ def migrate_with_revision(tmp_path: Path) -> Iterator[Callable[..., subprocess.P
 
     Returns the Popen (stdout = JSON log, stderr separate); killed at teardown if still running.
     """
-    procs: list[subprocess.Popen[str]] = []
     runner = tmp_path / "migrate_runner.py"
     runner.write_text(_EXTRA_REVISION_RUNNER)
+    with _reaped() as procs:
 
-    def start(body: str, **env: str) -> subprocess.Popen[str]:
-        versions = write_extra_revision(tmp_path / "extra_versions", body)
-        proc = subprocess.Popen([sys.executable, str(runner), "migrate"],
-                                env=child_env(tmp_path, EXTRA_VERSIONS=str(versions), **env), cwd=tmp_path,
-                                text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        procs.append(proc)
-        return proc
+        def start(body: str, **env: str) -> subprocess.Popen[str]:
+            versions = write_extra_revision(tmp_path / "extra_versions", body)
+            proc = subprocess.Popen([sys.executable, str(runner), "migrate"],
+                                    env=child_env(tmp_path, EXTRA_VERSIONS=str(versions), **env), cwd=tmp_path,
+                                    text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            procs.append(proc)
+            return proc
 
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=10)
+        yield start
 
 
 class TcpProxy:
