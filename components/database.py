@@ -18,11 +18,10 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
+from .config import LOG_RETENTION_DAYS
+
 PORT = 5432
 LOG_EXPORTS = ("postgresql", "upgrade")
-# CloudWatch Logs' allowed retention values.
-_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
-                   3653)
 
 
 @dataclass(frozen=True)
@@ -181,7 +180,7 @@ def _validate(args: DatabaseArgs) -> None:
         problems.append("max_allocated_storage_gb must be >= allocated_storage_gb")
     if args.allocated_storage_gb < 20:
         problems.append("allocated_storage_gb: gp3 needs at least 20 GiB")
-    if args.log_retention_days not in _RETENTION_DAYS:
-        problems.append(f"log_retention_days={args.log_retention_days}: CloudWatch allows {_RETENTION_DAYS}")
+    if args.log_retention_days not in LOG_RETENTION_DAYS:
+        problems.append(f"log_retention_days={args.log_retention_days}: CloudWatch allows {LOG_RETENTION_DAYS}")
     if problems:
         raise ValueError("; ".join(problems))
