@@ -33,10 +33,9 @@ from components import (
     TlsCertificateArgs,
     WebService,
     WebServiceArgs,
+    image_tag,
 )
-from components import image as image_module
 from components.config import StackConfig
-from components.image import image_tag
 
 APP_DIR = "app"  # relative to the project directory, where Pulumi runs the program
 APP_SOURCE = Path(__file__).resolve().parent / APP_DIR
@@ -50,12 +49,11 @@ registry = ContainerRegistry(name, ContainerRegistryArgs(repository_name=name, f
 if cfg.image_uri:  # promotion: deploy an image another stack already built, by digest
     image_ref: pulumi.Input[str] = cfg.image_uri
 else:
-    tag = image_tag(str(APP_SOURCE), cfg.architecture)
-    # Content already pushed under this tag (a revert, a cancelled update): deploy it, never rebuild over it.
-    pushed = image_module.find_pushed_image(name, tag, cfg.region, profile=cfg.aws_profile)
     image_ref = AppImage(name, AppImageArgs(context=APP_DIR, repository_url=registry.repository_url,
-                                            registry_id=registry.registry_id, tag=tag, existing_digest=pushed,
-                                            architecture=cfg.architecture)).image_ref
+                                            registry_id=registry.registry_id,
+                                            tag=image_tag(str(APP_SOURCE), cfg.architecture),
+                                            architecture=cfg.architecture, repository_name=name, region=cfg.region,
+                                            aws_profile=cfg.aws_profile)).image_ref
 secrets = AppSecrets(name, AppSecretsArgs(recovery_window_days=30 if prod else 7, tags=tags))
 logs = AppLogs(name, AppLogsArgs(retention_days=cfg.log_retention_days, tags=tags))
 pull_from = [registry.repository_arn] + ([cfg.image_repository_arn] if cfg.image_repository_arn else [])

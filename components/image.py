@@ -3,10 +3,10 @@
 The tag is derived from the build context's content (:func:`source_tag`) and the CPU architecture, so an unchanged
 app never pushes a new tag (the ECR repository's tags are immutable) and a changed one always does. When the tag is
 already in the repository (a revert to earlier content, or an update that pushed and was then cancelled),
-:func:`find_pushed_image` finds its digest and ``existing_digest`` deploys it without a build: rebuilding would
-produce other bytes under a tag ECR refuses to overwrite (``ImageTagAlreadyExistsException``). Services run
-``image_ref``, the digest, never a mutable tag. Registry credentials come from ``aws.ecr.get_authorization_token``
-at deploy time and are secret outputs, never stored in plain text.
+:func:`find_pushed_image` (with ``repository_name`` set) finds its digest and it is deployed without a build:
+rebuilding would produce other bytes under a tag ECR refuses to overwrite (``ImageTagAlreadyExistsException``).
+Services run ``image_ref``, the digest, never a mutable tag. Registry credentials come from
+``aws.ecr.get_authorization_token`` at deploy time and are secret outputs, never stored in plain text.
 """
 
 from __future__ import annotations
@@ -43,9 +43,14 @@ class AppImageArgs:
     """Dockerfile path. Default ``<context>/Dockerfile``."""
     architecture: str = "arm64"
     """``arm64`` (default: Graviton Fargate is ~20 % cheaper) or ``x86_64``; must match the task definition."""
-    existing_digest: Optional[str] = None
-    """``sha256:...`` of the image already pushed under ``tag`` (:func:`find_pushed_image`): deploy it, build nothing.
-    Default None (build and push)."""
+    repository_name: Optional[str] = None
+    """Name of the ECR repository behind ``repository_url``. When set, ECR is asked first whether ``tag`` is already
+    there (:func:`find_pushed_image`); if so that digest is deployed and nothing is built. Default None: always
+    build and push."""
+    region: Optional[str] = None
+    """Region of the repository, for that lookup. Default None: boto3's default region."""
+    aws_profile: Optional[str] = None
+    """Named AWS profile for that lookup (the stack's ``aws:profile``). Default None: default credentials."""
 
 
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
@@ -126,7 +131,7 @@ def find_pushed_image(repository_name: str, tag: str, region: str, ecr_client: A
 
     Called by the program before it declares the image, at preview and at update; needs ``ecr:DescribeImages``.
     """
-    ecr = ecr_client or boto3.Session(profile_name=profile, region_name=region).client("ecr")
+    ecr = ecr_client or boto3.Session(profile_name=profile, region_name=region or None).client("ecr")
     try:
         details = ecr.describe_images(repositoryName=repository_name, imageIds=[{"imageTag": tag}])["imageDetails"]
     except ClientError as err:
@@ -150,10 +155,13 @@ class AppImage(pulumi.ComponentResource):
         super().__init__("slipway:aws:AppImage", name, None, opts)
         if args.architecture not in PLATFORMS:
             raise ValueError(f"architecture={args.architecture!r}: use one of {', '.join(PLATFORMS)}")
-        if args.existing_digest:
-            if not args.existing_digest.startswith("sha256:"):
-                raise ValueError(f"existing_digest={args.existing_digest!r}: expected sha256:<hex>")
-            self.image_ref = pulumi.Output.concat(args.repository_url, "@", args.existing_digest)
+        pushed = (find_pushed_image(args.repository_name, args.tag, args.region or "", profile=args.aws_profile)
+                  if args.repository_name else None)
+        if pushed:  # a revert or a cancelled update: never rebuild over an immutable tag
+            if not pushed.startswith("sha256:"):
+                raise ValueError(f"ECR returned digest {pushed!r} for {args.repository_name}:{args.tag}: "
+                                 f"expected sha256:<hex>")
+            self.image_ref = pulumi.Output.concat(args.repository_url, "@", pushed)
             self.register_outputs({"image_ref": self.image_ref})
             return
         token = aws.ecr.get_authorization_token_output(registry_id=args.registry_id,

@@ -145,10 +145,25 @@ def test_content_already_in_ecr_is_deployed_by_its_digest_without_a_build() -> N
     assert len(other.by_type(IMAGE)) == 1, "another architecture's image is never reused"
 
 
-def test_existing_digest_must_be_a_digest() -> None:
-    with pytest.raises(ValueError, match="existing_digest='latest'"):
+def test_a_looked_up_digest_must_be_a_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    import components.image as image
+
+    monkeypatch.setattr(image, "find_pushed_image", lambda *_a, **_k: "latest")
+    with pytest.raises(ValueError, match="digest 'latest' for repo:t"):
         run_program(lambda: AppImage("i", AppImageArgs(context="app", repository_url="x", registry_id="1", tag="t",
-                                                       existing_digest="latest")))
+                                                       repository_name="repo", region="us-east-1")))
+
+
+def test_no_lookup_without_a_repository_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    import components.image as image
+
+    def refuse(*_a: Any, **_k: Any) -> None:
+        raise AssertionError("looked up ECR without a repository name")
+
+    monkeypatch.setattr(image, "find_pushed_image", refuse)
+    graph = run_program(lambda: AppImage("i", AppImageArgs(context="app", repository_url="x", registry_id="1",
+                                                           tag="t")))
+    assert len(graph.by_type(IMAGE)) == 1
 
 
 @pytest.mark.parametrize("bad", ["A", "x", "slipway_", "-slipway", "slip way"])
