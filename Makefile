@@ -34,6 +34,7 @@ $(NODE_STAMP): tools/node/package.json tools/node/package-lock.json
 	touch $@
 
 lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 

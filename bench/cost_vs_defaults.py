@@ -18,8 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from slipway.cost import estimate  # noqa: E402
 from slipway.offline import run_stack  # noqa: E402
 
-PEER_DEFAULTS = {"slipway:natStrategy": "per_az", "slipway:azCount": 3, "slipway:fargateSpot": False,
-                 "slipway:architecture": "x86_64"}
+PEER_DEFAULTS = {
+    "slipway:natStrategy": "per_az",
+    "slipway:azCount": 3,
+    "slipway:fargateSpot": False,
+    "slipway:architecture": "x86_64",
+}
 
 
 def main() -> None:

@@ -33,14 +33,18 @@ def main() -> None:
     print(f"{'stack':<6} {'slipway':>9} {'defaults':>9} {'ratio':>7}  settings (interval x healthy, draining)")
     for stack in ("dev", "prod"):
         tg = run_stack(stack).one("aws:lb/targetGroup:TargetGroup")
-        ours = {"interval": tg.input("healthCheck", "interval"),
-                "healthy_threshold": tg.input("healthCheck", "healthyThreshold"),
-                "deregistration_delay": tg.input("deregistrationDelay")}
+        ours = {
+            "interval": tg.input("healthCheck", "interval"),
+            "healthy_threshold": tg.input("healthCheck", "healthyThreshold"),
+            "deregistration_delay": tg.input("deregistrationDelay"),
+        }
         mine = rollout_seconds(**ours)
-        print(f"{stack:<6} {mine:>8}s {peer:>8}s {peer / mine:>6.1f}x  "
-              f"{ours['interval']}s x {ours['healthy_threshold']}, {ours['deregistration_delay']}s "
-              f"vs {AWS_DEFAULTS['interval']}s x {AWS_DEFAULTS['healthy_threshold']}, "
-              f"{AWS_DEFAULTS['deregistration_delay']}s")
+        print(
+            f"{stack:<6} {mine:>8}s {peer:>8}s {peer / mine:>6.1f}x  "
+            f"{ours['interval']}s x {ours['healthy_threshold']}, {ours['deregistration_delay']}s "
+            f"vs {AWS_DEFAULTS['interval']}s x {AWS_DEFAULTS['healthy_threshold']}, "
+            f"{AWS_DEFAULTS['deregistration_delay']}s"
+        )
 
 
 if __name__ == "__main__":

@@ -22,11 +22,35 @@ import pulumi_aws as aws
 PREFIX = "alb"
 LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
 # Regions with a classic ELB log-delivery account (opened before August 2022); others use only the service principal.
-ELB_ACCOUNT_REGIONS = frozenset({
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1", "ap-northeast-1",
-    "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ca-central-1", "eu-central-1",
-    "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "eu-north-1", "me-south-1", "sa-east-1",
-    "us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1"})
+ELB_ACCOUNT_REGIONS = frozenset(
+    {
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "af-south-1",
+        "ap-east-1",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ca-central-1",
+        "eu-central-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-south-1",
+        "eu-north-1",
+        "me-south-1",
+        "sa-east-1",
+        "us-gov-west-1",
+        "us-gov-east-1",
+        "cn-north-1",
+        "cn-northwest-1",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -45,14 +69,34 @@ class AccessLogBucketArgs:
 def bucket_policy(bucket_arn: str, elb_account_arn: Optional[str], account_id: str) -> str:
     logs = f"{bucket_arn}/{PREFIX}/AWSLogs/{account_id}/*"
     statements: list[dict] = [
-        {"Sid": "LogDeliveryService", "Effect": "Allow", "Principal": {"Service": LOG_DELIVERY_SERVICE},
-         "Action": "s3:PutObject", "Resource": logs}]
+        {
+            "Sid": "LogDeliveryService",
+            "Effect": "Allow",
+            "Principal": {"Service": LOG_DELIVERY_SERVICE},
+            "Action": "s3:PutObject",
+            "Resource": logs,
+        }
+    ]
     if elb_account_arn:
-        statements.append({"Sid": "ElbLogDelivery", "Effect": "Allow", "Principal": {"AWS": elb_account_arn},
-                           "Action": "s3:PutObject", "Resource": logs})
-    statements.append({"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                       "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                       "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+        statements.append(
+            {
+                "Sid": "ElbLogDelivery",
+                "Effect": "Allow",
+                "Principal": {"AWS": elb_account_arn},
+                "Action": "s3:PutObject",
+                "Resource": logs,
+            }
+        )
+    statements.append(
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    )
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
@@ -67,32 +111,52 @@ class AccessLogBucket(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         inv = pulumi.InvokeOutputOptions(parent=self)
         bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=args.force_destroy, tags=dict(args.tags), opts=child)
-        aws.s3.BucketPublicAccessBlock(f"{name}-public-access", bucket=bucket.id, block_public_acls=True,
-                                       block_public_policy=True, ignore_public_acls=True,
-                                       restrict_public_buckets=True, opts=child)
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
         aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-sse", bucket=bucket.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3.
-                BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256"))],
-            opts=child)
+            f"{name}-sse",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256"
+                    )
+                )
+            ],
+            opts=child,
+        )
         aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle", bucket=bucket.id,
-            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-access-logs", status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=f"{PREFIX}/"),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.expiration_days))],
-            opts=child)
+            f"{name}-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-access-logs",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=f"{PREFIX}/"),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.expiration_days),
+                )
+            ],
+            opts=child,
+        )
         elb_arn: pulumi.Input[Optional[str]] = None
         if args.region is None or args.region in ELB_ACCOUNT_REGIONS:
             elb_arn = aws.elb.get_service_account_output(opts=inv).arn
         identity = aws.get_caller_identity_output(opts=inv)
         policy = aws.s3.BucketPolicy(
-            f"{name}-policy", bucket=bucket.id,
+            f"{name}-policy",
+            bucket=bucket.id,
             policy=pulumi.Output.all(bucket.arn, elb_arn, identity.account_id).apply(
-                lambda a: bucket_policy(a[0], a[1], a[2])),
-            opts=child)
+                lambda a: bucket_policy(a[0], a[1], a[2])
+            ),
+            opts=child,
+        )
         # The ALB checks write access when logging is enabled: hand out the name only once the policy exists.
         self.bucket = pulumi.Output.all(bucket.bucket, policy.id).apply(lambda a: a[0])
         self.prefix = PREFIX

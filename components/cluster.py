@@ -35,11 +35,14 @@ class EcsCluster(pulumi.ComponentResource):
             raise ValueError(f"container_insights={args.container_insights!r}: use enabled, enhanced or disabled")
         child = pulumi.ResourceOptions(parent=self)
         cluster = aws.ecs.Cluster(
-            f"{name}-cluster", settings=[aws.ecs.ClusterSettingArgs(name="containerInsights",
-                                                                    value=args.container_insights)],
-            tags=dict(args.tags), opts=child)
-        providers = aws.ecs.ClusterCapacityProviders(f"{name}-capacity", cluster_name=cluster.name,
-                                                     capacity_providers=["FARGATE", "FARGATE_SPOT"], opts=child)
+            f"{name}-cluster",
+            settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value=args.container_insights)],
+            tags=dict(args.tags),
+            opts=child,
+        )
+        providers = aws.ecs.ClusterCapacityProviders(
+            f"{name}-capacity", cluster_name=cluster.name, capacity_providers=["FARGATE", "FARGATE_SPOT"], opts=child
+        )
         # Services using a capacity provider strategy must wait for the association.
         self.cluster_name = pulumi.Output.all(cluster.name, providers.id).apply(lambda a: a[0])
         self.cluster_arn = pulumi.Output.all(cluster.arn, providers.id).apply(lambda a: a[0])

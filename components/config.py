@@ -23,8 +23,30 @@ import pulumi
 NAMESPACE = "slipway"
 
 # CloudWatch Logs accepts only these retention values (PutRetentionPolicy API reference).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-                      2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 # Fargate task sizes: cpu units -> allowed memory (MiB).
 FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     256: (512, 1024, 2048),
@@ -37,8 +59,10 @@ NAT_STRATEGIES = ("none", "single", "per_az")
 ARCHITECTURES = ("arm64", "x86_64")
 ENVIRONMENTS = ("dev", "prod")
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
-_MAINT_WINDOW = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-"
-                           r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$")
+_MAINT_WINDOW = re.compile(
+    r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-"
+    r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
+)
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 _CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
@@ -160,7 +184,7 @@ KEY_DOCS: dict[str, str] = {
     "albAccessLogs": "Write ALB access logs to an encrypted S3 bucket.",
     "logLevel": "App log level: DEBUG, INFO, WARNING or ERROR.",
     "webConcurrency": "Gunicorn worker processes per task. webConcurrency x 10 pooled connections x maxTasks x 2 "
-                      "(rollout) must fit the database class's max_connections.",
+    "(rollout) must fit the database class's max_connections.",
     "domain": "DNS name to serve (with hostedZoneId: DNS-validated ACM certificate and alias record).",
     "hostedZoneId": "Route 53 hosted zone of domain.",
     "certificateArn": "Existing ACM certificate in the stack's region (instead of domain + hostedZoneId).",
@@ -222,8 +246,12 @@ class StackConfig:
     @property
     def tags(self) -> dict[str, str]:
         """Tags every taggable resource carries (cost allocation and ownership)."""
-        return {"app": self.app_name, "environment": self.environment, "stack": self.stack,
-                "managed-by": "pulumi/slipway"}
+        return {
+            "app": self.app_name,
+            "environment": self.environment,
+            "stack": self.stack,
+            "managed-by": "pulumi/slipway",
+        }
 
     @property
     def is_prod(self) -> bool:
@@ -358,12 +386,19 @@ class _Parser:
         memory = i("memory", 512, 30720)
         if cpu in FARGATE_SIZES and memory not in FARGATE_SIZES[cpu]:
             allowed = FARGATE_SIZES[cpu]
-            self.bad("memory", memory, f"with cpu={cpu} Fargate allows {allowed[0]}..{allowed[-1]} MiB in steps "
-                                       f"of 1024 (or 512/1024/2048 for cpu=256)")
+            self.bad(
+                "memory",
+                memory,
+                f"with cpu={cpu} Fargate allows {allowed[0]}..{allowed[-1]} MiB in steps "
+                f"of 1024 (or 512/1024/2048 for cpu=256)",
+            )
         log_days = i("logRetentionDays", 1, 3653)
         if log_days not in LOG_RETENTION_DAYS:
-            self.bad("logRetentionDays", log_days,
-                     f"CloudWatch only accepts {', '.join(map(str, LOG_RETENTION_DAYS[:12]))}, ... days")
+            self.bad(
+                "logRetentionDays",
+                log_days,
+                f"CloudWatch only accepts {', '.join(map(str, LOG_RETENTION_DAYS[:12]))}, ... days",
+            )
         path = self.raw["healthCheckPath"]
         if not path.startswith("/") or " " in path:
             self.bad("healthCheckPath", path, "must be an absolute URL path such as /healthz")
@@ -374,8 +409,10 @@ class _Parser:
             stack=self.stack,
             environment=env,
             region=self.region or "",
-            app_name=self.pattern("appName", _NAME, "3-20 chars: lowercase letters, digits and '-', "
-                                                     "starting with a letter") or "slipway",
+            app_name=self.pattern(
+                "appName", _NAME, "3-20 chars: lowercase letters, digits and '-', starting with a letter"
+            )
+            or "slipway",
             vpc_cidr=self.cidr("vpcCidr"),
             az_count=i("azCount", 2, 6),
             nat_strategy=c("natStrategy", NAT_STRATEGIES),
@@ -391,21 +428,33 @@ class _Parser:
             deregistration_delay_seconds=i("deregistrationDelaySeconds", 0, 3600),
             cpu_target_percent=i("cpuTargetPercent", 10, 90),
             requests_per_target=i("requestsPerTarget", 10, 100000),
-            tls_policy=self.pattern("tlsPolicy", re.compile(r"^ELBSecurityPolicy-TLS13-"),
-                                    "use a TLS 1.3 policy such as ELBSecurityPolicy-TLS13-1-2-Res-2021-06")
+            tls_policy=self.pattern(
+                "tlsPolicy",
+                re.compile(r"^ELBSecurityPolicy-TLS13-"),
+                "use a TLS 1.3 policy such as ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+            )
             or "",
-            db_instance_class=self.pattern("dbInstanceClass", re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$"),
-                                           "must be an RDS class such as db.t4g.micro") or "",
-            db_engine_version=self.pattern("dbEngineVersion", re.compile(r"^1[4-9](\.\d+)?$"),
-                                           "must be a supported PostgreSQL major (14-19), e.g. 17") or "",
+            db_instance_class=self.pattern(
+                "dbInstanceClass",
+                re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$"),
+                "must be an RDS class such as db.t4g.micro",
+            )
+            or "",
+            db_engine_version=self.pattern(
+                "dbEngineVersion",
+                re.compile(r"^1[4-9](\.\d+)?$"),
+                "must be a supported PostgreSQL major (14-19), e.g. 17",
+            )
+            or "",
             db_allocated_storage_gb=i("dbAllocatedStorageGb", 20, 65536),
             db_max_allocated_storage_gb=i("dbMaxAllocatedStorageGb", 20, 65536),
             db_multi_az=b("dbMultiAz"),
             backup_retention_days=i("backupRetentionDays", 1, 35),
-            backup_window=self.pattern("backupWindow", _WINDOW, "must be hh24:mi-hh24:mi in UTC, "
-                                                                 "e.g. 03:00-04:00") or "",
-            maintenance_window=self.pattern("maintenanceWindow", _MAINT_WINDOW,
-                                            "must be ddd:hh24:mi-ddd:hh24:mi in UTC, e.g. sun:04:30-sun:05:30")
+            backup_window=self.pattern("backupWindow", _WINDOW, "must be hh24:mi-hh24:mi in UTC, e.g. 03:00-04:00")
+            or "",
+            maintenance_window=self.pattern(
+                "maintenanceWindow", _MAINT_WINDOW, "must be ddd:hh24:mi-ddd:hh24:mi in UTC, e.g. sun:04:30-sun:05:30"
+            )
             or "",
             deletion_protection=b("deletionProtection"),
             log_retention_days=log_days,
@@ -413,13 +462,18 @@ class _Parser:
             log_level=level,
             web_concurrency=i("webConcurrency", 1, 32),
             domain=self.pattern("domain", _DOMAIN, "must be a lowercase DNS name such as app.example.com"),
-            hosted_zone_id=self.pattern("hostedZoneId", _ZONE_ID, "must be a Route 53 zone id such as "
-                                                                  "Z0123456789ABCDEFGHIJ"),
-            certificate_arn=self.pattern("certificateArn", _CERT_ARN,
-                                         "must be an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)"),
+            hosted_zone_id=self.pattern(
+                "hostedZoneId", _ZONE_ID, "must be a Route 53 zone id such as Z0123456789ABCDEFGHIJ"
+            ),
+            certificate_arn=self.pattern(
+                "certificateArn",
+                _CERT_ARN,
+                "must be an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)",
+            ),
             alarm_email=self.pattern("alarmEmail", _EMAIL, "must be an e-mail address"),
-            image_uri=self.pattern("imageUri", _DIGEST_URI,
-                                   "must pin a digest: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO@sha256:<64 hex>"),
+            image_uri=self.pattern(
+                "imageUri", _DIGEST_URI, "must pin a digest: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO@sha256:<64 hex>"
+            ),
         )
 
     def cidr(self, key: str) -> str:
@@ -430,55 +484,118 @@ class _Parser:
             self.bad(key, value, "must be an IPv4 CIDR block such as 10.20.0.0/16")
             return value
         if net.version != 4 or not 16 <= net.prefixlen <= 20 or not net.is_private:
-            self.bad(key, value, "must be a private IPv4 block from /16 to /20 (subnets are 1/16 of it), "
-                                 "e.g. 10.20.0.0/16")
+            self.bad(
+                key, value, "must be a private IPv4 block from /16 to /20 (subnets are 1/16 of it), e.g. 10.20.0.0/16"
+            )
         return value
 
     def cross_checks(self, cfg: StackConfig) -> None:
         checks: list[tuple[bool, str, Any, str]] = [
-            (cfg.min_tasks <= cfg.max_tasks, "minTasks", cfg.min_tasks,
-             f"must not exceed maxTasks ({cfg.max_tasks}); raise slipway:maxTasks or lower slipway:minTasks"),
-            (cfg.db_max_allocated_storage_gb >= cfg.db_allocated_storage_gb, "dbMaxAllocatedStorageGb",
-             cfg.db_max_allocated_storage_gb,
-             f"storage autoscaling ceiling must be >= dbAllocatedStorageGb ({cfg.db_allocated_storage_gb})"),
-            (not (cfg.domain and not cfg.hosted_zone_id and not cfg.certificate_arn), "domain", cfg.domain,
-             "a domain needs slipway:hostedZoneId (DNS-validated ACM certificate) or slipway:certificateArn"),
-            (not (cfg.hosted_zone_id and not cfg.domain), "hostedZoneId", cfg.hosted_zone_id,
-             "set slipway:domain too: the zone is only used to validate and alias that domain"),
-            (not (cfg.certificate_arn and cfg.region and f":acm:{cfg.region}:" not in cfg.certificate_arn),
-             "certificateArn", cfg.certificate_arn, f"an ALB needs a certificate in its own region ({cfg.region})"),
-            (_windows_disjoint(cfg.backup_window, cfg.maintenance_window), "maintenanceWindow",
-             cfg.maintenance_window, f"must not overlap backupWindow ({cfg.backup_window})"),
-            (peak_db_connections(cfg) <= db_connection_limit(cfg.db_instance_class), "webConcurrency",
-             cfg.web_concurrency,
-             f"at peak (maxTasks={cfg.max_tasks}, doubled during a rollout) the app may open "
-             f"{peak_db_connections(cfg)} database connections; {cfg.db_instance_class} allows about "
-             f"{db_connection_limit(cfg.db_instance_class)}: lower slipway:webConcurrency or slipway:maxTasks, or "
-             f"raise slipway:dbInstanceClass"),
-            (len(cfg.prefix) <= MAX_PREFIX, "appName", cfg.app_name,
-             f"'{cfg.prefix}' (appName-stack) is {len(cfg.prefix)} chars; AWS caps load balancer and target group "
-             f"names at 32, which leaves {MAX_PREFIX} for appName-stack: shorten slipway:appName"),
+            (
+                cfg.min_tasks <= cfg.max_tasks,
+                "minTasks",
+                cfg.min_tasks,
+                f"must not exceed maxTasks ({cfg.max_tasks}); raise slipway:maxTasks or lower slipway:minTasks",
+            ),
+            (
+                cfg.db_max_allocated_storage_gb >= cfg.db_allocated_storage_gb,
+                "dbMaxAllocatedStorageGb",
+                cfg.db_max_allocated_storage_gb,
+                f"storage autoscaling ceiling must be >= dbAllocatedStorageGb ({cfg.db_allocated_storage_gb})",
+            ),
+            (
+                not (cfg.domain and not cfg.hosted_zone_id and not cfg.certificate_arn),
+                "domain",
+                cfg.domain,
+                "a domain needs slipway:hostedZoneId (DNS-validated ACM certificate) or slipway:certificateArn",
+            ),
+            (
+                not (cfg.hosted_zone_id and not cfg.domain),
+                "hostedZoneId",
+                cfg.hosted_zone_id,
+                "set slipway:domain too: the zone is only used to validate and alias that domain",
+            ),
+            (
+                not (cfg.certificate_arn and cfg.region and f":acm:{cfg.region}:" not in cfg.certificate_arn),
+                "certificateArn",
+                cfg.certificate_arn,
+                f"an ALB needs a certificate in its own region ({cfg.region})",
+            ),
+            (
+                _windows_disjoint(cfg.backup_window, cfg.maintenance_window),
+                "maintenanceWindow",
+                cfg.maintenance_window,
+                f"must not overlap backupWindow ({cfg.backup_window})",
+            ),
+            (
+                peak_db_connections(cfg) <= db_connection_limit(cfg.db_instance_class),
+                "webConcurrency",
+                cfg.web_concurrency,
+                f"at peak (maxTasks={cfg.max_tasks}, doubled during a rollout) the app may open "
+                f"{peak_db_connections(cfg)} database connections; {cfg.db_instance_class} allows about "
+                f"{db_connection_limit(cfg.db_instance_class)}: lower slipway:webConcurrency or slipway:maxTasks, or "
+                f"raise slipway:dbInstanceClass",
+            ),
+            (
+                len(cfg.prefix) <= MAX_PREFIX,
+                "appName",
+                cfg.app_name,
+                f"'{cfg.prefix}' (appName-stack) is {len(cfg.prefix)} chars; AWS caps load balancer and target group "
+                f"names at 32, which leaves {MAX_PREFIX} for appName-stack: shorten slipway:appName",
+            ),
         ]
         if cfg.is_prod:
             checks += [
-                (cfg.deletion_protection, "deletionProtection", cfg.deletion_protection,
-                 "prod requires deletion_protection=true; set slipway:deletionProtection: 'true' "
-                 "in Pulumi.prod.yaml"),
-                (cfg.backup_retention_days >= 14, "backupRetentionDays", cfg.backup_retention_days,
-                 "prod keeps backups at least 14 days; set slipway:backupRetentionDays between 14 and 35"),
-                (cfg.log_retention_days >= 90, "logRetentionDays", cfg.log_retention_days,
-                 "prod keeps logs at least 90 days; set slipway:logRetentionDays to 90 or more"),
-                (cfg.db_multi_az, "dbMultiAz", cfg.db_multi_az, "prod requires a Multi-AZ database; set "
-                                                                 "slipway:dbMultiAz: 'true'"),
-                (cfg.nat_strategy != "none", "natStrategy", cfg.nat_strategy,
-                 "prod runs tasks in private subnets; set slipway:natStrategy to per_az (or single)"),
-                (cfg.min_tasks >= 2, "minTasks", cfg.min_tasks, "prod needs at least 2 tasks to survive an AZ "
-                                                                 "or task failure; set slipway:minTasks >= 2"),
-                (cfg.tls_mode != "self_signed", "domain", cfg.domain,
-                 "prod needs a trusted certificate: set slipway:domain + slipway:hostedZoneId, "
-                 "or slipway:certificateArn"),
-                (not cfg.fargate_spot, "fargateSpot", cfg.fargate_spot,
-                 "prod must not run on interruptible Fargate Spot; set slipway:fargateSpot: 'false'"),
+                (
+                    cfg.deletion_protection,
+                    "deletionProtection",
+                    cfg.deletion_protection,
+                    "prod requires deletion_protection=true; set slipway:deletionProtection: 'true' "
+                    "in Pulumi.prod.yaml",
+                ),
+                (
+                    cfg.backup_retention_days >= 14,
+                    "backupRetentionDays",
+                    cfg.backup_retention_days,
+                    "prod keeps backups at least 14 days; set slipway:backupRetentionDays between 14 and 35",
+                ),
+                (
+                    cfg.log_retention_days >= 90,
+                    "logRetentionDays",
+                    cfg.log_retention_days,
+                    "prod keeps logs at least 90 days; set slipway:logRetentionDays to 90 or more",
+                ),
+                (
+                    cfg.db_multi_az,
+                    "dbMultiAz",
+                    cfg.db_multi_az,
+                    "prod requires a Multi-AZ database; set slipway:dbMultiAz: 'true'",
+                ),
+                (
+                    cfg.nat_strategy != "none",
+                    "natStrategy",
+                    cfg.nat_strategy,
+                    "prod runs tasks in private subnets; set slipway:natStrategy to per_az (or single)",
+                ),
+                (
+                    cfg.min_tasks >= 2,
+                    "minTasks",
+                    cfg.min_tasks,
+                    "prod needs at least 2 tasks to survive an AZ or task failure; set slipway:minTasks >= 2",
+                ),
+                (
+                    cfg.tls_mode != "self_signed",
+                    "domain",
+                    cfg.domain,
+                    "prod needs a trusted certificate: set slipway:domain + slipway:hostedZoneId, "
+                    "or slipway:certificateArn",
+                ),
+                (
+                    not cfg.fargate_spot,
+                    "fargateSpot",
+                    cfg.fargate_spot,
+                    "prod must not run on interruptible Fargate Spot; set slipway:fargateSpot: 'false'",
+                ),
             ]
         for ok, key, value, fix in checks:
             if not ok:
@@ -501,4 +618,3 @@ def _windows_disjoint(backup: str, maintenance: str) -> bool:
         return [(start, end)] if start < end else [(start, 1440), (0, end)]
 
     return not any(a < d and c < b for a, b in spans(b_start, b_end) for c, d in spans(m_start, m_end))
-

@@ -27,9 +27,12 @@ STOP_TIMEOUT_SECONDS = 30
 def health_check_command(port: int, path: str) -> list[str]:
     """Container health check using the image's own Python (no curl in a slim image)."""
     url = f"http://127.0.0.1:{port}{path}"
-    return ["CMD", "python", "-c",
-            f"import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('{url}', timeout=3).status == 200 "
-            f"else 1)"]
+    return [
+        "CMD",
+        "python",
+        "-c",
+        f"import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('{url}', timeout=3).status == 200 else 1)",
+    ]
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,14 @@ class ContainerSpec:
     health_check_path: Optional[str] = None
 
 
-def render(spec: ContainerSpec, image: str, log_group: str, region: str, environment: Mapping[str, str],
-           secrets: Mapping[str, str]) -> str:
+def render(
+    spec: ContainerSpec,
+    image: str,
+    log_group: str,
+    region: str,
+    environment: Mapping[str, str],
+    secrets: Mapping[str, str],
+) -> str:
     """The ``container_definitions`` JSON for one container, from resolved values."""
     container: dict = {
         "name": spec.name,
@@ -57,24 +66,40 @@ def render(spec: ContainerSpec, image: str, log_group: str, region: str, environ
         "essential": True,
         "user": APP_USER,
         "readonlyRootFilesystem": True,
-        "mountPoints": [{"sourceVolume": TMP_VOLUME, "containerPath": "/tmp",  # noqa: S108  # nosec B108
-                         "readOnly": False}],
+        "mountPoints": [
+            {
+                "sourceVolume": TMP_VOLUME,
+                "containerPath": "/tmp",  # noqa: S108  # nosec B108
+                "readOnly": False,
+            }
+        ],
         "linuxParameters": {"initProcessEnabled": True},
         "stopTimeout": STOP_TIMEOUT_SECONDS,
         "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
         "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())],
-        "logConfiguration": {"logDriver": "awslogs", "options": {
-            "awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": spec.stream_prefix,
-            "mode": "non-blocking", "max-buffer-size": "4m"}},
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": log_group,
+                "awslogs-region": region,
+                "awslogs-stream-prefix": spec.stream_prefix,
+                "mode": "non-blocking",
+                "max-buffer-size": "4m",
+            },
+        },
     }
     if spec.command:
         container["command"] = list(spec.command)
     if spec.port:
         container["portMappings"] = [{"containerPort": spec.port, "protocol": "tcp", "name": "http"}]
     if spec.port and spec.health_check_path:
-        container["healthCheck"] = {"command": health_check_command(spec.port, spec.health_check_path),
-                                    "interval": 10, "timeout": 5, "retries": 3,
-                                    "startPeriod": 15}
+        container["healthCheck"] = {
+            "command": health_check_command(spec.port, spec.health_check_path),
+            "interval": 10,
+            "timeout": 5,
+            "retries": 3,
+            "startPeriod": 15,
+        }
     return json.dumps([container])
 
 
@@ -84,7 +109,15 @@ def container_definitions(spec: ContainerSpec) -> pulumi.Output[str]:
     overlap = set(env_keys) & set(secret_keys)
     if overlap:
         raise ValueError(f"{sorted(overlap)} set both as plain environment and as secrets")
-    return pulumi.Output.all(spec.image, spec.log_group, spec.region, *spec.environment.values(),
-                             *spec.secrets.values()).apply(
-        lambda v: render(spec, v[0], v[1], v[2], dict(zip(env_keys, v[3:3 + len(env_keys)], strict=True)),
-                         dict(zip(secret_keys, v[3 + len(env_keys):], strict=True))))
+    return pulumi.Output.all(
+        spec.image, spec.log_group, spec.region, *spec.environment.values(), *spec.secrets.values()
+    ).apply(
+        lambda v: render(
+            spec,
+            v[0],
+            v[1],
+            v[2],
+            dict(zip(env_keys, v[3 : 3 + len(env_keys)], strict=True)),
+            dict(zip(secret_keys, v[3 + len(env_keys) :], strict=True)),
+        )
+    )

@@ -92,35 +92,70 @@ class Database(pulumi.ComponentResource):
         _validate(args)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        client_sg = aws.ec2.SecurityGroup(f"{name}-client-sg", vpc_id=args.vpc_id,
-                                          description="Members may connect to the app database",
-                                          tags={**tags, "Name": f"{name}-client"}, opts=child)
-        db_sg = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args.vpc_id,
-                                      description="App database: PostgreSQL from its client group only",
-                                      tags={**tags, "Name": f"{name}-db"}, opts=child)
-        aws.vpc.SecurityGroupIngressRule(f"{name}-from-clients", security_group_id=db_sg.id,
-                                         referenced_security_group_id=client_sg.id, ip_protocol="tcp",
-                                         from_port=PORT, to_port=PORT, description="PostgreSQL from clients",
-                                         opts=child)
-        aws.vpc.SecurityGroupEgressRule(f"{name}-client-to-db", security_group_id=client_sg.id,
-                                        referenced_security_group_id=db_sg.id, ip_protocol="tcp",
-                                        from_port=PORT, to_port=PORT, description="PostgreSQL to the database",
-                                        opts=child)
-        subnets = aws.rds.SubnetGroup(f"{name}-subnets", subnet_ids=args.subnet_ids,
-                                      description="Private subnets of the app database", tags=tags, opts=child)
+        client_sg = aws.ec2.SecurityGroup(
+            f"{name}-client-sg",
+            vpc_id=args.vpc_id,
+            description="Members may connect to the app database",
+            tags={**tags, "Name": f"{name}-client"},
+            opts=child,
+        )
+        db_sg = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description="App database: PostgreSQL from its client group only",
+            tags={**tags, "Name": f"{name}-db"},
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-clients",
+            security_group_id=db_sg.id,
+            referenced_security_group_id=client_sg.id,
+            ip_protocol="tcp",
+            from_port=PORT,
+            to_port=PORT,
+            description="PostgreSQL from clients",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-client-to-db",
+            security_group_id=client_sg.id,
+            referenced_security_group_id=db_sg.id,
+            ip_protocol="tcp",
+            from_port=PORT,
+            to_port=PORT,
+            description="PostgreSQL to the database",
+            opts=child,
+        )
+        subnets = aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            subnet_ids=args.subnet_ids,
+            description="Private subnets of the app database",
+            tags=tags,
+            opts=child,
+        )
         params = aws.rds.ParameterGroup(
-            f"{name}-params", family=parameter_family(args.engine_version),
+            f"{name}-params",
+            family=parameter_family(args.engine_version),
             description="slipway: TLS-only connections, slow-query logging",
             parameters=[
                 aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
                 aws.rds.ParameterGroupParameterArgs(name="log_min_duration_statement", value="1000"),
             ],
-            tags=tags, opts=child)
+            tags=tags,
+            opts=child,
+        )
         identifier = args.identifier or name
         # RDS creates its export log groups itself, never expiring; created first, ours carry a retention.
-        log_groups = [aws.cloudwatch.LogGroup(f"{name}-{kind}-logs", name=f"/aws/rds/instance/{identifier}/{kind}",
-                                              retention_in_days=args.log_retention_days, tags=tags, opts=child)
-                      for kind in LOG_EXPORTS]
+        log_groups = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-{kind}-logs",
+                name=f"/aws/rds/instance/{identifier}/{kind}",
+                retention_in_days=args.log_retention_days,
+                tags=tags,
+                opts=child,
+            )
+            for kind in LOG_EXPORTS
+        ]
         instance = aws.rds.Instance(
             f"{name}-instance",
             identifier=identifier,
@@ -166,16 +201,24 @@ class Database(pulumi.ComponentResource):
         self.username = args.username
         self.security_group_id = db_sg.id
         self.client_security_group_id = client_sg.id
-        self.register_outputs({"address": self.address, "endpoint": self.endpoint, "identifier": self.identifier,
-                               "security_group_id": self.security_group_id,
-                               "client_security_group_id": self.client_security_group_id})
+        self.register_outputs(
+            {
+                "address": self.address,
+                "endpoint": self.endpoint,
+                "identifier": self.identifier,
+                "security_group_id": self.security_group_id,
+                "client_security_group_id": self.client_security_group_id,
+            }
+        )
 
 
 def _validate(args: DatabaseArgs) -> None:
     problems = []
     if not 1 <= args.backup_retention_days <= 35:
-        problems.append(f"backup_retention_days={args.backup_retention_days}: RDS allows 1 to 35 (0 disables "
-                        f"backups and point-in-time recovery, which slipway never does)")
+        problems.append(
+            f"backup_retention_days={args.backup_retention_days}: RDS allows 1 to 35 (0 disables "
+            f"backups and point-in-time recovery, which slipway never does)"
+        )
     if args.max_allocated_storage_gb < args.allocated_storage_gb:
         problems.append("max_allocated_storage_gb must be >= allocated_storage_gb")
     if args.allocated_storage_gb < 20:

@@ -63,13 +63,17 @@ def _resource_name(arn: str) -> str:
 
 def task_console_url(region: str, cluster: str, task_arn: str) -> str:
     """Link to the task in the ECS console (works for stopped tasks for about an hour after they stop)."""
-    return (f"https://{region}.console.aws.amazon.com/ecs/v2/clusters/{_resource_name(cluster)}/tasks/"
-            f"{_resource_name(task_arn)}/configuration?region={region}")
+    return (
+        f"https://{region}.console.aws.amazon.com/ecs/v2/clusters/{_resource_name(cluster)}/tasks/"
+        f"{_resource_name(task_arn)}/configuration?region={region}"
+    )
 
 
 def service_console_url(region: str, cluster: str, service: str) -> str:
-    return (f"https://{region}.console.aws.amazon.com/ecs/v2/clusters/{_resource_name(cluster)}/services/"
-            f"{_resource_name(service)}/deployments?region={region}")
+    return (
+        f"https://{region}.console.aws.amazon.com/ecs/v2/clusters/{_resource_name(cluster)}/services/"
+        f"{_resource_name(service)}/deployments?region={region}"
+    )
 
 
 @dataclass(frozen=True)
@@ -92,9 +96,11 @@ class TaskResult:
     def describe(self) -> str:
         tail = "\n".join(f"    {line}" for line in self.log_tail) or "    (no log lines)"
         code = "none (the container never ran)" if self.exit_code is None else str(self.exit_code)
-        return (f"task {_resource_name(self.task_arn)} stopped after {self.duration_s:.0f}s\n"
-                f"  exit code: {code}\n  stop reason: {self.stop_reason or 'unknown'}\n"
-                f"  last log lines:\n{tail}\n  console: {self.console_url}")
+        return (
+            f"task {_resource_name(self.task_arn)} stopped after {self.duration_s:.0f}s\n"
+            f"  exit code: {code}\n  stop reason: {self.stop_reason or 'unknown'}\n"
+            f"  last log lines:\n{tail}\n  console: {self.console_url}"
+        )
 
     def raise_for_failure(self) -> TaskResult:
         if not self.succeeded:
@@ -110,8 +116,9 @@ def log_stream_name(prefix: str, container: str, task_arn: str) -> str:
 def read_log_tail(logs_client: Any, group: str, stream: str, lines: int) -> list[str]:
     """The last ``lines`` messages of a log stream; a note instead when the stream does not exist (yet)."""
     try:
-        events = logs_client.get_log_events(logGroupName=group, logStreamName=stream, limit=lines,
-                                            startFromHead=False)["events"]
+        events = logs_client.get_log_events(logGroupName=group, logStreamName=stream, limit=lines, startFromHead=False)[
+            "events"
+        ]
     except ClientError as err:
         if err.response["Error"]["Code"] == "ResourceNotFoundException":
             return [f"(log stream {group}/{stream} does not exist: the container wrote nothing or never started)"]
@@ -163,11 +170,18 @@ def run_one_off_task(
     logs = logs_client or aws_client("logs", region, profile)
     region = region or ecs.meta.region_name
     request: dict[str, Any] = {
-        "cluster": cluster, "taskDefinition": task_definition, "count": 1, "launchType": "FARGATE",
+        "cluster": cluster,
+        "taskDefinition": task_definition,
+        "count": 1,
+        "launchType": "FARGATE",
         "startedBy": started_by[:128],
-        "networkConfiguration": {"awsvpcConfiguration": {
-            "subnets": list(subnets), "securityGroups": list(security_groups),
-            "assignPublicIp": "ENABLED" if assign_public_ip else "DISABLED"}},
+        "networkConfiguration": {
+            "awsvpcConfiguration": {
+                "subnets": list(subnets),
+                "securityGroups": list(security_groups),
+                "assignPublicIp": "ENABLED" if assign_public_ip else "DISABLED",
+            }
+        },
     }
     if command:
         request["overrides"] = {"containerOverrides": [{"name": container_name, "command": list(command)}]}
@@ -176,15 +190,20 @@ def run_one_off_task(
     except ClientError as err:
         raise TaskStartError(f"ecs.run_task({_resource_name(task_definition)}) was refused: {err}") from err
     if response.get("failures") or not response.get("tasks"):
-        reasons = "; ".join(f"{f.get('arn', '?')}: {f.get('reason', '?')} {f.get('detail', '')}".strip()
-                            for f in response.get("failures", [])) or "no task and no failure returned"
-        raise TaskStartError(f"ECS did not start {_resource_name(task_definition)} in cluster "
-                             f"{_resource_name(cluster)}: {reasons}")
+        reasons = (
+            "; ".join(
+                f"{f.get('arn', '?')}: {f.get('reason', '?')} {f.get('detail', '')}".strip()
+                for f in response.get("failures", [])
+            )
+            or "no task and no failure returned"
+        )
+        raise TaskStartError(
+            f"ECS did not start {_resource_name(task_definition)} in cluster {_resource_name(cluster)}: {reasons}"
+        )
     task_arn = response["tasks"][0]["taskArn"]
     url = task_console_url(region, cluster, task_arn)
     stream = log_stream_name(log_stream_prefix, container_name, task_arn)
-    progress(f"started task {_resource_name(task_arn)} ({_resource_name(task_definition)}); logs: "
-             f"{log_group} {stream}")
+    progress(f"started task {_resource_name(task_arn)} ({_resource_name(task_definition)}); logs: {log_group} {stream}")
     started = clock()
     last_status = None
     while True:
@@ -197,11 +216,17 @@ def run_one_off_task(
             last_status = status
         if status == "STOPPED":
             container: Optional[dict[str, Any]] = next(
-                (c for c in task.get("containers", []) if c.get("name") == container_name), None)
+                (c for c in task.get("containers", []) if c.get("name") == container_name), None
+            )
             exit_code = container.get("exitCode") if container else None
-            return TaskResult(task_arn=task_arn, exit_code=exit_code, stop_reason=_stop_reason(task, container),
-                              log_tail=read_log_tail(logs, log_group, stream, log_lines), console_url=url,
-                              duration_s=elapsed)
+            return TaskResult(
+                task_arn=task_arn,
+                exit_code=exit_code,
+                stop_reason=_stop_reason(task, container),
+                log_tail=read_log_tail(logs, log_group, stream, log_lines),
+                console_url=url,
+                duration_s=elapsed,
+            )
         if elapsed >= timeout_s:
             reason = f"slipway: no result after {timeout_s:.0f}s"
             try:
@@ -209,16 +234,19 @@ def run_one_off_task(
             except ClientError as err:
                 progress(f"could not stop task {_resource_name(task_arn)}: {err}")
             tail = "\n".join(f"    {line}" for line in read_log_tail(logs, log_group, stream, log_lines))
-            raise TaskTimeoutError(f"task {_resource_name(task_arn)} was still {status} after {timeout_s:.0f}s and was "
-                              f"stopped. Raise the timeout if the migration is legitimately long (and make it "
-                              f"batched), or look for a lock wait.\n  last log lines:\n{tail}\n  console: {url}")
+            raise TaskTimeoutError(
+                f"task {_resource_name(task_arn)} was still {status} after {timeout_s:.0f}s and was "
+                f"stopped. Raise the timeout if the migration is legitimately long (and make it "
+                f"batched), or look for a lock wait.\n  last log lines:\n{tail}\n  console: {url}"
+            )
         sleep(poll_s)
 
 
 def _stopped_task_reasons(ecs: Any, cluster: str, service: str, task_definition: str, limit: int = 5) -> list[str]:
     """Why the deployment's tasks stopped: ``stoppedReason`` and container exit codes/reasons."""
-    arns = ecs.list_tasks(cluster=cluster, serviceName=_resource_name(service),
-                          desiredStatus="STOPPED").get("taskArns", [])[:100]
+    arns = ecs.list_tasks(cluster=cluster, serviceName=_resource_name(service), desiredStatus="STOPPED").get(
+        "taskArns", []
+    )[:100]
     if not arns:
         return []
     reasons = []
@@ -227,9 +255,12 @@ def _stopped_task_reasons(ecs: Any, cluster: str, service: str, task_definition:
             continue
         containers = ", ".join(
             f"{c.get('name')} exit {c.get('exitCode')}" + (f" ({c['reason']})" if c.get("reason") else "")
-            for c in task.get("containers", []))
-        reasons.append(f"{_resource_name(task['taskArn'])}: {task.get('stoppedReason', 'unknown')}"
-                       + (f" [{containers}]" if containers else ""))
+            for c in task.get("containers", [])
+        )
+        reasons.append(
+            f"{_resource_name(task['taskArn'])}: {task.get('stoppedReason', 'unknown')}"
+            + (f" [{containers}]" if containers else "")
+        )
     return reasons[:limit]
 
 
@@ -292,20 +323,29 @@ def wait_for_rollout(
                 reason = ours.get("rolloutStateReason", "") if ours else "its deployment is gone"
                 raise failure(
                     f"deployment of {_resource_name(task_definition)} was rolled back: the service runs "
-                    f"{_resource_name(primary.get('taskDefinition', '?'))} again ({reason})", svc)
+                    f"{_resource_name(primary.get('taskDefinition', '?'))} again ({reason})",
+                    svc,
+                )
         elif primary.get("rolloutState") == "COMPLETED":
             progress(f"rollout of {_resource_name(task_definition)} completed after {elapsed:.0f}s")
             return primary
         elif primary.get("rolloutState") == "FAILED":
-            raise failure(f"deployment of {_resource_name(task_definition)} FAILED: "
-                          f"{primary.get('rolloutStateReason', 'no reason given')}", svc)
-        line = (f"rollout of {_resource_name(task_definition)}: {primary.get('rolloutState', '?')}, "
-                f"{primary.get('runningCount', 0)}/{primary.get('desiredCount', 0)} running, "
-                f"{primary.get('failedTasks', 0)} failed")
+            raise failure(
+                f"deployment of {_resource_name(task_definition)} FAILED: "
+                f"{primary.get('rolloutStateReason', 'no reason given')}",
+                svc,
+            )
+        line = (
+            f"rollout of {_resource_name(task_definition)}: {primary.get('rolloutState', '?')}, "
+            f"{primary.get('runningCount', 0)}/{primary.get('desiredCount', 0)} running, "
+            f"{primary.get('failedTasks', 0)} failed"
+        )
         if line != last_line:
             progress(f"{line} after {elapsed:.0f}s")
             last_line = line
         if elapsed >= timeout_s:
-            raise RolloutTimeoutError(f"{line} after {timeout_s:.0f}s; the deployment goes on in ECS and the circuit "
-                                 f"breaker will roll it back if tasks keep failing. Console: {url}")
+            raise RolloutTimeoutError(
+                f"{line} after {timeout_s:.0f}s; the deployment goes on in ECS and the circuit "
+                f"breaker will roll it back if tasks keep failing. Console: {url}"
+            )
         sleep(poll_s)

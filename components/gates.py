@@ -32,8 +32,17 @@ MIGRATION_TRIGGERS = ("image_digest", "task_definition")
 ROLLOUT_TRIGGERS = ("task_definition", "service", "cluster")
 """Inputs whose change makes the rollout check wait again."""
 
-_MIGRATION_REQUIRED = ("cluster", "task_definition", "container_name", "subnets", "security_groups", "log_group",
-                       "log_stream_prefix", "region", "image_digest")
+_MIGRATION_REQUIRED = (
+    "cluster",
+    "task_definition",
+    "container_name",
+    "subnets",
+    "security_groups",
+    "log_group",
+    "log_stream_prefix",
+    "region",
+    "image_digest",
+)
 _ROLLOUT_REQUIRED = ("cluster", "service", "task_definition", "region")
 
 
@@ -42,15 +51,19 @@ def _known(value: Any) -> bool:
 
 
 def _check(news: dict[str, Any], required: Sequence[str]) -> list[CheckFailure]:
-    failures = [CheckFailure(key, f"{key} is required") for key in required
-                if _known(news.get(key)) and news.get(key) in (None, "", [])]
+    failures = [
+        CheckFailure(key, f"{key} is required")
+        for key in required
+        if _known(news.get(key)) and news.get(key) in (None, "", [])
+    ]
     timeout = news.get("timeout_s")
     if _known(timeout) and timeout is not None and not (60 <= float(timeout) <= 86_400):
         failures.append(CheckFailure("timeout_s", f"timeout_s={timeout}: use 60..86400 seconds"))
     digest = news.get("image_digest")
     if "image_digest" in required and isinstance(digest, str) and _known(digest) and "@sha256:" not in digest:
-        failures.append(CheckFailure("image_digest",
-                                     f"image_digest={digest!r} is not pinned: use repository@sha256:..."))
+        failures.append(
+            CheckFailure("image_digest", f"image_digest={digest!r} is not pinned: use repository@sha256:...")
+        )
     return failures
 
 
@@ -98,16 +111,26 @@ class MigrationGateProvider(_WaitingProvider):
 
     def act(self, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         result = ecs_runner.run_one_off_task(
-            cluster=props["cluster"], task_definition=props["task_definition"],
-            container_name=props["container_name"], subnets=props["subnets"],
-            security_groups=props["security_groups"], assign_public_ip=bool(props.get("assign_public_ip")),
-            log_group=props["log_group"], log_stream_prefix=props["log_stream_prefix"],
-            region=props["region"], timeout_s=float(props.get("timeout_s") or 900),
-            started_by="slipway-migration-gate", profile=props.get("aws_profile") or None)
+            cluster=props["cluster"],
+            task_definition=props["task_definition"],
+            container_name=props["container_name"],
+            subnets=props["subnets"],
+            security_groups=props["security_groups"],
+            assign_public_ip=bool(props.get("assign_public_ip")),
+            log_group=props["log_group"],
+            log_stream_prefix=props["log_stream_prefix"],
+            region=props["region"],
+            timeout_s=float(props.get("timeout_s") or 900),
+            started_by="slipway-migration-gate",
+            profile=props.get("aws_profile") or None,
+        )
         result.raise_for_failure()
         return f"migration-{result.task_arn.rsplit('/', 1)[-1]}", {
-            "task_arn": result.task_arn, "exit_code": result.exit_code, "duration_s": round(result.duration_s, 1),
-            "ran_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            "task_arn": result.task_arn,
+            "exit_code": result.exit_code,
+            "duration_s": round(result.duration_s, 1),
+            "ran_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
 
 
 class RolloutCheckProvider(_WaitingProvider):
@@ -118,11 +141,17 @@ class RolloutCheckProvider(_WaitingProvider):
 
     def act(self, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         deployment = ecs_runner.wait_for_rollout(
-            cluster=props["cluster"], service=props["service"], task_definition=props["task_definition"],
-            region=props["region"], timeout_s=float(props.get("timeout_s") or 1800),
-            profile=props.get("aws_profile") or None)
+            cluster=props["cluster"],
+            service=props["service"],
+            task_definition=props["task_definition"],
+            region=props["region"],
+            timeout_s=float(props.get("timeout_s") or 1800),
+            profile=props.get("aws_profile") or None,
+        )
         return f"rollout-{deployment.get('id') or 'ok'}", {
-            "deployment_id": deployment.get("id", ""), "running_count": deployment.get("runningCount", 0)}
+            "deployment_id": deployment.get("id", ""),
+            "running_count": deployment.get("runningCount", 0),
+        }
 
 
 @dataclass(frozen=True)
@@ -164,12 +193,22 @@ class MigrationGate(pulumi.dynamic.Resource, module="slipway", name="MigrationGa
             raise ValueError("container_name and log_stream_prefix are required")
         if not 60 <= args.timeout_s <= 86_400:
             raise ValueError(f"timeout_s={args.timeout_s}: use 60..86400 seconds")
-        props = {"cluster": args.cluster, "task_definition": args.task_definition,
-                 "container_name": args.container_name, "subnets": args.subnets,
-                 "security_groups": args.security_groups, "assign_public_ip": args.assign_public_ip,
-                 "log_group": args.log_group, "log_stream_prefix": args.log_stream_prefix, "region": args.region,
-                 "image_digest": args.image_digest, "timeout_s": args.timeout_s, "aws_profile": args.aws_profile,
-                 "task_arn": None, "exit_code": None}
+        props = {
+            "cluster": args.cluster,
+            "task_definition": args.task_definition,
+            "container_name": args.container_name,
+            "subnets": args.subnets,
+            "security_groups": args.security_groups,
+            "assign_public_ip": args.assign_public_ip,
+            "log_group": args.log_group,
+            "log_stream_prefix": args.log_stream_prefix,
+            "region": args.region,
+            "image_digest": args.image_digest,
+            "timeout_s": args.timeout_s,
+            "aws_profile": args.aws_profile,
+            "task_arn": None,
+            "exit_code": None,
+        }
         super().__init__(MigrationGateProvider(), name, props, opts)
 
 
@@ -197,7 +236,14 @@ class RolloutCheck(pulumi.dynamic.Resource, module="slipway", name="RolloutCheck
     def __init__(self, name: str, args: RolloutCheckArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         if not 60 <= args.timeout_s <= 86_400:
             raise ValueError(f"timeout_s={args.timeout_s}: use 60..86400 seconds")
-        props = {"cluster": args.cluster, "service": args.service, "task_definition": args.task_definition,
-                 "region": args.region, "timeout_s": args.timeout_s, "aws_profile": args.aws_profile,
-                 "deployment_id": None, "running_count": None}
+        props = {
+            "cluster": args.cluster,
+            "service": args.service,
+            "task_definition": args.task_definition,
+            "region": args.region,
+            "timeout_s": args.timeout_s,
+            "aws_profile": args.aws_profile,
+            "deployment_id": None,
+            "running_count": None,
+        }
         super().__init__(RolloutCheckProvider(), name, props, opts)

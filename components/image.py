@@ -125,8 +125,9 @@ def image_tag(context: str, architecture: str) -> str:
     return f"{source_tag(context)}-{architecture}"
 
 
-def find_pushed_image(repository_name: str, tag: str, region: str, ecr_client: Any = None,
-                      profile: Optional[str] = None) -> Optional[str]:
+def find_pushed_image(
+    repository_name: str, tag: str, region: str, ecr_client: Any = None, profile: Optional[str] = None
+) -> Optional[str]:
     """The digest of ``repository_name:tag`` if ECR already holds it, else None (no repository yet, or no such tag).
 
     Called by the program before it declares the image, at preview and at update; needs ``ecr:DescribeImages``.
@@ -138,8 +139,10 @@ def find_pushed_image(repository_name: str, tag: str, region: str, ecr_client: A
         code = err.response["Error"]["Code"]
         if code in ("RepositoryNotFoundException", "ImageNotFoundException"):
             return None
-        raise RuntimeError(f"cannot check ECR for {repository_name}:{tag} ({code}): the deploying role needs "
-                           f"ecr:DescribeImages on the repository") from err
+        raise RuntimeError(
+            f"cannot check ECR for {repository_name}:{tag} ({code}): the deploying role needs "
+            f"ecr:DescribeImages on the repository"
+        ) from err
     except BotoCoreError as err:
         raise RuntimeError(f"cannot check ECR for {repository_name}:{tag}: {err}") from err
     return str(details[0]["imageDigest"]) if details else None
@@ -155,17 +158,22 @@ class AppImage(pulumi.ComponentResource):
         super().__init__("slipway:aws:AppImage", name, None, opts)
         if args.architecture not in PLATFORMS:
             raise ValueError(f"architecture={args.architecture!r}: use one of {', '.join(PLATFORMS)}")
-        pushed = (find_pushed_image(args.repository_name, args.tag, args.region or "", profile=args.aws_profile)
-                  if args.repository_name else None)
+        pushed = (
+            find_pushed_image(args.repository_name, args.tag, args.region or "", profile=args.aws_profile)
+            if args.repository_name
+            else None
+        )
         if pushed:  # a revert or a cancelled update: never rebuild over an immutable tag
             if not pushed.startswith("sha256:"):
-                raise ValueError(f"ECR returned digest {pushed!r} for {args.repository_name}:{args.tag}: "
-                                 f"expected sha256:<hex>")
+                raise ValueError(
+                    f"ECR returned digest {pushed!r} for {args.repository_name}:{args.tag}: expected sha256:<hex>"
+                )
             self.image_ref = pulumi.Output.concat(args.repository_url, "@", pushed)
             self.register_outputs({"image_ref": self.image_ref})
             return
-        token = aws.ecr.get_authorization_token_output(registry_id=args.registry_id,
-                                                       opts=pulumi.InvokeOutputOptions(parent=self))
+        token = aws.ecr.get_authorization_token_output(
+            registry_id=args.registry_id, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
         image = docker.Image(
             f"{name}-image",
             image_name=pulumi.Output.concat(args.repository_url, ":", args.tag),

@@ -33,11 +33,16 @@ class AppLogs(pulumi.ComponentResource):
     def __init__(self, name: str, args: AppLogsArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:AppLogs", name, None, opts)
         if args.retention_days not in LOG_RETENTION_DAYS:
-            raise ValueError(f"retention_days={args.retention_days} is not a CloudWatch retention value: "
-                             f"{LOG_RETENTION_DAYS}")
-        group = aws.cloudwatch.LogGroup(f"{name}-app", name=f"/slipway/{name}/app",
-                                        retention_in_days=args.retention_days, tags=dict(args.tags),
-                                        opts=pulumi.ResourceOptions(parent=self))
+            raise ValueError(
+                f"retention_days={args.retention_days} is not a CloudWatch retention value: {LOG_RETENTION_DAYS}"
+            )
+        group = aws.cloudwatch.LogGroup(
+            f"{name}-app",
+            name=f"/slipway/{name}/app",
+            retention_in_days=args.retention_days,
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.log_group_name = group.name
         self.log_group_arn = group.arn
         self.register_outputs({"log_group_name": self.log_group_name, "log_group_arn": self.log_group_arn})

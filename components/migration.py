@@ -82,32 +82,68 @@ class MigrationTask(pulumi.ComponentResource):
             raise ValueError("timeout_seconds: allow at least 60 s for Fargate to pull and start the task")
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        sg = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args.vpc_id,
-                                   description="Migration task: no inbound, HTTPS out to AWS APIs",
-                                   tags={**tags, "Name": f"{name}-migrate"}, opts=child)
-        aws.vpc.SecurityGroupEgressRule(f"{name}-https-out", security_group_id=sg.id, cidr_ipv4="0.0.0.0/0",
-                                        ip_protocol="tcp", from_port=443, to_port=443,
-                                        description="HTTPS to AWS APIs (ECR, Secrets Manager, CloudWatch)", opts=child)
-        spec = ContainerSpec(name=CONTAINER, image=args.image, log_group=args.log_group_name, region=args.region,
-                             stream_prefix=STREAM_PREFIX, environment=args.environment, secrets=args.secrets,
-                             command=list(args.command))
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description="Migration task: no inbound, HTTPS out to AWS APIs",
+            tags={**tags, "Name": f"{name}-migrate"},
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-https-out",
+            security_group_id=sg.id,
+            cidr_ipv4="0.0.0.0/0",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description="HTTPS to AWS APIs (ECR, Secrets Manager, CloudWatch)",
+            opts=child,
+        )
+        spec = ContainerSpec(
+            name=CONTAINER,
+            image=args.image,
+            log_group=args.log_group_name,
+            region=args.region,
+            stream_prefix=STREAM_PREFIX,
+            environment=args.environment,
+            secrets=args.secrets,
+            command=list(args.command),
+        )
         task_def = aws.ecs.TaskDefinition(
-            f"{name}-task", family=name, cpu=str(args.cpu), memory=str(args.memory),
-            network_mode="awsvpc", requires_compatibilities=["FARGATE"],
+            f"{name}-task",
+            family=name,
+            cpu=str(args.cpu),
+            memory=str(args.memory),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
             runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                operating_system_family="LINUX", cpu_architecture=CPU_ARCHITECTURES[args.architecture]),
-            execution_role_arn=args.execution_role_arn, task_role_arn=args.task_role_arn,
+                operating_system_family="LINUX", cpu_architecture=CPU_ARCHITECTURES[args.architecture]
+            ),
+            execution_role_arn=args.execution_role_arn,
+            task_role_arn=args.task_role_arn,
             volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=TMP_VOLUME)],
-            container_definitions=container_definitions(spec), tags=tags, opts=child)
+            container_definitions=container_definitions(spec),
+            tags=tags,
+            opts=child,
+        )
         self.gate = MigrationGate(
             f"{name}-gate",
             MigrationGateArgs(
-                cluster=args.cluster_arn, task_definition=task_def.arn, container_name=CONTAINER,
-                subnets=args.subnet_ids, security_groups=[sg.id, args.database_security_group_id],
-                assign_public_ip=args.assign_public_ip, log_group=args.log_group_name,
-                log_stream_prefix=STREAM_PREFIX, region=args.region, image_digest=args.image,
-                timeout_s=args.timeout_seconds, aws_profile=args.aws_profile),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.run_after)))
+                cluster=args.cluster_arn,
+                task_definition=task_def.arn,
+                container_name=CONTAINER,
+                subnets=args.subnet_ids,
+                security_groups=[sg.id, args.database_security_group_id],
+                assign_public_ip=args.assign_public_ip,
+                log_group=args.log_group_name,
+                log_stream_prefix=STREAM_PREFIX,
+                region=args.region,
+                image_digest=args.image,
+                timeout_s=args.timeout_seconds,
+                aws_profile=args.aws_profile,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.run_after)),
+        )
         self.task_definition_arn = task_def.arn
         self.security_group_id = sg.id
         self.register_outputs({"task_definition_arn": self.task_definition_arn, "security_group_id": sg.id})

@@ -42,7 +42,7 @@ def subnet_cidrs(cidr_block: str, az_count: int) -> tuple[list[str], list[str]]:
     """Split the VPC block into 16 equal subnets: public ones first, private ones from the 9th on."""
     net = ipaddress.ip_network(cidr_block)
     blocks = [str(s) for s in net.subnets(prefixlen_diff=4)]
-    return blocks[:az_count], blocks[8:8 + az_count]
+    return blocks[:az_count], blocks[8 : 8 + az_count]
 
 
 class Network(pulumi.ComponentResource):
@@ -66,18 +66,33 @@ class Network(pulumi.ComponentResource):
         azs = self._zones(args)
         public_cidrs, private_cidrs = subnet_cidrs(args.cidr_block, args.az_count)
 
-        vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=args.cidr_block, enable_dns_hostnames=True,
-                          enable_dns_support=True, tags={**tags, "Name": f"{name}-vpc"}, opts=child)
-        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[],
-                                     tags={**tags, "Name": f"{name}-default-locked"}, opts=child)
-        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": f"{name}-igw"},
-                                      opts=child)
-        public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id,
-                                       routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0",
-                                                                           gateway_id=igw.id)],
-                                       tags={**tags, "Name": f"{name}-public"}, opts=child)
-        public = [self._subnet(name, "public", i, vpc, azs[i], public_cidrs[i], public_rt, tags)
-                  for i in range(args.az_count)]
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr_block,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={**tags, "Name": f"{name}-vpc"},
+            opts=child,
+        )
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg",
+            vpc_id=vpc.id,
+            ingress=[],
+            egress=[],
+            tags={**tags, "Name": f"{name}-default-locked"},
+            opts=child,
+        )
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": f"{name}-igw"}, opts=child)
+        public_rt = aws.ec2.RouteTable(
+            f"{name}-public-rt",
+            vpc_id=vpc.id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=igw.id)],
+            tags={**tags, "Name": f"{name}-public"},
+            opts=child,
+        )
+        public = [
+            self._subnet(name, "public", i, vpc, azs[i], public_cidrs[i], public_rt, tags) for i in range(args.az_count)
+        ]
         nat_ids = self._nat_gateways(name, args, public, tags, igw)
         private, private_rts = [], []
         for i in range(args.az_count):
@@ -85,58 +100,101 @@ class Network(pulumi.ComponentResource):
             if nat_ids:
                 nat_id = nat_ids[i] if args.nat_strategy == "per_az" else nat_ids[0]
                 routes = [aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat_id)]
-            rt = aws.ec2.RouteTable(f"{name}-private-rt-{i}", vpc_id=vpc.id, routes=routes,
-                                    tags={**tags, "Name": f"{name}-private-{i}"}, opts=child)
+            rt = aws.ec2.RouteTable(
+                f"{name}-private-rt-{i}",
+                vpc_id=vpc.id,
+                routes=routes,
+                tags={**tags, "Name": f"{name}-private-{i}"},
+                opts=child,
+            )
             private_rts.append(rt)
             private.append(self._subnet(name, "private", i, vpc, azs[i], private_cidrs[i], rt, tags))
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        aws.ec2.VpcEndpoint(f"{name}-s3-endpoint", vpc_id=vpc.id, vpc_endpoint_type="Gateway",
-                            service_name=region.region.apply(lambda r: f"com.amazonaws.{r}.s3"),
-                            route_table_ids=[public_rt.id, *[rt.id for rt in private_rts]],
-                            tags={**tags, "Name": f"{name}-s3"}, opts=child)
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3-endpoint",
+            vpc_id=vpc.id,
+            vpc_endpoint_type="Gateway",
+            service_name=region.region.apply(lambda r: f"com.amazonaws.{r}.s3"),
+            route_table_ids=[public_rt.id, *[rt.id for rt in private_rts]],
+            tags={**tags, "Name": f"{name}-s3"},
+            opts=child,
+        )
 
         self.vpc_id = vpc.id
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
         self.assign_public_ip = args.nat_strategy == "none"
         self.task_subnet_ids = self.public_subnet_ids if self.assign_public_ip else self.private_subnet_ids
-        self.register_outputs({"vpc_id": self.vpc_id, "public_subnet_ids": self.public_subnet_ids,
-                               "private_subnet_ids": self.private_subnet_ids,
-                               "task_subnet_ids": self.task_subnet_ids})
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc_id,
+                "public_subnet_ids": self.public_subnet_ids,
+                "private_subnet_ids": self.private_subnet_ids,
+                "task_subnet_ids": self.task_subnet_ids,
+            }
+        )
 
     def _zones(self, args: NetworkArgs) -> list[pulumi.Input[str]]:
         if args.availability_zones:
             if len(args.availability_zones) < args.az_count:
-                raise ValueError(f"availability_zones lists {len(args.availability_zones)} zones; "
-                                 f"az_count needs {args.az_count}")
-            return list(args.availability_zones[:args.az_count])
+                raise ValueError(
+                    f"availability_zones lists {len(args.availability_zones)} zones; az_count needs {args.az_count}"
+                )
+            return list(args.availability_zones[: args.az_count])
         # Regular zones only: an opted-in Local Zone or Wavelength Zone has no RDS, NAT or Fargate parity.
         found = aws.get_availability_zones_output(
             state="available",
             filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
-            opts=pulumi.InvokeOutputOptions(parent=self))
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
         return [found.names.apply(functools.partial(_nth_zone, i=i)) for i in range(args.az_count)]
 
-    def _subnet(self, name: str, kind: str, i: int, vpc: aws.ec2.Vpc, az: pulumi.Input[str], cidr: str,
-                route_table: aws.ec2.RouteTable, tags: dict[str, str]) -> aws.ec2.Subnet:
+    def _subnet(
+        self,
+        name: str,
+        kind: str,
+        i: int,
+        vpc: aws.ec2.Vpc,
+        az: pulumi.Input[str],
+        cidr: str,
+        route_table: aws.ec2.RouteTable,
+        tags: dict[str, str],
+    ) -> aws.ec2.Subnet:
         child = pulumi.ResourceOptions(parent=self)
-        subnet = aws.ec2.Subnet(f"{name}-{kind}-{i}", vpc_id=vpc.id, availability_zone=az, cidr_block=cidr,
-                                map_public_ip_on_launch=False,
-                                tags={**tags, "Name": f"{name}-{kind}-{i}", "tier": kind}, opts=child)
-        aws.ec2.RouteTableAssociation(f"{name}-{kind}-rta-{i}", subnet_id=subnet.id,
-                                      route_table_id=route_table.id, opts=child)
+        subnet = aws.ec2.Subnet(
+            f"{name}-{kind}-{i}",
+            vpc_id=vpc.id,
+            availability_zone=az,
+            cidr_block=cidr,
+            map_public_ip_on_launch=False,
+            tags={**tags, "Name": f"{name}-{kind}-{i}", "tier": kind},
+            opts=child,
+        )
+        aws.ec2.RouteTableAssociation(
+            f"{name}-{kind}-rta-{i}", subnet_id=subnet.id, route_table_id=route_table.id, opts=child
+        )
         return subnet
 
-    def _nat_gateways(self, name: str, args: NetworkArgs, public: list[aws.ec2.Subnet], tags: dict[str, str],
-                      igw: aws.ec2.InternetGateway) -> list[pulumi.Output[str]]:
+    def _nat_gateways(
+        self,
+        name: str,
+        args: NetworkArgs,
+        public: list[aws.ec2.Subnet],
+        tags: dict[str, str],
+        igw: aws.ec2.InternetGateway,
+    ) -> list[pulumi.Output[str]]:
         count = {"none": 0, "single": 1, "per_az": args.az_count}[args.nat_strategy]
         ids = []
         for i in range(count):
             opts = pulumi.ResourceOptions(parent=self, depends_on=[igw])
-            eip = aws.ec2.Eip(f"{name}-nat-eip-{i}", domain="vpc", tags={**tags, "Name": f"{name}-nat-{i}"},
-                              opts=opts)
-            nat = aws.ec2.NatGateway(f"{name}-nat-{i}", allocation_id=eip.id, subnet_id=public[i].id,
-                                     tags={**tags, "Name": f"{name}-nat-{i}"}, opts=opts)
+            eip = aws.ec2.Eip(f"{name}-nat-eip-{i}", domain="vpc", tags={**tags, "Name": f"{name}-nat-{i}"}, opts=opts)
+            nat = aws.ec2.NatGateway(
+                f"{name}-nat-{i}",
+                allocation_id=eip.id,
+                subnet_id=public[i].id,
+                tags={**tags, "Name": f"{name}-nat-{i}"},
+                opts=opts,
+            )
             ids.append(nat.id)
         return ids
 

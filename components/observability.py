@@ -58,13 +58,28 @@ class ObservabilityArgs:
 def alarm_key_policy(account_id: str) -> str:
     """Key policy: the account administers the key (IAM decides who); CloudWatch alarms of this account may use it
     to publish to the encrypted topic (SNS's own delivery, e-mail included, needs no grant)."""
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "AccountAdministersTheKey", "Effect": "Allow",
-         "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "kms:*", "Resource": "*"},
-        {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
-         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
-         "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}},
-    ]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountAdministersTheKey",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "CloudWatchAlarmsPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                },
+            ],
+        }
+    )
 
 
 class Observability(pulumi.ComponentResource):
@@ -82,34 +97,55 @@ class Observability(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         # Encrypted with a key of our own: CloudWatch cannot use the AWS managed alias/aws/sns key (its policy cannot
         # be changed), so alarms on a topic encrypted with it never publish and nobody is paged.
-        key = aws.kms.Key(f"{name}-alarms-key", description=f"{name}: encrypts the alarm topic",
-                          enable_key_rotation=True, deletion_window_in_days=args.key_deletion_window_days,
-                          policy=aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-                          .account_id.apply(alarm_key_policy),
-                          tags=dict(args.tags), opts=self._child)
+        key = aws.kms.Key(
+            f"{name}-alarms-key",
+            description=f"{name}: encrypts the alarm topic",
+            enable_key_rotation=True,
+            deletion_window_in_days=args.key_deletion_window_days,
+            policy=aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id.apply(
+                alarm_key_policy
+            ),
+            tags=dict(args.tags),
+            opts=self._child,
+        )
         topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=key.arn, tags=dict(args.tags), opts=self._child)
         if args.alarm_email:
-            aws.sns.TopicSubscription(f"{name}-alarm-email", topic=topic.arn, protocol="email",
-                                      endpoint=args.alarm_email, opts=self._child)
+            aws.sns.TopicSubscription(
+                f"{name}-alarm-email", topic=topic.arn, protocol="email", endpoint=args.alarm_email, opts=self._child
+            )
         self._topic = topic
         self.alarm_names = []
         self._alb_alarms()
         self._ecs_alarms()
         self._rds_alarms()
         dashboard = aws.cloudwatch.Dashboard(
-            f"{name}-dashboard", dashboard_name=f"{name}-overview",
-            dashboard_body=pulumi.Output.all(args.alb_arn_suffix, args.target_group_arn_suffix, args.cluster_name,
-                                             args.service_name, args.db_identifier).apply(lambda a: dashboard_json(*a)),
-            opts=self._child)
+            f"{name}-dashboard",
+            dashboard_name=f"{name}-overview",
+            dashboard_body=pulumi.Output.all(
+                args.alb_arn_suffix,
+                args.target_group_arn_suffix,
+                args.cluster_name,
+                args.service_name,
+                args.db_identifier,
+            ).apply(lambda a: dashboard_json(*a)),
+            opts=self._child,
+        )
         self.topic_arn = topic.arn
         self.dashboard_name = dashboard.dashboard_name
         self.register_outputs({"topic_arn": self.topic_arn, "dashboard_name": self.dashboard_name})
 
     def _alarm(self, key: str, description: str, **kwargs: Any) -> None:
         name = f"{self._name}-{key}"
-        aws.cloudwatch.MetricAlarm(name, name=name, alarm_description=description,
-                                   alarm_actions=[self._topic.arn], ok_actions=[self._topic.arn],
-                                   tags=dict(self._args.tags), opts=self._child, **kwargs)
+        aws.cloudwatch.MetricAlarm(
+            name,
+            name=name,
+            alarm_description=description,
+            alarm_actions=[self._topic.arn],
+            ok_actions=[self._topic.arn],
+            tags=dict(self._args.tags),
+            opts=self._child,
+            **kwargs,
+        )
         self.alarm_names.append(name)
 
     def _alb_alarms(self) -> None:
@@ -119,82 +155,186 @@ class Observability(pulumi.ComponentResource):
 
         def metric(mid: str, metric_name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
             return aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                id=mid, return_data=False, metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                    namespace="AWS/ApplicationELB", metric_name=metric_name, dimensions=lb, period=60, stat="Sum"))
+                id=mid,
+                return_data=False,
+                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace="AWS/ApplicationELB", metric_name=metric_name, dimensions=lb, period=60, stat="Sum"
+                ),
+            )
 
-        self._alarm("alb-5xx-rate", f"More than {a.error_rate_percent}% of requests answered 5xx",
-                    comparison_operator="GreaterThanThreshold", threshold=a.error_rate_percent,
-                    evaluation_periods=5, datapoints_to_alarm=3, treat_missing_data="notBreaching",
-                    metric_queries=[
-                        metric("target5xx", "HTTPCode_Target_5XX_Count"), metric("elb5xx", "HTTPCode_ELB_5XX_Count"),
-                        metric("requests", "RequestCount"),
-                        aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                            id="rate", label="5xx %", return_data=True,
-                            expression="IF(requests > 0, 100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests, 0)"),
-                    ])
-        self._alarm("p95-latency", f"Target p95 response time above {a.p95_latency_seconds}s",
-                    namespace="AWS/ApplicationELB", metric_name="TargetResponseTime", dimensions=tg,
-                    extended_statistic="p95", period=60, evaluation_periods=5, datapoints_to_alarm=3,
-                    threshold=a.p95_latency_seconds, comparison_operator="GreaterThanThreshold",
-                    treat_missing_data="notBreaching")
-        self._alarm("unhealthy-hosts", "A target failed its health checks for 3 minutes",
-                    namespace="AWS/ApplicationELB", metric_name="UnHealthyHostCount", dimensions=tg,
-                    statistic="Maximum", period=60, evaluation_periods=3, threshold=0,
-                    comparison_operator="GreaterThanThreshold", treat_missing_data="notBreaching")
+        self._alarm(
+            "alb-5xx-rate",
+            f"More than {a.error_rate_percent}% of requests answered 5xx",
+            comparison_operator="GreaterThanThreshold",
+            threshold=a.error_rate_percent,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+            treat_missing_data="notBreaching",
+            metric_queries=[
+                metric("target5xx", "HTTPCode_Target_5XX_Count"),
+                metric("elb5xx", "HTTPCode_ELB_5XX_Count"),
+                metric("requests", "RequestCount"),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="rate",
+                    label="5xx %",
+                    return_data=True,
+                    expression="IF(requests > 0, 100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests, 0)",
+                ),
+            ],
+        )
+        self._alarm(
+            "p95-latency",
+            f"Target p95 response time above {a.p95_latency_seconds}s",
+            namespace="AWS/ApplicationELB",
+            metric_name="TargetResponseTime",
+            dimensions=tg,
+            extended_statistic="p95",
+            period=60,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+            threshold=a.p95_latency_seconds,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+        )
+        self._alarm(
+            "unhealthy-hosts",
+            "A target failed its health checks for 3 minutes",
+            namespace="AWS/ApplicationELB",
+            metric_name="UnHealthyHostCount",
+            dimensions=tg,
+            statistic="Maximum",
+            period=60,
+            evaluation_periods=3,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+        )
 
     def _ecs_alarms(self) -> None:
         a = self._args
         svc = {"ClusterName": a.cluster_name, "ServiceName": a.service_name}
         for metric_name, key in (("CPUUtilization", "ecs-cpu"), ("MemoryUtilization", "ecs-memory")):
-            self._alarm(key, f"Service {metric_name} above 85% for 5 minutes", namespace="AWS/ECS",
-                        metric_name=metric_name, dimensions=svc, statistic="Average", period=60,
-                        evaluation_periods=5, threshold=85, comparison_operator="GreaterThanThreshold",
-                        treat_missing_data="notBreaching")
+            self._alarm(
+                key,
+                f"Service {metric_name} above 85% for 5 minutes",
+                namespace="AWS/ECS",
+                metric_name=metric_name,
+                dimensions=svc,
+                statistic="Average",
+                period=60,
+                evaluation_periods=5,
+                threshold=85,
+                comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching",
+            )
 
         def insight(mid: str, metric_name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
             return aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                id=mid, return_data=False, metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                    namespace="ECS/ContainerInsights", metric_name=metric_name, dimensions=svc, period=60,
-                    stat="Average"))
+                id=mid,
+                return_data=False,
+                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace="ECS/ContainerInsights",
+                    metric_name=metric_name,
+                    dimensions=svc,
+                    period=60,
+                    stat="Average",
+                ),
+            )
 
-        self._alarm("tasks-below-desired", "Running tasks stayed below the desired count for 5 minutes",
-                    comparison_operator="GreaterThanThreshold", threshold=0, evaluation_periods=5,
-                    treat_missing_data="breaching",
-                    metric_queries=[insight("desired", "DesiredTaskCount"), insight("running", "RunningTaskCount"),
-                                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                                        id="missing", label="tasks missing", return_data=True,
-                                        expression="desired - running")])
+        self._alarm(
+            "tasks-below-desired",
+            "Running tasks stayed below the desired count for 5 minutes",
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+            evaluation_periods=5,
+            treat_missing_data="breaching",
+            metric_queries=[
+                insight("desired", "DesiredTaskCount"),
+                insight("running", "RunningTaskCount"),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="missing", label="tasks missing", return_data=True, expression="desired - running"
+                ),
+            ],
+        )
 
     def _rds_alarms(self) -> None:
         a = self._args
         db = {"DBInstanceIdentifier": a.db_identifier}
-        common = {"namespace": "AWS/RDS", "dimensions": db, "statistic": "Average", "period": 300,
-                  "evaluation_periods": 3, "treat_missing_data": "breaching"}
+        common = {
+            "namespace": "AWS/RDS",
+            "dimensions": db,
+            "statistic": "Average",
+            "period": 300,
+            "evaluation_periods": 3,
+            "treat_missing_data": "breaching",
+        }
         connections = int(default_max_connections(a.db_instance_class) * 0.8)
         free_bytes = int(a.db_allocated_storage_gb * 1024**3 * 0.10)
-        self._alarm("rds-cpu", "Database CPU above 80% for 15 minutes", metric_name="CPUUtilization",
-                    threshold=80, comparison_operator="GreaterThanThreshold", **common)
-        self._alarm("rds-free-storage", "Database free storage below 10% of allocated",
-                    metric_name="FreeStorageSpace", threshold=free_bytes, comparison_operator="LessThanThreshold",
-                    **common)
-        self._alarm("rds-connections", f"Database connections above {connections} (80% of max_connections)",
-                    metric_name="DatabaseConnections", threshold=connections,
-                    comparison_operator="GreaterThanThreshold", **common)
+        self._alarm(
+            "rds-cpu",
+            "Database CPU above 80% for 15 minutes",
+            metric_name="CPUUtilization",
+            threshold=80,
+            comparison_operator="GreaterThanThreshold",
+            **common,
+        )
+        self._alarm(
+            "rds-free-storage",
+            "Database free storage below 10% of allocated",
+            metric_name="FreeStorageSpace",
+            threshold=free_bytes,
+            comparison_operator="LessThanThreshold",
+            **common,
+        )
+        self._alarm(
+            "rds-connections",
+            f"Database connections above {connections} (80% of max_connections)",
+            metric_name="DatabaseConnections",
+            threshold=connections,
+            comparison_operator="GreaterThanThreshold",
+            **common,
+        )
 
 
 def dashboard_json(alb: str, tg: str, cluster: str, service: str, db: str) -> str:
     def widget(title: str, metrics: list[list[Any]], stat: str = "Average") -> dict[str, Any]:
-        return {"type": "metric", "width": 12, "height": 6,
-                "properties": {"title": title, "metrics": metrics, "stat": stat, "period": 60, "view": "timeSeries"}}
+        return {
+            "type": "metric",
+            "width": 12,
+            "height": 6,
+            "properties": {"title": title, "metrics": metrics, "stat": stat, "period": 60, "view": "timeSeries"},
+        }
 
     elb = "AWS/ApplicationELB"
-    return json.dumps({"widgets": [
-        widget("Requests and 5xx", [[elb, "RequestCount", "LoadBalancer", alb],
-                                    [elb, "HTTPCode_Target_5XX_Count", "LoadBalancer", alb],
-                                    [elb, "HTTPCode_ELB_5XX_Count", "LoadBalancer", alb]], "Sum"),
-        widget("Target p95 latency", [[elb, "TargetResponseTime", "LoadBalancer", alb, "TargetGroup", tg]], "p95"),
-        widget("ECS CPU / memory", [["AWS/ECS", "CPUUtilization", "ClusterName", cluster, "ServiceName", service],
-                                    ["AWS/ECS", "MemoryUtilization", "ClusterName", cluster, "ServiceName", service]]),
-        widget("RDS", [["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", db],
-                       ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", db]]),
-    ]})
+    return json.dumps(
+        {
+            "widgets": [
+                widget(
+                    "Requests and 5xx",
+                    [
+                        [elb, "RequestCount", "LoadBalancer", alb],
+                        [elb, "HTTPCode_Target_5XX_Count", "LoadBalancer", alb],
+                        [elb, "HTTPCode_ELB_5XX_Count", "LoadBalancer", alb],
+                    ],
+                    "Sum",
+                ),
+                widget(
+                    "Target p95 latency", [[elb, "TargetResponseTime", "LoadBalancer", alb, "TargetGroup", tg]], "p95"
+                ),
+                widget(
+                    "ECS CPU / memory",
+                    [
+                        ["AWS/ECS", "CPUUtilization", "ClusterName", cluster, "ServiceName", service],
+                        ["AWS/ECS", "MemoryUtilization", "ClusterName", cluster, "ServiceName", service],
+                    ],
+                ),
+                widget(
+                    "RDS",
+                    [
+                        ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", db],
+                        ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", db],
+                    ],
+                ),
+            ]
+        }
+    )

@@ -38,15 +38,29 @@ class ContainerRegistryArgs:
 
 def lifecycle_policy(keep_images: int, untagged_expiry_days: int) -> str:
     """ECR lifecycle policy JSON: expire untagged images first, then cap the number of tagged ones."""
-    return json.dumps({"rules": [
-        {"rulePriority": 1, "description": f"expire untagged images after {untagged_expiry_days} days",
-         "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
-                       "countNumber": untagged_expiry_days},
-         "action": {"type": "expire"}},
-        {"rulePriority": 2, "description": f"keep the newest {keep_images} images",
-         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep_images},
-         "action": {"type": "expire"}},
-    ]})
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"expire untagged images after {untagged_expiry_days} days",
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": untagged_expiry_days,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "description": f"keep the newest {keep_images} images",
+                    "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep_images},
+                    "action": {"type": "expire"},
+                },
+            ]
+        }
+    )
 
 
 class ContainerRegistry(pulumi.ComponentResource):
@@ -57,14 +71,15 @@ class ContainerRegistry(pulumi.ComponentResource):
     repository_arn: pulumi.Output[str]
     registry_id: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ContainerRegistryArgs,
-                 opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: ContainerRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:ContainerRegistry", name, None, opts)
         if args.keep_images < 1 or args.untagged_expiry_days < 1:
             raise ValueError("keep_images and untagged_expiry_days must be at least 1")
         if args.repository_name is not None and not _REPOSITORY_NAME.fullmatch(args.repository_name):
-            raise ValueError(f"repository_name={args.repository_name!r}: use 2-256 lowercase letters, digits and "
-                             f"'-', '_', '.', '/' separators (ECR's rule)")
+            raise ValueError(
+                f"repository_name={args.repository_name!r}: use 2-256 lowercase letters, digits and "
+                f"'-', '_', '.', '/' separators (ECR's rule)"
+            )
         child = pulumi.ResourceOptions(parent=self)
         repo = aws.ecr.Repository(
             f"{name}-repo",
@@ -76,8 +91,12 @@ class ContainerRegistry(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=child,
         )
-        aws.ecr.LifecyclePolicy(f"{name}-lifecycle", repository=repo.name,
-                                policy=lifecycle_policy(args.keep_images, args.untagged_expiry_days), opts=child)
+        aws.ecr.LifecyclePolicy(
+            f"{name}-lifecycle",
+            repository=repo.name,
+            policy=lifecycle_policy(args.keep_images, args.untagged_expiry_days),
+            opts=child,
+        )
         self.repository_name = repo.name
         self.repository_url = repo.repository_url
         self.repository_arn = repo.arn

@@ -33,10 +33,19 @@ class AppSecretsArgs:
 
 def read_policy_document(arns: list[str]) -> str:
     """IAM policy JSON allowing GetSecretValue on exactly ``arns``."""
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "ReadAppSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
-         "Resource": sorted(arns)},
-    ]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ReadAppSecrets",
+                    "Effect": "Allow",
+                    "Action": ["secretsmanager:GetSecretValue"],
+                    "Resource": sorted(arns),
+                },
+            ],
+        }
+    )
 
 
 class AppSecrets(pulumi.ComponentResource):
@@ -66,17 +75,30 @@ class AppSecrets(pulumi.ComponentResource):
         self.read_policy_json = self.arns.apply(read_policy_document)
         self.register_outputs({"db_password_arn": db_arn, "secret_key_arn": key_arn})
 
-    def _secret(self, name: str, key: str, description: str,
-                args: AppSecretsArgs) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    def _secret(
+        self, name: str, key: str, description: str, args: AppSecretsArgs
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
         child = pulumi.ResourceOptions(parent=self)
-        value = random.RandomPassword(f"{name}-{key}-value", length=args.password_length, special=True,
-                                      override_special=PASSWORD_SPECIALS, min_lower=1, min_upper=1,
-                                      min_numeric=1, opts=child)
-        secret = aws.secretsmanager.Secret(f"{name}-{key}", description=description,
-                                           recovery_window_in_days=args.recovery_window_days,
-                                           tags=dict(args.tags), opts=child)
-        version = aws.secretsmanager.SecretVersion(f"{name}-{key}-version", secret_id=secret.id,
-                                                   secret_string=value.result, opts=child)
+        value = random.RandomPassword(
+            f"{name}-{key}-value",
+            length=args.password_length,
+            special=True,
+            override_special=PASSWORD_SPECIALS,
+            min_lower=1,
+            min_upper=1,
+            min_numeric=1,
+            opts=child,
+        )
+        secret = aws.secretsmanager.Secret(
+            f"{name}-{key}",
+            description=description,
+            recovery_window_in_days=args.recovery_window_days,
+            tags=dict(args.tags),
+            opts=child,
+        )
+        version = aws.secretsmanager.SecretVersion(
+            f"{name}-{key}-version", secret_id=secret.id, secret_string=value.result, opts=child
+        )
         # Consumers of the ARN wait for the value to exist: a task must never start against an empty secret.
         arn = pulumi.Output.all(secret.arn, version.id).apply(lambda pair: pair[0])
         return value.result, arn

@@ -17,19 +17,35 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-ECS_TASKS_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"},
-]})
+ECS_TASKS_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"},
+        ],
+    }
+)
 
 
 def task_role_trust(account_id: str, region: str) -> str:
     """Trust for the app's own role: ECS tasks of this account and region only (confused-deputy protection, as the
     ECS task IAM role documentation recommends)."""
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole",
-         "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{region}:{account_id}:*"},
-                       "StringEquals": {"aws:SourceAccount": account_id}}},
-    ]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{region}:{account_id}:*"},
+                        "StringEquals": {"aws:SourceAccount": account_id},
+                    },
+                },
+            ],
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -50,16 +66,32 @@ class TaskRolesArgs:
 def execution_policy_document(repository_arns: list[str], log_group_arn: str, secret_arns: list[str]) -> str:
     """Least-privilege policy JSON for the ECS execution role."""
     log_group = log_group_arn.removesuffix(":*")
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "EcrAuth", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
-        {"Sid": "PullAppImage", "Effect": "Allow",
-         "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-         "Resource": sorted(set(repository_arns))},
-        {"Sid": "WriteAppLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": [f"{log_group}:log-stream:*"]},
-        {"Sid": "ReadAppSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
-         "Resource": sorted(secret_arns)},
-    ]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "EcrAuth", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
+                {
+                    "Sid": "PullAppImage",
+                    "Effect": "Allow",
+                    "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    "Resource": sorted(set(repository_arns)),
+                },
+                {
+                    "Sid": "WriteAppLogs",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": [f"{log_group}:log-stream:*"],
+                },
+                {
+                    "Sid": "ReadAppSecrets",
+                    "Effect": "Allow",
+                    "Action": ["secretsmanager:GetSecretValue"],
+                    "Resource": sorted(secret_arns),
+                },
+            ],
+        }
+    )
 
 
 class TaskRoles(pulumi.ComponentResource):
@@ -72,19 +104,28 @@ class TaskRoles(pulumi.ComponentResource):
         super().__init__("slipway:aws:TaskRoles", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        execution = aws.iam.Role(f"{name}-execution", assume_role_policy=ECS_TASKS_TRUST,
-                                 description="ECS agent: pull the app image, write its logs, read its secrets",
-                                 tags=tags, opts=child)
+        execution = aws.iam.Role(
+            f"{name}-execution",
+            assume_role_policy=ECS_TASKS_TRUST,
+            description="ECS agent: pull the app image, write its logs, read its secrets",
+            tags=tags,
+            opts=child,
+        )
         policy = pulumi.Output.all(args.repository_arns, args.log_group_arn, args.secret_arns).apply(
-            lambda a: execution_policy_document(a[0], a[1], a[2]))
-        execution_policy = aws.iam.RolePolicy(f"{name}-execution-policy", role=execution.id, policy=policy,
-                                              opts=child)
+            lambda a: execution_policy_document(a[0], a[1], a[2])
+        )
+        execution_policy = aws.iam.RolePolicy(f"{name}-execution-policy", role=execution.id, policy=policy, opts=child)
         inv = pulumi.InvokeOutputOptions(parent=self)
-        trust = pulumi.Output.all(aws.get_caller_identity_output(opts=inv).account_id,
-                                  aws.get_region_output(opts=inv).region).apply(lambda a: task_role_trust(a[0], a[1]))
-        task = aws.iam.Role(f"{name}-task", assume_role_policy=trust,
-                            description="The app's own identity: no AWS permissions unless granted", tags=tags,
-                            opts=child)
+        trust = pulumi.Output.all(
+            aws.get_caller_identity_output(opts=inv).account_id, aws.get_region_output(opts=inv).region
+        ).apply(lambda a: task_role_trust(a[0], a[1]))
+        task = aws.iam.Role(
+            f"{name}-task",
+            assume_role_policy=trust,
+            description="The app's own identity: no AWS permissions unless granted",
+            tags=tags,
+            opts=child,
+        )
         if args.task_policy_json is not None:
             aws.iam.RolePolicy(f"{name}-task-policy", role=task.id, policy=args.task_policy_json, opts=child)
         # Tasks must not start before their execution role can read the secrets.

@@ -59,30 +59,55 @@ class TlsCertificate(pulumi.ComponentResource):
 
     def _dns_validated(self, name: str, args: TlsCertificateArgs) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
-        cert = aws.acm.Certificate(f"{name}-cert", domain_name=args.domain, validation_method="DNS",
-                                   key_algorithm="EC_prime256v1", tags=dict(args.tags),
-                                   opts=child)
+        cert = aws.acm.Certificate(
+            f"{name}-cert",
+            domain_name=args.domain,
+            validation_method="DNS",
+            key_algorithm="EC_prime256v1",
+            tags=dict(args.tags),
+            opts=child,
+        )
         option = cert.domain_validation_options.apply(lambda opts: opts[0])
-        record = aws.route53.Record(f"{name}-validation", zone_id=args.hosted_zone_id,
-                                    name=option.resource_record_name, type=option.resource_record_type,
-                                    records=[option.resource_record_value], ttl=300, allow_overwrite=True,
-                                    opts=child)
-        validation = aws.acm.CertificateValidation(f"{name}-validation", certificate_arn=cert.arn,
-                                                   validation_record_fqdns=[record.fqdn], opts=child)
+        record = aws.route53.Record(
+            f"{name}-validation",
+            zone_id=args.hosted_zone_id,
+            name=option.resource_record_name,
+            type=option.resource_record_type,
+            records=[option.resource_record_value],
+            ttl=300,
+            allow_overwrite=True,
+            opts=child,
+        )
+        validation = aws.acm.CertificateValidation(
+            f"{name}-validation", certificate_arn=cert.arn, validation_record_fqdns=[record.fqdn], opts=child
+        )
         return validation.certificate_arn
 
     def _self_signed(self, name: str, args: TlsCertificateArgs) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
         key = tls.PrivateKey(f"{name}-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
         cert = tls.SelfSignedCert(
-            f"{name}-self-signed", private_key_pem=key.private_key_pem,
+            f"{name}-self-signed",
+            private_key_pem=key.private_key_pem,
             subject=tls.SelfSignedCertSubjectArgs(common_name=f"{name}.invalid", organization="slipway dev"),
             # The ALB's own name, <alb>-<n>.<region>.elb.amazonaws.com: a wildcard covers exactly one label.
-            dns_names=[aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region.apply(
-                lambda region: f"*.{region}.elb.amazonaws.com"), f"{name}.invalid"],
-            validity_period_hours=args.self_signed_validity_hours, early_renewal_hours=24 * 30,
+            dns_names=[
+                aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region.apply(
+                    lambda region: f"*.{region}.elb.amazonaws.com"
+                ),
+                f"{name}.invalid",
+            ],
+            validity_period_hours=args.self_signed_validity_hours,
+            early_renewal_hours=24 * 30,
             # ECDSA keys sign (ECDHE); key encipherment applies to RSA key transport only.
-            allowed_uses=["digital_signature", "server_auth"], opts=child)
-        imported = aws.acm.Certificate(f"{name}-imported", private_key=key.private_key_pem,
-                                       certificate_body=cert.cert_pem, tags=dict(args.tags), opts=child)
+            allowed_uses=["digital_signature", "server_auth"],
+            opts=child,
+        )
+        imported = aws.acm.Certificate(
+            f"{name}-imported",
+            private_key=key.private_key_pem,
+            certificate_body=cert.cert_pem,
+            tags=dict(args.tags),
+            opts=child,
+        )
         return imported.arn

@@ -115,10 +115,16 @@ class WebService(pulumi.ComponentResource):
         service = self._service(task_def, target_group, task_sg, listeners)
         self._autoscaling(service, alb, target_group)
         if args.domain and args.hosted_zone_id:
-            aws.route53.Record(f"{name}-alias", zone_id=args.hosted_zone_id, name=args.domain, type="A",
-                               aliases=[aws.route53.RecordAliasArgs(name=alb.dns_name, zone_id=alb.zone_id,
-                                                                    evaluate_target_health=True)],
-                               opts=self._child)
+            aws.route53.Record(
+                f"{name}-alias",
+                zone_id=args.hosted_zone_id,
+                name=args.domain,
+                type="A",
+                aliases=[
+                    aws.route53.RecordAliasArgs(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True)
+                ],
+                opts=self._child,
+            )
 
         self.dns_name: pulumi.Output[str] = alb.dns_name
         self.alb_zone_id: pulumi.Output[str] = alb.zone_id
@@ -129,138 +135,264 @@ class WebService(pulumi.ComponentResource):
         self.service_name: pulumi.Output[str] = service.name
         self.task_definition_arn: pulumi.Output[str] = task_def.arn
         self.task_security_group_id: pulumi.Output[str] = task_sg.id
-        self.register_outputs({"url": self.url, "service_name": self.service_name,
-                               "task_definition_arn": self.task_definition_arn})
+        self.register_outputs(
+            {"url": self.url, "service_name": self.service_name, "task_definition_arn": self.task_definition_arn}
+        )
 
     # -- network edges -------------------------------------------------------------------------------------
     def _security_groups(self) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
         name, args, child = self._name, self._args, self._child
-        alb_sg = aws.ec2.SecurityGroup(f"{name}-alb-sg", vpc_id=args.vpc_id, description="ALB: HTTP(S) from anywhere",
-                                       tags={**self._tags, "Name": f"{name}-alb"}, opts=child)
-        task_sg = aws.ec2.SecurityGroup(f"{name}-task-sg", vpc_id=args.vpc_id,
-                                        description="App tasks: traffic from the ALB only",
-                                        tags={**self._tags, "Name": f"{name}-tasks"}, opts=child)
+        alb_sg = aws.ec2.SecurityGroup(
+            f"{name}-alb-sg",
+            vpc_id=args.vpc_id,
+            description="ALB: HTTP(S) from anywhere",
+            tags={**self._tags, "Name": f"{name}-alb"},
+            opts=child,
+        )
+        task_sg = aws.ec2.SecurityGroup(
+            f"{name}-task-sg",
+            vpc_id=args.vpc_id,
+            description="App tasks: traffic from the ALB only",
+            tags={**self._tags, "Name": f"{name}-tasks"},
+            opts=child,
+        )
         for port in (80, 443):
-            aws.vpc.SecurityGroupIngressRule(f"{name}-alb-in-{port}", security_group_id=alb_sg.id,
-                                             cidr_ipv4="0.0.0.0/0", ip_protocol="tcp", from_port=port, to_port=port,
-                                             description=f"public {'HTTPS' if port == 443 else 'HTTP redirect'}",
-                                             opts=child)
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-alb-in-{port}",
+                security_group_id=alb_sg.id,
+                cidr_ipv4="0.0.0.0/0",
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"public {'HTTPS' if port == 443 else 'HTTP redirect'}",
+                opts=child,
+            )
         p = args.container_port
-        aws.vpc.SecurityGroupEgressRule(f"{name}-alb-to-tasks", security_group_id=alb_sg.id,
-                                        referenced_security_group_id=task_sg.id, ip_protocol="tcp", from_port=p,
-                                        to_port=p, description="ALB to app tasks", opts=child)
-        aws.vpc.SecurityGroupIngressRule(f"{name}-tasks-from-alb", security_group_id=task_sg.id,
-                                         referenced_security_group_id=alb_sg.id, ip_protocol="tcp", from_port=p,
-                                         to_port=p, description="app port from the ALB only", opts=child)
-        aws.vpc.SecurityGroupEgressRule(f"{name}-tasks-https-out", security_group_id=task_sg.id,
-                                        cidr_ipv4="0.0.0.0/0", ip_protocol="tcp", from_port=443, to_port=443,
-                                        description="HTTPS to AWS APIs (ECR, Secrets Manager, CloudWatch)",
-                                        opts=child)
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-alb-to-tasks",
+            security_group_id=alb_sg.id,
+            referenced_security_group_id=task_sg.id,
+            ip_protocol="tcp",
+            from_port=p,
+            to_port=p,
+            description="ALB to app tasks",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-tasks-from-alb",
+            security_group_id=task_sg.id,
+            referenced_security_group_id=alb_sg.id,
+            ip_protocol="tcp",
+            from_port=p,
+            to_port=p,
+            description="app port from the ALB only",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-tasks-https-out",
+            security_group_id=task_sg.id,
+            cidr_ipv4="0.0.0.0/0",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description="HTTPS to AWS APIs (ECR, Secrets Manager, CloudWatch)",
+            opts=child,
+        )
         return alb_sg, task_sg
 
-    def _load_balancer(self, alb_sg: aws.ec2.SecurityGroup) -> tuple[aws.lb.LoadBalancer, aws.lb.TargetGroup,
-                                                                       list[aws.lb.Listener]]:
+    def _load_balancer(
+        self, alb_sg: aws.ec2.SecurityGroup
+    ) -> tuple[aws.lb.LoadBalancer, aws.lb.TargetGroup, list[aws.lb.Listener]]:
         name, args, child = self._name, self._args, self._child
         access_logs = None
         if args.access_logs_bucket is not None:
-            access_logs = aws.lb.LoadBalancerAccessLogsArgs(bucket=args.access_logs_bucket,
-                                                            prefix=args.access_logs_prefix, enabled=True)
+            access_logs = aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=args.access_logs_bucket, prefix=args.access_logs_prefix, enabled=True
+            )
         alb = aws.lb.LoadBalancer(
-            f"{name}-alb", load_balancer_type="application", internal=False, security_groups=[alb_sg.id],
-            subnets=args.public_subnet_ids, drop_invalid_header_fields=True, desync_mitigation_mode="strictest",
-            enable_deletion_protection=args.deletion_protection, enable_http2=True, idle_timeout=60,
-            access_logs=access_logs, tags=self._tags, opts=child)
+            f"{name}-alb",
+            load_balancer_type="application",
+            internal=False,
+            security_groups=[alb_sg.id],
+            subnets=args.public_subnet_ids,
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode="strictest",
+            enable_deletion_protection=args.deletion_protection,
+            enable_http2=True,
+            idle_timeout=60,
+            access_logs=access_logs,
+            tags=self._tags,
+            opts=child,
+        )
         target_group = aws.lb.TargetGroup(
-            f"{name}-tg", port=args.container_port, protocol="HTTP", target_type="ip", vpc_id=args.vpc_id,
+            f"{name}-tg",
+            port=args.container_port,
+            protocol="HTTP",
+            target_type="ip",
+            vpc_id=args.vpc_id,
             deregistration_delay=args.deregistration_delay_seconds,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
-                enabled=True, path=args.health_check_path, protocol="HTTP", matcher="200", interval=10, timeout=5,
-                healthy_threshold=2, unhealthy_threshold=3),
-            tags=self._tags, opts=child)
+                enabled=True,
+                path=args.health_check_path,
+                protocol="HTTP",
+                matcher="200",
+                interval=10,
+                timeout=5,
+                healthy_threshold=2,
+                unhealthy_threshold=3,
+            ),
+            tags=self._tags,
+            opts=child,
+        )
         https = aws.lb.Listener(
-            f"{name}-https", load_balancer_arn=alb.arn, port=443, protocol="HTTPS", ssl_policy=args.tls_policy,
+            f"{name}-https",
+            load_balancer_arn=alb.arn,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=args.tls_policy,
             certificate_arn=args.certificate_arn,
             default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=target_group.arn)],
             routing_http_response_strict_transport_security_header_value=HSTS,
             routing_http_response_x_content_type_options_header_value="nosniff",
             routing_http_response_x_frame_options_header_value="DENY",
-            tags=self._tags, opts=child)
+            tags=self._tags,
+            opts=child,
+        )
         http = aws.lb.Listener(
-            f"{name}-http", load_balancer_arn=alb.arn, port=80, protocol="HTTP",
-            default_actions=[aws.lb.ListenerDefaultActionArgs(
-                type="redirect", redirect=aws.lb.ListenerDefaultActionRedirectArgs(
-                    protocol="HTTPS", port="443", status_code="HTTP_301"))],
-            tags=self._tags, opts=child)
+            f"{name}-http",
+            load_balancer_arn=alb.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(
+                    type="redirect",
+                    redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                        protocol="HTTPS", port="443", status_code="HTTP_301"
+                    ),
+                )
+            ],
+            tags=self._tags,
+            opts=child,
+        )
         return alb, target_group, [https, http]
 
     # -- compute -------------------------------------------------------------------------------------------
     def _task_definition(self) -> aws.ecs.TaskDefinition:
         name, args = self._name, self._args
-        spec = ContainerSpec(name="app", image=args.image, log_group=args.log_group_name, region=args.region,
-                             stream_prefix="web", environment=args.environment, secrets=args.secrets,
-                             port=args.container_port, health_check_path=args.health_check_path)
+        spec = ContainerSpec(
+            name="app",
+            image=args.image,
+            log_group=args.log_group_name,
+            region=args.region,
+            stream_prefix="web",
+            environment=args.environment,
+            secrets=args.secrets,
+            port=args.container_port,
+            health_check_path=args.health_check_path,
+        )
         return aws.ecs.TaskDefinition(
-            f"{name}-task", family=name, cpu=str(args.cpu), memory=str(args.memory),
-            network_mode="awsvpc", requires_compatibilities=["FARGATE"],
+            f"{name}-task",
+            family=name,
+            cpu=str(args.cpu),
+            memory=str(args.memory),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
             runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                operating_system_family="LINUX", cpu_architecture=CPU_ARCHITECTURES[args.architecture]),
-            execution_role_arn=args.execution_role_arn, task_role_arn=args.task_role_arn,
+                operating_system_family="LINUX", cpu_architecture=CPU_ARCHITECTURES[args.architecture]
+            ),
+            execution_role_arn=args.execution_role_arn,
+            task_role_arn=args.task_role_arn,
             volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=TMP_VOLUME)],
-            container_definitions=container_definitions(spec), tags=self._tags, opts=self._child)
+            container_definitions=container_definitions(spec),
+            tags=self._tags,
+            opts=self._child,
+        )
 
-    def _service(self, task_def: aws.ecs.TaskDefinition,
-                 target_group: aws.lb.TargetGroup, task_sg: aws.ec2.SecurityGroup,
-                 listeners: list[aws.lb.Listener]) -> aws.ecs.Service:
+    def _service(
+        self,
+        task_def: aws.ecs.TaskDefinition,
+        target_group: aws.lb.TargetGroup,
+        task_sg: aws.ec2.SecurityGroup,
+        listeners: list[aws.lb.Listener],
+    ) -> aws.ecs.Service:
         name, args = self._name, self._args
-        capacity = [aws.ecs.ServiceCapacityProviderStrategyArgs(
-            capacity_provider="FARGATE_SPOT" if args.fargate_spot else "FARGATE", weight=1)]
+        capacity = [
+            aws.ecs.ServiceCapacityProviderStrategyArgs(
+                capacity_provider="FARGATE_SPOT" if args.fargate_spot else "FARGATE", weight=1
+            )
+        ]
         return aws.ecs.Service(
-            f"{name}-service", cluster=args.cluster_arn, task_definition=task_def.arn, desired_count=args.min_tasks,
-            capacity_provider_strategies=capacity, platform_version="LATEST",
+            f"{name}-service",
+            cluster=args.cluster_arn,
+            task_definition=task_def.arn,
+            desired_count=args.min_tasks,
+            capacity_provider_strategies=capacity,
+            platform_version="LATEST",
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-                subnets=args.task_subnet_ids, security_groups=[task_sg.id, *args.extra_security_group_ids],
-                assign_public_ip=args.assign_public_ip),
-            load_balancers=[aws.ecs.ServiceLoadBalancerArgs(target_group_arn=target_group.arn,
-                                                            container_name="app",
-                                                            container_port=args.container_port)],
+                subnets=args.task_subnet_ids,
+                security_groups=[task_sg.id, *args.extra_security_group_ids],
+                assign_public_ip=args.assign_public_ip,
+            ),
+            load_balancers=[
+                aws.ecs.ServiceLoadBalancerArgs(
+                    target_group_arn=target_group.arn, container_name="app", container_port=args.container_port
+                )
+            ],
             health_check_grace_period_seconds=args.health_check_grace_period_seconds,
-            deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
+            deployment_minimum_healthy_percent=100,
+            deployment_maximum_percent=200,
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
-            propagate_tags="SERVICE", enable_ecs_managed_tags=True, wait_for_steady_state=False,
+            propagate_tags="SERVICE",
+            enable_ecs_managed_tags=True,
+            wait_for_steady_state=False,
             # UpdateService alone does not move running tasks to a new capacity provider (Spot <-> on-demand) or
             # platform version; this makes every update of the service roll its tasks. Unchanged services are never
             # updated, so it costs nothing on a no-op `pulumi up`.
             force_new_deployment=True,
             tags=self._tags,
             # Autoscaling owns the running count after creation; the target group must be on a listener first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*listeners, *args.deploy_after],
-                                        ignore_changes=["desiredCount"]))
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*listeners, *args.deploy_after], ignore_changes=["desiredCount"]
+            ),
+        )
 
-    def _autoscaling(self, service: aws.ecs.Service, alb: aws.lb.LoadBalancer,
-                     target_group: aws.lb.TargetGroup) -> None:
+    def _autoscaling(
+        self, service: aws.ecs.Service, alb: aws.lb.LoadBalancer, target_group: aws.lb.TargetGroup
+    ) -> None:
         name, args, child = self._name, self._args, self._child
         target = aws.appautoscaling.Target(
-            f"{name}-scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
+            f"{name}-scaling",
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
             resource_id=pulumi.Output.concat("service/", args.cluster_name, "/", service.name),
-            min_capacity=args.min_tasks, max_capacity=args.max_tasks, opts=child)
+            min_capacity=args.min_tasks,
+            max_capacity=args.max_tasks,
+            opts=child,
+        )
+        metric_args = aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs
         metrics = {
-            "cpu": aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
-                predefined_metric_type="ECSServiceAverageCPUUtilization"),
-            "requests": aws.appautoscaling.
-            PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+            "cpu": metric_args(predefined_metric_type="ECSServiceAverageCPUUtilization"),
+            "requests": metric_args(
                 predefined_metric_type="ALBRequestCountPerTarget",
-                resource_label=pulumi.Output.concat(alb.arn_suffix, "/", target_group.arn_suffix)),
+                resource_label=pulumi.Output.concat(alb.arn_suffix, "/", target_group.arn_suffix),
+            ),
         }
         targets = {"cpu": args.cpu_target_percent, "requests": args.requests_per_target}
         for key, metric in metrics.items():
             aws.appautoscaling.Policy(
-                f"{name}-scale-{key}", policy_type="TargetTrackingScaling", resource_id=target.resource_id,
-                scalable_dimension=target.scalable_dimension, service_namespace=target.service_namespace,
-                target_tracking_scaling_policy_configuration=aws.appautoscaling.
-                PolicyTargetTrackingScalingPolicyConfigurationArgs(
-                    target_value=targets[key], predefined_metric_specification=metric,
-                    scale_in_cooldown=120, scale_out_cooldown=30),
-                opts=child)
+                f"{name}-scale-{key}",
+                policy_type="TargetTrackingScaling",
+                resource_id=target.resource_id,
+                scalable_dimension=target.scalable_dimension,
+                service_namespace=target.service_namespace,
+                target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                    target_value=targets[key],
+                    predefined_metric_specification=metric,
+                    scale_in_cooldown=120,
+                    scale_out_cooldown=30,
+                ),
+                opts=child,
+            )
 
 
 def _validate(args: WebServiceArgs) -> None:

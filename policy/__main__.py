@@ -51,25 +51,36 @@ def _validator(rule: rules.Rule):  # noqa: ANN202 (pulumi_policy's ResourceValid
         props: Mapping[str, Any] = args.props
         for message in rule.check(args.resource_type, props):
             report_violation(f"{message}. Fix: {rule.remediation}", None)
+
     return validate
 
 
 def build_policies(environment: str) -> list[Policy]:
     policies: list[Policy] = []
     for rule in rules.RULES:
-        framework = (PolicyComplianceFramework(name="AWS Foundational Security Best Practices", version="1.0.0",
-                                               reference=rule.fsbp) if rule.fsbp else None)
-        policies.append(ResourceValidationPolicy(
-            name=rule.id,
-            description=rule.description + (f" ({rule.fsbp})" if rule.fsbp else ""),
-            validate=_validator(rule),
-            enforcement_level=LEVELS[rule.level(environment)],
-            framework=framework,
-            remediation_steps=rule.remediation,
-        ))
+        framework = (
+            PolicyComplianceFramework(
+                name="AWS Foundational Security Best Practices", version="1.0.0", reference=rule.fsbp
+            )
+            if rule.fsbp
+            else None
+        )
+        policies.append(
+            ResourceValidationPolicy(
+                name=rule.id,
+                description=rule.description + (f" ({rule.fsbp})" if rule.fsbp else ""),
+                validate=_validator(rule),
+                enforcement_level=LEVELS[rule.level(environment)],
+                framework=framework,
+                remediation_steps=rule.remediation,
+            )
+        )
     return policies
 
 
 if __name__ == "__main__":
-    PolicyPack(name="slipway-baselines", policies=build_policies(environment_from(os.environ)),
-               enforcement_level=EnforcementLevel.MANDATORY)
+    PolicyPack(
+        name="slipway-baselines",
+        policies=build_policies(environment_from(os.environ)),
+        enforcement_level=EnforcementLevel.MANDATORY,
+    )

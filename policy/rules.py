@@ -118,12 +118,28 @@ RULES: list[Rule] = []
 DEV_RELAXED = {"dev": ADVISORY, "prod": MANDATORY}
 
 
-def rule(id: str, description: str, fsbp: Optional[str], remediation: str, *types: str,  # noqa: A002
-         dev_trade_off: bool = False) -> Callable[[Check], Check]:
+def rule(
+    id: str,
+    description: str,
+    fsbp: Optional[str],
+    remediation: str,
+    *types: str,  # noqa: A002
+    dev_trade_off: bool = False,
+) -> Callable[[Check], Check]:
     def register(fn: Check) -> Check:
-        RULES.append(Rule(id, description, fsbp, remediation, types, fn,
-                          dict(DEV_RELAXED) if dev_trade_off else {"dev": MANDATORY, "prod": MANDATORY}))
+        RULES.append(
+            Rule(
+                id,
+                description,
+                fsbp,
+                remediation,
+                types,
+                fn,
+                dict(DEV_RELAXED) if dev_trade_off else {"dev": MANDATORY, "prod": MANDATORY},
+            )
+        )
         return fn
+
     return register
 
 
@@ -159,9 +175,13 @@ BROAD_MANAGED_POLICIES = re.compile(r":policy/(AdministratorAccess|PowerUserAcce
 
 
 # -- ALB ------------------------------------------------------------------------------------------------------
-@rule("alb-https-tls-policy", "HTTPS listeners use a TLS 1.2+/1.3 security policy", None,
-      "set sslPolicy to a TLS 1.3 policy such as ELBSecurityPolicy-TLS13-1-2-Res-2021-06 (slipway:tlsPolicy)",
-      T_LISTENER)
+@rule(
+    "alb-https-tls-policy",
+    "HTTPS listeners use a TLS 1.2+/1.3 security policy",
+    None,
+    "set sslPolicy to a TLS 1.3 policy such as ELBSecurityPolicy-TLS13-1-2-Res-2021-06 (slipway:tlsPolicy)",
+    T_LISTENER,
+)
 def _tls_policy(_: str, i: Mapping[str, Any]) -> list[str]:
     if get(i, "protocol") != "HTTPS":
         return []
@@ -173,38 +193,66 @@ def _tls_policy(_: str, i: Mapping[str, Any]) -> list[str]:
     return []
 
 
-@rule("alb-http-redirects-https", "Plain-HTTP listeners only redirect (301) to HTTPS", "ELB.1",
-      "make the port-80 listener's only default action a redirect to protocol HTTPS, port 443, HTTP_301",
-      T_LISTENER)
+@rule(
+    "alb-http-redirects-https",
+    "Plain-HTTP listeners only redirect (301) to HTTPS",
+    "ELB.1",
+    "make the port-80 listener's only default action a redirect to protocol HTTPS, port 443, HTTP_301",
+    T_LISTENER,
+)
 def _http_redirect(_: str, i: Mapping[str, Any]) -> list[str]:
     if get(i, "protocol", default="HTTP") == "HTTPS":
         return []
     actions = as_list(get(i, "defaultActions"))
-    ok = bool(actions) and all(get(a, "type") == "redirect" and get(a, "redirect", "protocol") == "HTTPS"
-                               and get(a, "redirect", "statusCode") == "HTTP_301" for a in actions)
-    return [] if ok else [f"{get(i, 'protocol', default='HTTP')} listener on port {get(i, 'port')} serves traffic "
-                          "instead of redirecting to HTTPS with 301"]
+    ok = bool(actions) and all(
+        get(a, "type") == "redirect"
+        and get(a, "redirect", "protocol") == "HTTPS"
+        and get(a, "redirect", "statusCode") == "HTTP_301"
+        for a in actions
+    )
+    return (
+        []
+        if ok
+        else [
+            f"{get(i, 'protocol', default='HTTP')} listener on port {get(i, 'port')} serves traffic "
+            "instead of redirecting to HTTPS with 301"
+        ]
+    )
 
 
-@rule("alb-drop-invalid-headers", "The ALB drops invalid HTTP header fields", "ELB.4",
-      "set dropInvalidHeaderFields=true on the load balancer", T_LB)
+@rule(
+    "alb-drop-invalid-headers",
+    "The ALB drops invalid HTTP header fields",
+    "ELB.4",
+    "set dropInvalidHeaderFields=true on the load balancer",
+    T_LB,
+)
 def _drop_headers(_: str, i: Mapping[str, Any]) -> list[str]:
     if get(i, "loadBalancerType", default="application") != "application":
         return []
     return [] if get(i, "dropInvalidHeaderFields") is True else ["dropInvalidHeaderFields is not true"]
 
 
-@rule("alb-deletion-protection", "The ALB has deletion protection", "ELB.6",
-      "set slipway:deletionProtection=true (enableDeletionProtection on the load balancer)", T_LB,
-      dev_trade_off=True)
+@rule(
+    "alb-deletion-protection",
+    "The ALB has deletion protection",
+    "ELB.6",
+    "set slipway:deletionProtection=true (enableDeletionProtection on the load balancer)",
+    T_LB,
+    dev_trade_off=True,
+)
 def _alb_deletion(_: str, i: Mapping[str, Any]) -> list[str]:
     return [] if get(i, "enableDeletionProtection") is True else ["enableDeletionProtection is not true"]
 
 
-@rule("alb-security-headers", "The HTTPS listener injects HSTS, X-Content-Type-Options and X-Frame-Options", None,
-      "set routingHttpResponseStrictTransportSecurityHeaderValue (max-age>=31536000), "
-      "routingHttpResponseXContentTypeOptionsHeaderValue=nosniff and routingHttpResponseXFrameOptionsHeaderValue=DENY",
-      T_LISTENER)
+@rule(
+    "alb-security-headers",
+    "The HTTPS listener injects HSTS, X-Content-Type-Options and X-Frame-Options",
+    None,
+    "set routingHttpResponseStrictTransportSecurityHeaderValue (max-age>=31536000), "
+    "routingHttpResponseXContentTypeOptionsHeaderValue=nosniff and routingHttpResponseXFrameOptionsHeaderValue=DENY",
+    T_LISTENER,
+)
 def _security_headers(_: str, i: Mapping[str, Any]) -> list[str]:
     if get(i, "protocol") != "HTTPS":
         return []
@@ -220,24 +268,40 @@ def _security_headers(_: str, i: Mapping[str, Any]) -> list[str]:
     return out
 
 
-@rule("alb-access-logs", "The ALB writes access logs to S3", "ELB.5",
-      "set slipway:albAccessLogs=true (accessLogs.enabled with an encrypted bucket)", T_LB, dev_trade_off=True)
+@rule(
+    "alb-access-logs",
+    "The ALB writes access logs to S3",
+    "ELB.5",
+    "set slipway:albAccessLogs=true (accessLogs.enabled with an encrypted bucket)",
+    T_LB,
+    dev_trade_off=True,
+)
 def _access_logs(_: str, i: Mapping[str, Any]) -> list[str]:
     if get(i, "accessLogs", "enabled") is True and get(i, "accessLogs", "bucket"):
         return []
     return ["access logs are not enabled"]
 
 
-@rule("s3-block-public-access", "Buckets block every form of public access", "S3.8",
-      "set blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets to true", T_BUCKET_PAB)
+@rule(
+    "s3-block-public-access",
+    "Buckets block every form of public access",
+    "S3.8",
+    "set blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets to true",
+    T_BUCKET_PAB,
+)
 def _public_access(_: str, i: Mapping[str, Any]) -> list[str]:
     keys = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
     off = [k for k in keys if get(i, k) is not True]
     return [f"public access block leaves {', '.join(off)} off"] if off else []
 
 
-@rule("s3-deny-insecure-transport", "Bucket policies deny requests without TLS", "S3.5",
-      "add a Deny statement for s3:* when aws:SecureTransport is false", T_BUCKET_POLICY)
+@rule(
+    "s3-deny-insecure-transport",
+    "Bucket policies deny requests without TLS",
+    "S3.5",
+    "add a Deny statement for s3:* when aws:SecureTransport is false",
+    T_BUCKET_POLICY,
+)
 def _secure_transport(_: str, i: Mapping[str, Any]) -> list[str]:
     for s in statements(i):
         if s.get("Effect") == "Deny" and str(get(s, "Condition", "Bool", "aws:SecureTransport")).lower() == "false":
@@ -245,32 +309,53 @@ def _secure_transport(_: str, i: Mapping[str, Any]) -> list[str]:
     return ["bucket policy has no Deny statement for aws:SecureTransport=false"]
 
 
-@rule("s3-default-encryption", "Buckets encrypt objects at rest by default", None,
-      "configure applyServerSideEncryptionByDefault with sseAlgorithm AES256 or aws:kms", T_BUCKET_SSE)
+@rule(
+    "s3-default-encryption",
+    "Buckets encrypt objects at rest by default",
+    None,
+    "configure applyServerSideEncryptionByDefault with sseAlgorithm AES256 or aws:kms",
+    T_BUCKET_SSE,
+)
 def _bucket_sse(_: str, i: Mapping[str, Any]) -> list[str]:
     algos = [get(r, "applyServerSideEncryptionByDefault", "sseAlgorithm") for r in as_list(get(i, "rules"))]
     return [] if any(a in ("AES256", "aws:kms", "aws:kms:dsse") for a in algos) else ["no default encryption rule"]
 
 
 # -- ECS ------------------------------------------------------------------------------------------------------
-@rule("ecs-no-public-ip", "Service tasks get no public IP (private subnets behind NAT)", "ECS.2",
-      "set slipway:natStrategy to single or per_az so tasks run in private subnets with assignPublicIp=false",
-      T_SERVICE, dev_trade_off=True)
+@rule(
+    "ecs-no-public-ip",
+    "Service tasks get no public IP (private subnets behind NAT)",
+    "ECS.2",
+    "set slipway:natStrategy to single or per_az so tasks run in private subnets with assignPublicIp=false",
+    T_SERVICE,
+    dev_trade_off=True,
+)
 def _public_ip(_: str, i: Mapping[str, Any]) -> list[str]:
     if get(i, "networkConfiguration", "assignPublicIp") is True:
         return ["tasks are assigned public IPs (networkConfiguration.assignPublicIp=true)"]
     return []
 
 
-@rule("ecs-on-demand-capacity", "The service runs on on-demand Fargate, not Fargate Spot", None,
-      "set slipway:fargateSpot=false (capacity provider FARGATE)", T_SERVICE, dev_trade_off=True)
+@rule(
+    "ecs-on-demand-capacity",
+    "The service runs on on-demand Fargate, not Fargate Spot",
+    None,
+    "set slipway:fargateSpot=false (capacity provider FARGATE)",
+    T_SERVICE,
+    dev_trade_off=True,
+)
 def _spot(_: str, i: Mapping[str, Any]) -> list[str]:
     providers = [get(s, "capacityProvider") for s in as_list(get(i, "capacityProviderStrategies"))]
     return ["service runs on FARGATE_SPOT (tasks may be interrupted)"] if "FARGATE_SPOT" in providers else []
 
 
-@rule("ecs-non-root", "Containers run as a non-root user and are not privileged", "ECS.4",
-      "set the container user to a numeric non-root uid:gid (e.g. 10001:10001) and never privileged=true", T_TASKDEF)
+@rule(
+    "ecs-non-root",
+    "Containers run as a non-root user and are not privileged",
+    "ECS.4",
+    "set the container user to a numeric non-root uid:gid (e.g. 10001:10001) and never privileged=true",
+    T_TASKDEF,
+)
 def _non_root(_: str, i: Mapping[str, Any]) -> list[str]:
     out = []
     for c in containers(i):
@@ -282,16 +367,28 @@ def _non_root(_: str, i: Mapping[str, Any]) -> list[str]:
     return out
 
 
-@rule("ecs-readonly-root-fs", "Containers have a read-only root filesystem", "ECS.5",
-      "set readonlyRootFilesystem=true and mount a writable volume at /tmp", T_TASKDEF)
+@rule(
+    "ecs-readonly-root-fs",
+    "Containers have a read-only root filesystem",
+    "ECS.5",
+    "set readonlyRootFilesystem=true and mount a writable volume at /tmp",
+    T_TASKDEF,
+)
 def _read_only(_: str, i: Mapping[str, Any]) -> list[str]:
-    return [f"container {c.get('name')} has a writable root filesystem"
-            for c in containers(i) if c.get("readonlyRootFilesystem") is not True]
+    return [
+        f"container {c.get('name')} has a writable root filesystem"
+        for c in containers(i)
+        if c.get("readonlyRootFilesystem") is not True
+    ]
 
 
-@rule("ecs-secrets-value-from", "Secrets reach containers only via secrets[].valueFrom, never environment",
-      "ECS.8", "move the value to Secrets Manager and reference its ARN in the container's secrets[].valueFrom",
-      T_TASKDEF)
+@rule(
+    "ecs-secrets-value-from",
+    "Secrets reach containers only via secrets[].valueFrom, never environment",
+    "ECS.8",
+    "move the value to Secrets Manager and reference its ARN in the container's secrets[].valueFrom",
+    T_TASKDEF,
+)
 def _secrets(_: str, i: Mapping[str, Any]) -> list[str]:
     out = []
     for c in containers(i):
@@ -305,15 +402,28 @@ def _secrets(_: str, i: Mapping[str, Any]) -> list[str]:
     return out
 
 
-@rule("ecs-image-by-digest", "Containers deploy an image by digest, never a mutable tag such as latest", None,
-      "deploy repo@sha256:<digest> (AppImage.image_ref or slipway:imageUri with a digest)", T_TASKDEF)
+@rule(
+    "ecs-image-by-digest",
+    "Containers deploy an image by digest, never a mutable tag such as latest",
+    None,
+    "deploy repo@sha256:<digest> (AppImage.image_ref or slipway:imageUri with a digest)",
+    T_TASKDEF,
+)
 def _digest(_: str, i: Mapping[str, Any]) -> list[str]:
-    return [f"container {c.get('name')} image {c.get('image')} is not pinned by digest"
-            for c in containers(i) if "@sha256:" not in str(c.get("image", ""))]
+    return [
+        f"container {c.get('name')} image {c.get('image')} is not pinned by digest"
+        for c in containers(i)
+        if "@sha256:" not in str(c.get("image", ""))
+    ]
 
 
-@rule("ecs-container-insights", "The ECS cluster has Container Insights on", "ECS.12",
-      "add settings [{name: containerInsights, value: enabled}] to the cluster", T_CLUSTER)
+@rule(
+    "ecs-container-insights",
+    "The ECS cluster has Container Insights on",
+    "ECS.12",
+    "add settings [{name: containerInsights, value: enabled}] to the cluster",
+    T_CLUSTER,
+)
 def _insights(_: str, i: Mapping[str, Any]) -> list[str]:
     for s in as_list(get(i, "settings")):
         if get(s, "name") == "containerInsights" and get(s, "value") in ("enabled", "enhanced"):
@@ -326,12 +436,21 @@ def _actions(statement: Mapping[str, Any]) -> list[str]:
     return [str(a) for a in as_list(statement.get("Action"))]
 
 
-@rule("iam-secrets-exact-arns", "Secrets Manager reads name exact secret ARNs, never * or secretsmanager:*",
-      "IAM.21", "grant secretsmanager:GetSecretValue on the listed secret ARNs only (AppSecrets.arns)",
-      T_ROLE_POLICY, T_IAM_POLICY, T_ROLE)
+@rule(
+    "iam-secrets-exact-arns",
+    "Secrets Manager reads name exact secret ARNs, never * or secretsmanager:*",
+    "IAM.21",
+    "grant secretsmanager:GetSecretValue on the listed secret ARNs only (AppSecrets.arns)",
+    T_ROLE_POLICY,
+    T_IAM_POLICY,
+    T_ROLE,
+)
 def _secret_arns(type_: str, i: Mapping[str, Any]) -> list[str]:
-    docs = statements(i) if type_ != T_ROLE else [
-        s for p in as_list(get(i, "inlinePolicies")) for s in statements({"policy": get(p, "policy")})]
+    docs = (
+        statements(i)
+        if type_ != T_ROLE
+        else [s for p in as_list(get(i, "inlinePolicies")) for s in statements({"policy": get(p, "policy")})]
+    )
     out = []
     for s in docs:
         if s.get("Effect") != "Allow":
@@ -347,17 +466,34 @@ def _secret_arns(type_: str, i: Mapping[str, Any]) -> list[str]:
     return out
 
 
-@rule("iam-least-privilege", "No IAM policy grants * or service:* actions, or attaches an admin/full-access policy",
-      "IAM.1", "list the exact actions the task needs; attach no AdministratorAccess/PowerUserAccess/*FullAccess",
-      T_ROLE_POLICY, T_IAM_POLICY, T_ATTACH, T_ROLE)
+@rule(
+    "iam-least-privilege",
+    "No IAM policy grants * or service:* actions, or attaches an admin/full-access policy",
+    "IAM.1",
+    "list the exact actions the task needs; attach no AdministratorAccess/PowerUserAccess/*FullAccess",
+    T_ROLE_POLICY,
+    T_IAM_POLICY,
+    T_ATTACH,
+    T_ROLE,
+)
 def _least_privilege(type_: str, i: Mapping[str, Any]) -> list[str]:
     if type_ == T_ATTACH:
         arn = str(get(i, "policyArn", default=""))
         return [f"attaches broad managed policy {arn}"] if BROAD_MANAGED_POLICIES.search(arn) else []
-    docs = statements(i) if type_ != T_ROLE else [
-        s for p in as_list(get(i, "inlinePolicies")) for s in statements({"policy": get(p, "policy")})]
-    out = [f"attaches broad managed policy {arn}" for arn in as_list(get(i, "managedPolicyArns"))
-           if BROAD_MANAGED_POLICIES.search(str(arn))] if type_ == T_ROLE else []
+    docs = (
+        statements(i)
+        if type_ != T_ROLE
+        else [s for p in as_list(get(i, "inlinePolicies")) for s in statements({"policy": get(p, "policy")})]
+    )
+    out = (
+        [
+            f"attaches broad managed policy {arn}"
+            for arn in as_list(get(i, "managedPolicyArns"))
+            if BROAD_MANAGED_POLICIES.search(str(arn))
+        ]
+        if type_ == T_ROLE
+        else []
+    )
     for s in docs:
         if s.get("Effect") == "Allow":
             wild = [a for a in _actions(s) if a == "*" or a.endswith(":*")]
@@ -374,13 +510,21 @@ def _ports(rule_inputs: Mapping[str, Any]) -> set[int]:
     return set(range(int(low), int(high if high is not None else low) + 1))
 
 
-@rule("sg-public-ingress-web-only", "Only ports 80/443 are open to the internet; everything else names a security "
-      "group (the database admits only its client group)", "EC2.18",
-      "replace cidrIpv4 0.0.0.0/0 with referencedSecurityGroupId of the allowed client", T_SG_IN, T_SG, T_SG_RULE)
+@rule(
+    "sg-public-ingress-web-only",
+    "Only ports 80/443 are open to the internet; everything else names a security "
+    "group (the database admits only its client group)",
+    "EC2.18",
+    "replace cidrIpv4 0.0.0.0/0 with referencedSecurityGroupId of the allowed client",
+    T_SG_IN,
+    T_SG,
+    T_SG_RULE,
+)
 def _public_ingress(type_: str, i: Mapping[str, Any]) -> list[str]:
     if type_ == T_SG:
-        entries = [(e, as_list(get(e, "cidrBlocks")) + as_list(get(e, "ipv6CidrBlocks")))
-                   for e in as_list(get(i, "ingress"))]
+        entries = [
+            (e, as_list(get(e, "cidrBlocks")) + as_list(get(e, "ipv6CidrBlocks"))) for e in as_list(get(i, "ingress"))
+        ]
     elif type_ == T_SG_RULE:
         if get(i, "type") != "ingress":
             return []
@@ -397,41 +541,74 @@ def _public_ingress(type_: str, i: Mapping[str, Any]) -> list[str]:
     return out
 
 
-@rule("vpc-default-sg-closed", "The VPC's default security group allows no traffic", "EC2.2",
-      "manage the default security group with empty ingress and egress", T_DEFAULT_SG)
+@rule(
+    "vpc-default-sg-closed",
+    "The VPC's default security group allows no traffic",
+    "EC2.2",
+    "manage the default security group with empty ingress and egress",
+    T_DEFAULT_SG,
+)
 def _default_sg(_: str, i: Mapping[str, Any]) -> list[str]:
-    return [] if not as_list(get(i, "ingress")) and not as_list(get(i, "egress")) else [
-        "default security group has ingress or egress rules"]
+    return (
+        []
+        if not as_list(get(i, "ingress")) and not as_list(get(i, "egress"))
+        else ["default security group has ingress or egress rules"]
+    )
 
 
-@rule("vpc-subnet-no-auto-public-ip", "Subnets do not auto-assign public IPs", "EC2.15",
-      "set mapPublicIpOnLaunch=false", T_SUBNET)
+@rule(
+    "vpc-subnet-no-auto-public-ip",
+    "Subnets do not auto-assign public IPs",
+    "EC2.15",
+    "set mapPublicIpOnLaunch=false",
+    T_SUBNET,
+)
 def _subnet_ip(_: str, i: Mapping[str, Any]) -> list[str]:
     return ["mapPublicIpOnLaunch is true"] if get(i, "mapPublicIpOnLaunch") is True else []
 
 
-@rule("tls-trusted-certificate", "The HTTPS listener serves a CA-issued (ACM) certificate, not a self-signed one",
-      None, "set slipway:domain + slipway:hostedZoneId (DNS-validated ACM) or slipway:certificateArn",
-      T_SELF_SIGNED, dev_trade_off=True)
+@rule(
+    "tls-trusted-certificate",
+    "The HTTPS listener serves a CA-issued (ACM) certificate, not a self-signed one",
+    None,
+    "set slipway:domain + slipway:hostedZoneId (DNS-validated ACM) or slipway:certificateArn",
+    T_SELF_SIGNED,
+    dev_trade_off=True,
+)
 def _self_signed(_: str, i: Mapping[str, Any]) -> list[str]:
     return ["a self-signed certificate is served (browsers will warn)"]
 
 
 # -- RDS ------------------------------------------------------------------------------------------------------
-@rule("rds-not-public", "The database is not publicly accessible", "RDS.2",
-      "set publiclyAccessible=false and keep the instance in private subnets", T_RDS)
+@rule(
+    "rds-not-public",
+    "The database is not publicly accessible",
+    "RDS.2",
+    "set publiclyAccessible=false and keep the instance in private subnets",
+    T_RDS,
+)
 def _rds_public(_: str, i: Mapping[str, Any]) -> list[str]:
     return ["publiclyAccessible is true"] if get(i, "publiclyAccessible") is True else []
 
 
-@rule("rds-storage-encrypted", "Database storage is encrypted at rest", "RDS.3",
-      "set storageEncrypted=true (requires replacing the instance from a snapshot)", T_RDS)
+@rule(
+    "rds-storage-encrypted",
+    "Database storage is encrypted at rest",
+    "RDS.3",
+    "set storageEncrypted=true (requires replacing the instance from a snapshot)",
+    T_RDS,
+)
 def _rds_encrypted(_: str, i: Mapping[str, Any]) -> list[str]:
     return [] if get(i, "storageEncrypted") is True else ["storageEncrypted is not true"]
 
 
-@rule("rds-force-ssl", "PostgreSQL parameter groups set rds.force_ssl=1", None,
-      "add parameter rds.force_ssl=1 to the instance's parameter group", T_PARAMS)
+@rule(
+    "rds-force-ssl",
+    "PostgreSQL parameter groups set rds.force_ssl=1",
+    None,
+    "add parameter rds.force_ssl=1 to the instance's parameter group",
+    T_PARAMS,
+)
 def _force_ssl(_: str, i: Mapping[str, Any]) -> list[str]:
     if not str(get(i, "family", default="postgres")).startswith("postgres"):
         return []
@@ -441,54 +618,98 @@ def _force_ssl(_: str, i: Mapping[str, Any]) -> list[str]:
     return ["rds.force_ssl is not 1: clients may connect without TLS"]
 
 
-@rule("rds-backup-retention", "Automated backups are kept 7 to 35 days", "RDS.11",
-      "set slipway:backupRetentionDays between 7 and 35", T_RDS)
+@rule(
+    "rds-backup-retention",
+    "Automated backups are kept 7 to 35 days",
+    "RDS.11",
+    "set slipway:backupRetentionDays between 7 and 35",
+    T_RDS,
+)
 def _backups(_: str, i: Mapping[str, Any]) -> list[str]:
     days = get(i, "backupRetentionPeriod", default=1)  # the RDS API default is 1 day
     return [] if 7 <= int(days) <= 35 else [f"backupRetentionPeriod={days} (want 7-35)"]
 
 
-@rule("rds-backup-retention-prod", "Production backups are kept at least 14 days", "RDS.11",
-      "set slipway:backupRetentionDays to 14 or more", T_RDS, dev_trade_off=True)
+@rule(
+    "rds-backup-retention-prod",
+    "Production backups are kept at least 14 days",
+    "RDS.11",
+    "set slipway:backupRetentionDays to 14 or more",
+    T_RDS,
+    dev_trade_off=True,
+)
 def _backups_prod(_: str, i: Mapping[str, Any]) -> list[str]:
     days = get(i, "backupRetentionPeriod", default=1)
     return [] if int(days) >= 14 else [f"backupRetentionPeriod={days} (prod wants >= 14)"]
 
 
-@rule("rds-deletion-protection", "The database has deletion protection", "RDS.8",
-      "set slipway:deletionProtection=true", T_RDS, dev_trade_off=True)
+@rule(
+    "rds-deletion-protection",
+    "The database has deletion protection",
+    "RDS.8",
+    "set slipway:deletionProtection=true",
+    T_RDS,
+    dev_trade_off=True,
+)
 def _rds_deletion(_: str, i: Mapping[str, Any]) -> list[str]:
     return [] if get(i, "deletionProtection") is True else ["deletionProtection is not true"]
 
 
-@rule("rds-final-snapshot", "Deleting the database takes a final snapshot", None,
-      "set skipFinalSnapshot=false with a finalSnapshotIdentifier", T_RDS, dev_trade_off=True)
+@rule(
+    "rds-final-snapshot",
+    "Deleting the database takes a final snapshot",
+    None,
+    "set skipFinalSnapshot=false with a finalSnapshotIdentifier",
+    T_RDS,
+    dev_trade_off=True,
+)
 def _final_snapshot(_: str, i: Mapping[str, Any]) -> list[str]:
     if get(i, "skipFinalSnapshot", default=False) is True or not get(i, "finalSnapshotIdentifier"):
         return ["no final snapshot on delete (skipFinalSnapshot or no finalSnapshotIdentifier)"]
     return []
 
 
-@rule("rds-multi-az", "The database has a synchronous standby in a second AZ", "RDS.5",
-      "set slipway:dbMultiAz=true", T_RDS, dev_trade_off=True)
+@rule(
+    "rds-multi-az",
+    "The database has a synchronous standby in a second AZ",
+    "RDS.5",
+    "set slipway:dbMultiAz=true",
+    T_RDS,
+    dev_trade_off=True,
+)
 def _multi_az(_: str, i: Mapping[str, Any]) -> list[str]:
     return [] if get(i, "multiAz") is True else ["multiAz is not true"]
 
 
-@rule("rds-copy-tags-to-snapshots", "Snapshots inherit the instance's tags", "RDS.17",
-      "set copyTagsToSnapshot=true", T_RDS)
+@rule(
+    "rds-copy-tags-to-snapshots",
+    "Snapshots inherit the instance's tags",
+    "RDS.17",
+    "set copyTagsToSnapshot=true",
+    T_RDS,
+)
 def _copy_tags(_: str, i: Mapping[str, Any]) -> list[str]:
     return [] if get(i, "copyTagsToSnapshot") is True else ["copyTagsToSnapshot is not true"]
 
 
-@rule("rds-auto-minor-upgrades", "Minor engine versions upgrade automatically", "RDS.13",
-      "set autoMinorVersionUpgrade=true", T_RDS)
+@rule(
+    "rds-auto-minor-upgrades",
+    "Minor engine versions upgrade automatically",
+    "RDS.13",
+    "set autoMinorVersionUpgrade=true",
+    T_RDS,
+)
 def _minor(_: str, i: Mapping[str, Any]) -> list[str]:
     return ["autoMinorVersionUpgrade is false"] if get(i, "autoMinorVersionUpgrade") is False else []
 
 
-@rule("rds-performance-insights", "Performance Insights is on", None,
-      "set performanceInsightsEnabled=true (7 days retention is free)", T_RDS)
+@rule(
+    "rds-performance-insights",
+    "Performance Insights is on",
+    None,
+    "set performanceInsightsEnabled=true (7 days retention is free)",
+    T_RDS,
+)
 def _insights_rds(_: str, i: Mapping[str, Any]) -> list[str]:
     return [] if get(i, "performanceInsightsEnabled") is True else ["performanceInsightsEnabled is not true"]
 
@@ -496,18 +717,27 @@ def _insights_rds(_: str, i: Mapping[str, Any]) -> list[str]:
 # -- ECR ------------------------------------------------------------------------------------------------------
 @rule("ecr-immutable-tags", "Image tags are immutable", "ECR.2", "set imageTagMutability=IMMUTABLE", T_ECR)
 def _immutable(_: str, i: Mapping[str, Any]) -> list[str]:
-    return [] if str(get(i, "imageTagMutability", default="MUTABLE")).startswith("IMMUTABLE") else [
-        "imageTagMutability is MUTABLE"]
+    return (
+        []
+        if str(get(i, "imageTagMutability", default="MUTABLE")).startswith("IMMUTABLE")
+        else ["imageTagMutability is MUTABLE"]
+    )
 
 
-@rule("ecr-scan-on-push", "Images are scanned on push", "ECR.1",
-      "set imageScanningConfiguration.scanOnPush=true", T_ECR)
+@rule(
+    "ecr-scan-on-push", "Images are scanned on push", "ECR.1", "set imageScanningConfiguration.scanOnPush=true", T_ECR
+)
 def _scan(_: str, i: Mapping[str, Any]) -> list[str]:
     return [] if get(i, "imageScanningConfiguration", "scanOnPush") is True else ["scanOnPush is not true"]
 
 
-@rule("ecr-lifecycle-policy", "The repository's lifecycle policy expires old images", "ECR.3",
-      "give the lifecycle policy at least one rule with action expire (e.g. untagged after 7 days)", T_ECR_LIFECYCLE)
+@rule(
+    "ecr-lifecycle-policy",
+    "The repository's lifecycle policy expires old images",
+    "ECR.3",
+    "give the lifecycle policy at least one rule with action expire (e.g. untagged after 7 days)",
+    T_ECR_LIFECYCLE,
+)
 def _lifecycle(_: str, i: Mapping[str, Any]) -> list[str]:
     policy = document(i, "policy")
     rules = as_list(policy.get("rules")) if isinstance(policy, Mapping) else []
@@ -515,8 +745,13 @@ def _lifecycle(_: str, i: Mapping[str, Any]) -> list[str]:
 
 
 # -- logs -----------------------------------------------------------------------------------------------------
-@rule("logs-finite-retention", "Every log group has a finite retention of at least 14 days", None,
-      "set slipway:logRetentionDays (dev 14, prod >= 90)", T_LOGS)
+@rule(
+    "logs-finite-retention",
+    "Every log group has a finite retention of at least 14 days",
+    None,
+    "set slipway:logRetentionDays (dev 14, prod >= 90)",
+    T_LOGS,
+)
 def _retention(_: str, i: Mapping[str, Any]) -> list[str]:
     days = get(i, "retentionInDays", default=0)
     if not days:
@@ -524,8 +759,14 @@ def _retention(_: str, i: Mapping[str, Any]) -> list[str]:
     return [] if int(days) >= 14 else [f"retentionInDays={days} (want >= 14)"]
 
 
-@rule("logs-retention-prod", "Production log groups keep at least 90 days", None,
-      "set slipway:logRetentionDays to 90 or more", T_LOGS, dev_trade_off=True)
+@rule(
+    "logs-retention-prod",
+    "Production log groups keep at least 90 days",
+    None,
+    "set slipway:logRetentionDays to 90 or more",
+    T_LOGS,
+    dev_trade_off=True,
+)
 def _retention_prod(_: str, i: Mapping[str, Any]) -> list[str]:
     days = get(i, "retentionInDays", default=0)
     return [] if days and int(days) >= 90 else [f"retentionInDays={days or 'unset'} (prod wants >= 90)"]
@@ -555,7 +796,17 @@ def evaluate(resources: Iterable[Any], environment: str, rules: Sequence[Rule] =
         type_, inputs = _field(resource, "type"), _field(resource, "inputs") or {}
         for r in rules:
             for message in r.check(type_, inputs):
-                findings.append(Finding(r.id, r.level(environment), _field(resource, "urn") or "",
-                                        _field(resource, "name") or "", type_, message, r.remediation, r.fsbp))
+                findings.append(
+                    Finding(
+                        r.id,
+                        r.level(environment),
+                        _field(resource, "urn") or "",
+                        _field(resource, "name") or "",
+                        type_,
+                        message,
+                        r.remediation,
+                        r.fsbp,
+                    )
+                )
     findings.sort(key=lambda f: (f.level != MANDATORY, f.rule, f.name))
     return findings

@@ -94,8 +94,9 @@ def load_prices(path: Path = PRICES_FILE) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def assumptions_for(environment: str, overrides: Optional[Mapping[str, Any]] = None,
-                    prices: Optional[Mapping[str, Any]] = None) -> dict[str, float]:
+def assumptions_for(
+    environment: str, overrides: Optional[Mapping[str, Any]] = None, prices: Optional[Mapping[str, Any]] = None
+) -> dict[str, float]:
     """Default usage for the environment with ``overrides`` (``{"log_gb": "5"}``) on top."""
     table = prices or load_prices()
     usage = dict(table["usage_defaults"]["*"])
@@ -182,6 +183,7 @@ def pricer(type_: str) -> Callable[[Pricer], Pricer]:
     def register(fn: Pricer) -> Pricer:
         PRICERS[type_] = fn
         return fn
+
     return register
 
 
@@ -238,8 +240,9 @@ def _fargate(r: Any, c: Context) -> Priced:
     spot = "FARGATE_SPOT" in providers and "FARGATE" not in providers
     factor = 1 - p["fargate_spot_discount"] if spot else 1.0
     cost = tasks * hours * hourly * factor
-    detail = (f"{tasks} task x {hours:g} h x ({vcpu:g} vCPU + {gb:g} GB {arch})"
-              + (f" x Spot {factor:.2f}" if spot else ""))
+    detail = f"{tasks} task x {hours:g} h x ({vcpu:g} vCPU + {gb:g} GB {arch})" + (
+        f" x Spot {factor:.2f}" if spot else ""
+    )
     if _in(r, "networkConfiguration", "assignPublicIp", default=False):
         cost += tasks * hours * p["public_ipv4_hour"]
         detail += f" + {tasks} public IPv4"
@@ -255,8 +258,9 @@ def _rds(r: Any, c: Context) -> Priced:
     factor = p["rds_multi_az_factor"] if _in(r, "multiAz", default=False) else 1
     storage = float(_in(r, "allocatedStorage", default=20))
     cost = factor * (hours * p["rds_instance_hour"][klass] + storage * p["rds_gp3_gb_month"])
-    detail = (f"{klass} {hours:g} h x ${p['rds_instance_hour'][klass]}/h + {storage:g} GB x "
-              f"${p['rds_gp3_gb_month']}" + (f", Multi-AZ x{factor}" if factor != 1 else ""))
+    detail = f"{klass} {hours:g} h x ${p['rds_instance_hour'][klass]}/h + {storage:g} GB x ${p['rds_gp3_gb_month']}" + (
+        f", Multi-AZ x{factor}" if factor != 1 else ""
+    )
     return cost, detail
 
 
@@ -294,8 +298,11 @@ def _dashboard(r: Any, c: Context) -> Priced:
 
 @pricer("aws:ecs/cluster:Cluster")
 def _cluster(r: Any, c: Context) -> Priced:
-    on = any(s.get("name") == "containerInsights" and s.get("value") in ("enabled", "enhanced")
-             for s in _in(r, "settings", default=[]) or [] if isinstance(s, Mapping))
+    on = any(
+        s.get("name") == "containerInsights" and s.get("value") in ("enabled", "enhanced")
+        for s in _in(r, "settings", default=[]) or []
+        if isinstance(s, Mapping)
+    )
     if not on:
         return 0.0, "no Container Insights"
     n = c.usage["insights_metrics"]
@@ -315,9 +322,14 @@ def _s3(r: Any, c: Context) -> Priced:
 
 
 # -- the estimate ---------------------------------------------------------------------------------------------
-def estimate(resources: Iterable[Any], stack: str, region: Optional[str] = None,
-             overrides: Optional[Mapping[str, Any]] = None, environment: Optional[str] = None,
-             prices: Optional[Mapping[str, Any]] = None) -> Estimate:
+def estimate(
+    resources: Iterable[Any],
+    stack: str,
+    region: Optional[str] = None,
+    overrides: Optional[Mapping[str, Any]] = None,
+    environment: Optional[str] = None,
+    prices: Optional[Mapping[str, Any]] = None,
+) -> Estimate:
     table = prices or load_prices()
     resources = list(resources)
     region = region or infer_region(resources)
@@ -343,8 +355,7 @@ def estimate(resources: Iterable[Any], stack: str, region: Optional[str] = None,
             free += 1
         else:
             unpriced.append(Unpriced(name, type_, urn, "type not in the price table"))
-    return Estimate(stack, region, items, unpriced, free, usage, table["date"], table["source"],
-                    set(overrides or {}))
+    return Estimate(stack, region, items, unpriced, free, usage, table["date"], table["source"], set(overrides or {}))
 
 
 # -- rendering ------------------------------------------------------------------------------------------------
@@ -365,8 +376,9 @@ def render_text(est: Estimate, style: Callable[[str, str], str] = lambda t, _c: 
         for item in sorted((i for i in est.items if i.category == category), key=lambda i: -i.monthly):
             lines.append(f"  {item.name:<{width}} {money(item.monthly):>10}  {item.detail}")
     lines.append(style("assumptions (override with --assume key=value):", "1"))
-    lines.append("  " + "  ".join(f"{k}={v:g}{'*' if k in est.overridden else ''}"
-                                  for k, v in sorted(est.assumptions.items())))
+    lines.append(
+        "  " + "  ".join(f"{k}={v:g}{'*' if k in est.overridden else ''}" for k, v in sorted(est.assumptions.items()))
+    )
     lines.append(f"  prices: {est.region} table dated {est.price_date}; {est.price_source}")
     lines.append(f"  {est.free} resources are free of charge")
     if est.unpriced:
@@ -376,12 +388,20 @@ def render_text(est: Estimate, style: Callable[[str, str], str] = lambda t, _c: 
 
 
 def render_markdown(est: Estimate) -> str:
-    lines = [f"**Estimated monthly cost ({est.stack}, {est.region}): {money(est.total)}**", "",
-             "| category | monthly | share |", "|---|---:|---:|"]
+    lines = [
+        f"**Estimated monthly cost ({est.stack}, {est.region}): {money(est.total)}**",
+        "",
+        "| category | monthly | share |",
+        "|---|---:|---:|",
+    ]
     total = est.total or 1.0
     lines += [f"| {c} | {money(a)} | {100 * a / total:.0f}% |" for c, a in est.by_category()]
-    lines += ["", "Assumptions: " + ", ".join(f"`{k}={v:g}`" for k, v in sorted(est.assumptions.items()))
-              + f"; prices dated {est.price_date}."]
+    lines += [
+        "",
+        "Assumptions: "
+        + ", ".join(f"`{k}={v:g}`" for k, v in sorted(est.assumptions.items()))
+        + f"; prices dated {est.price_date}.",
+    ]
     if est.unpriced:
         lines.append("Unpriced: " + ", ".join(f"`{u.name}` ({u.type})" for u in est.unpriced))
     return "\n".join(lines)

@@ -58,14 +58,37 @@ def render(resources: Iterable[Any], stack: str = "", fenced: bool = True) -> st
     svc_keys = []
     for s in services:
         providers = ",".join(str(p.get("capacityProvider")) for p in _in(s, "capacityProviderStrategies", default=[]))
-        svc_keys.append(node(_id(_field(s, "name")), box, "ECS Fargate service", _field(s, "name"),
-                             f"{_in(s, 'desiredCount', default='?')} task(s) {providers}".strip()))
-    db_keys = [node(_id(_field(d, "name")), db, "RDS PostgreSQL", _field(d, "name"),
-                    f"{_in(d, 'instanceClass')}{' Multi-AZ' if _in(d, 'multiAz') else ''}") for d in dbs]
+        svc_keys.append(
+            node(
+                _id(_field(s, "name")),
+                box,
+                "ECS Fargate service",
+                _field(s, "name"),
+                f"{_in(s, 'desiredCount', default='?')} task(s) {providers}".strip(),
+            )
+        )
+    db_keys = [
+        node(
+            _id(_field(d, "name")),
+            db,
+            "RDS PostgreSQL",
+            _field(d, "name"),
+            f"{_in(d, 'instanceClass')}{' Multi-AZ' if _in(d, 'multiAz') else ''}",
+        )
+        for d in dbs
+    ]
     repo_keys = [node(_id(_field(r, "name")), box, "ECR", _field(r, "name")) for r in repos]
     secret_key = node("secrets", box, "Secrets Manager", f"{len(secrets)} secret(s)") if secrets else None
-    log_keys = [node(_id(_field(lg, "name")), box, "CloudWatch Logs", str(_in(lg, "name", default=_field(lg, "name"))),
-                     f"{_in(lg, 'retentionInDays', default='no')} days") for lg in logs]
+    log_keys = [
+        node(
+            _id(_field(lg, "name")),
+            box,
+            "CloudWatch Logs",
+            str(_in(lg, "name", default=_field(lg, "name"))),
+            f"{_in(lg, 'retentionInDays', default='no')} days",
+        )
+        for lg in logs
+    ]
     alarm_key = node("alarms", box, "CloudWatch alarms", f"{len(alarms)} alarm(s)") if alarms else None
     topic_keys = [node(_id(_field(t, "name")), stadium, "SNS", _field(t, "name")) for t in topics]
     nat_key = node("nat", box, "NAT gateway(s)", f"{len(nats)}") if nats else None

@@ -19,8 +19,10 @@ from .cost import Estimate, money
 
 IGNORED_KEYS = {"__provider"}
 # a generated id or name suffix: 6+ hex characters with at least one digit and one letter (never a plain number)
-_HEX_ID = re.compile(r"(?<![A-Za-z0-9])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{6,}(?![A-Za-z0-9])"
-                     r"|(?<=-)[0-9a-f]{7}(?![A-Za-z0-9])")  # Pulumi's 7-hex auto-name suffix, even all digits
+_HEX_ID = re.compile(
+    r"(?<![A-Za-z0-9])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{6,}(?![A-Za-z0-9])"
+    r"|(?<=-)[0-9a-f]{7}(?![A-Za-z0-9])"
+)  # Pulumi's 7-hex auto-name suffix, even all digits
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
@@ -131,8 +133,12 @@ def diff(base: Mapping[str, Any], head: Mapping[str, Any]) -> PlanDiff:
         if key not in before:
             result.added.append(r)
             continue
-        changes = compare(_parse_documents(before[key].get("inputs") or {}),
-                          _parse_documents(r.get("inputs") or {}), "inputs", n.value)
+        changes = compare(
+            _parse_documents(before[key].get("inputs") or {}),
+            _parse_documents(r.get("inputs") or {}),
+            "inputs",
+            n.value,
+        )
         if changes:
             result.changed.append(ChangedResource(key, r["name"], r["type"], changes))
         else:
@@ -152,29 +158,43 @@ def _urn_of(r: Mapping[str, Any]) -> str:
     return str(r.get("urn", ""))
 
 
-def render_markdown(d: PlanDiff, base_cost: Optional[Estimate] = None, head_cost: Optional[Estimate] = None,
-                    max_changes: int = 12) -> str:
+def render_markdown(
+    d: PlanDiff, base_cost: Optional[Estimate] = None, head_cost: Optional[Estimate] = None, max_changes: int = 12
+) -> str:
     with_cost = base_cost is not None and head_cost is not None
     b_cost = base_cost.by_urn() if base_cost else {}
     h_cost = head_cost.by_urn() if head_cost else {}
-    title = (f"### slipway plan: `{d.head_stack}` against `{d.base_stack}`" if d.base_stack != d.head_stack
-             else f"### slipway plan diff: `{d.head_stack}`")
-    lines = [title, "",
-             f"**{len(d.added)} to add, {len(d.changed)} to change, {len(d.removed)} to remove** "
-             f"({d.unchanged} unchanged)"]
+    title = (
+        f"### slipway plan: `{d.head_stack}` against `{d.base_stack}`"
+        if d.base_stack != d.head_stack
+        else f"### slipway plan diff: `{d.head_stack}`"
+    )
+    lines = [
+        title,
+        "",
+        f"**{len(d.added)} to add, {len(d.changed)} to change, {len(d.removed)} to remove** ({d.unchanged} unchanged)",
+    ]
     if with_cost:
         assert base_cost is not None and head_cost is not None
         delta = head_cost.total - base_cost.total
-        lines.append(f"\n**Monthly cost: {money(base_cost.total)} → {money(head_cost.total)} "
-                     f"({money(delta, signed=True)})**")
+        lines.append(
+            f"\n**Monthly cost: {money(base_cost.total)} → {money(head_cost.total)} ({money(delta, signed=True)})**"
+        )
     if d.empty:
         lines.append("\nNo changes.")
 
     def table(title: str, rows: Sequence[Mapping[str, Any]], sign: int, costs: Mapping[str, float]) -> None:
         if not rows:
             return
-        lines.extend(["", f"#### {title}", "", "| resource | type |" + (" monthly |" if with_cost else ""),
-                      "|---|---|" + ("---:|" if with_cost else "")])
+        lines.extend(
+            [
+                "",
+                f"#### {title}",
+                "",
+                "| resource | type |" + (" monthly |" if with_cost else ""),
+                "|---|---|" + ("---:|" if with_cost else ""),
+            ]
+        )
         for r in sorted(rows, key=lambda r: (r["type"], r["name"])):
             cell = f" {money(sign * costs.get(_urn_of(r), 0.0), signed=True)} |" if with_cost else ""
             lines.append(f"| `{r['name']}` | `{r['type']}` |{cell}")

@@ -29,9 +29,15 @@ def _plain(value: Any) -> Any:
 
 AZ_INVOKE = "aws:index/getAvailabilityZones:getAvailabilityZones"
 # Name lengths AWS enforces (the provider validates them at preview), for auto-names "<resource name>-<7 chars>".
-NAME_LIMITS = {"aws:lb/loadBalancer:LoadBalancer": 32, "aws:lb/targetGroup:TargetGroup": 32,
-               "aws:iam/role:Role": 64, "aws:rds/instance:Instance": 63, "aws:s3/bucket:Bucket": 63,
-               "aws:ecs/cluster:Cluster": 255, "aws:ecs/service:Service": 255}
+NAME_LIMITS = {
+    "aws:lb/loadBalancer:LoadBalancer": 32,
+    "aws:lb/targetGroup:TargetGroup": 32,
+    "aws:iam/role:Role": 64,
+    "aws:rds/instance:Instance": 63,
+    "aws:s3/bucket:Bucket": 63,
+    "aws:ecs/cluster:Cluster": 255,
+    "aws:ecs/service:Service": 255,
+}
 
 
 class RecordingMonitor(MockMonitor):
@@ -51,10 +57,18 @@ class RecordingMonitor(MockMonitor):
         deps = set(request.dependencies)
         for prop in request.propertyDependencies.values():
             deps.update(prop.urns)
-        self.recorded.append(Resource(
-            urn=response.urn, type=request.type, name=request.name, parent=request.parent or None,
-            inputs=inputs if isinstance(inputs, dict) else {}, dependencies=sorted(deps), custom=request.custom,
-            outputs=self.mocks.last_state.get((request.type, request.name), {})))
+        self.recorded.append(
+            Resource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                inputs=inputs if isinstance(inputs, dict) else {},
+                dependencies=sorted(deps),
+                custom=request.custom,
+                outputs=self.mocks.last_state.get((request.type, request.name), {}),
+            )
+        )
         return response
 
 
@@ -86,8 +100,10 @@ class SlipwayMocks(pulumi.runtime.Mocks):
         simple = {
             "aws:ec2/vpc:Vpc": {"__id": f"vpc-{h}", "arn": self._arn("ec2", f"vpc/vpc-{h}")},
             "aws:ec2/subnet:Subnet": {"__id": f"subnet-{h}", "arn": self._arn("ec2", f"subnet/subnet-{h}")},
-            "aws:ec2/securityGroup:SecurityGroup": {"__id": f"sg-{h}", "arn": self._arn("ec2",
-                                                                                      f"security-group/sg-{h}")},
+            "aws:ec2/securityGroup:SecurityGroup": {
+                "__id": f"sg-{h}",
+                "arn": self._arn("ec2", f"security-group/sg-{h}"),
+            },
             "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": {"__id": f"sg-{h}"},
             "aws:ec2/internetGateway:InternetGateway": {"__id": f"igw-{h}"},
             "aws:ec2/routeTable:RouteTable": {"__id": f"rtb-{h}"},
@@ -95,49 +111,69 @@ class SlipwayMocks(pulumi.runtime.Mocks):
             "aws:ec2/natGateway:NatGateway": {"__id": f"nat-{h}"},
             "aws:ec2/vpcEndpoint:VpcEndpoint": {"__id": f"vpce-{h}"},
             "aws:ecr/repository:Repository": {
-                "name": auto, "arn": self._arn("ecr", f"repository/{auto}"), "registryId": ACCOUNT,
-                "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{auto}"},
+                "name": auto,
+                "arn": self._arn("ecr", f"repository/{auto}"),
+                "registryId": ACCOUNT,
+                "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{auto}",
+            },
             "docker:index/image:Image": self._image(inputs),
             "aws:rds/instance:Instance": {
-                "identifier": auto, "address": f"{auto}.c{h[:10]}.{self.region}.rds.amazonaws.com",
+                "identifier": auto,
+                "address": f"{auto}.c{h[:10]}.{self.region}.rds.amazonaws.com",
                 "endpoint": f"{auto}.c{h[:10]}.{self.region}.rds.amazonaws.com:5432",
-                "arn": self._arn("rds", f"db:{auto}"), "resourceId": f"db-{h.upper()}"},
+                "arn": self._arn("rds", f"db:{auto}"),
+                "resourceId": f"db-{h.upper()}",
+            },
             "aws:lb/loadBalancer:LoadBalancer": {
-                "name": auto, "dnsName": f"{auto}-{h[:9]}.{self.region}.elb.amazonaws.com",
+                "name": auto,
+                "dnsName": f"{auto}-{h[:9]}.{self.region}.elb.amazonaws.com",
                 "arn": self._arn("elasticloadbalancing", f"loadbalancer/app/{auto}/{h[:16]}"),
-                "arnSuffix": f"app/{auto}/{h[:16]}", "zoneId": "Z35SXDOTRQ7X7K"},
+                "arnSuffix": f"app/{auto}/{h[:16]}",
+                "zoneId": "Z35SXDOTRQ7X7K",
+            },
             "aws:lb/targetGroup:TargetGroup": {
-                "name": auto, "arn": self._arn("elasticloadbalancing", f"targetgroup/{auto}/{h[:16]}"),
-                "arnSuffix": f"targetgroup/{auto}/{h[:16]}"},
-            "aws:rds/subnetGroup:SubnetGroup": {"__id": auto, "name": auto,
-                                                "arn": self._arn("rds", f"subgrp:{auto}")},
-            "aws:rds/parameterGroup:ParameterGroup": {"__id": auto, "name": auto,
-                                                      "arn": self._arn("rds", f"pg:{auto}")},
+                "name": auto,
+                "arn": self._arn("elasticloadbalancing", f"targetgroup/{auto}/{h[:16]}"),
+                "arnSuffix": f"targetgroup/{auto}/{h[:16]}",
+            },
+            "aws:rds/subnetGroup:SubnetGroup": {"__id": auto, "name": auto, "arn": self._arn("rds", f"subgrp:{auto}")},
+            "aws:rds/parameterGroup:ParameterGroup": {
+                "__id": auto,
+                "name": auto,
+                "arn": self._arn("rds", f"pg:{auto}"),
+            },
             "aws:ecs/cluster:Cluster": {"name": auto, "arn": self._arn("ecs", f"cluster/{auto}")},
             "aws:ecs/service:Service": {"name": auto, "arn": self._arn("ecs", f"service/{auto}")},
             "aws:ecs/taskDefinition:TaskDefinition": {
-                "arn": self._arn("ecs", f"task-definition/{inputs.get('family', auto)}:1"), "revision": 1},
+                "arn": self._arn("ecs", f"task-definition/{inputs.get('family', auto)}:1"),
+                "revision": 1,
+            },
             "aws:acm/certificate:Certificate": self._certificate(inputs, h),
             "aws:acm/certificateValidation:CertificateValidation": {},
             "aws:route53/record:Record": {"fqdn": str(inputs.get("name", auto)).rstrip(".")},
             "aws:cloudwatch/logGroup:LogGroup": {"name": auto, "arn": self._arn("logs", f"log-group:{auto}")},
-            "aws:secretsmanager/secret:Secret": {"name": auto, "arn": self._arn("secretsmanager",
-                                                                              f"secret:{auto}-{h[:6]}")},
+            "aws:secretsmanager/secret:Secret": {
+                "name": auto,
+                "arn": self._arn("secretsmanager", f"secret:{auto}-{h[:6]}"),
+            },
             "aws:iam/role:Role": {"name": auto, "arn": self._arn("iam", f"role/{auto}", regional=False)},
             "aws:s3/bucket:Bucket": {"bucket": auto, "arn": f"arn:aws:s3:::{auto}"},
             "aws:sns/topic:Topic": {"name": auto, "arn": self._arn("sns", auto)},
-            "aws:cloudwatch/dashboard:Dashboard": {"dashboardArn": self._arn("cloudwatch",
-                                                                             f"dashboard/{auto}", False)},
+            "aws:cloudwatch/dashboard:Dashboard": {"dashboardArn": self._arn("cloudwatch", f"dashboard/{auto}", False)},
             "random:index/randomPassword:RandomPassword": {
-                "result": SecretValue("offline-" + fake_id("password", name, length=32))},
-            "tls:index/privateKey:PrivateKey": {"privateKeyPem": "-----BEGIN PRIVATE KEY-----\noffline\n"
-                                                                 "-----END PRIVATE KEY-----\n"},
-            "tls:index/selfSignedCert:SelfSignedCert": {"certPem": "-----BEGIN CERTIFICATE-----\noffline\n"
-                                                                   "-----END CERTIFICATE-----\n"},
+                "result": SecretValue("offline-" + fake_id("password", name, length=32))
+            },
+            "tls:index/privateKey:PrivateKey": {
+                "privateKeyPem": "-----BEGIN PRIVATE KEY-----\noffline\n-----END PRIVATE KEY-----\n"
+            },
+            "tls:index/selfSignedCert:SelfSignedCert": {
+                "certPem": "-----BEGIN CERTIFICATE-----\noffline\n-----END CERTIFICATE-----\n"
+            },
         }
         if typ in simple:
-            return {k: (rpc.wrap_rpc_secret(v.value) if isinstance(v, SecretValue) else v)
-                    for k, v in simple[typ].items()}
+            return {
+                k: (rpc.wrap_rpc_secret(v.value) if isinstance(v, SecretValue) else v) for k, v in simple[typ].items()
+            }
         if typ.startswith("aws:"):
             return {"arn": self._arn(module, f"{typ.rsplit(':', 1)[-1].lower()}/{auto}")}
         return {}
@@ -145,8 +181,10 @@ class SlipwayMocks(pulumi.runtime.Mocks):
     def _image(self, inputs: dict[str, Any]) -> dict[str, Any]:
         image_name = str(inputs.get("imageName", "image:latest"))
         repo = image_name.rsplit(":", 1)[0] if ":" in image_name.split("/")[-1] else image_name
-        return {"repoDigest": f"{repo}@sha256:{fake_id('digest', image_name, length=64)}",
-                "registryServer": repo.split("/")[0]}
+        return {
+            "repoDigest": f"{repo}@sha256:{fake_id('digest', image_name, length=64)}",
+            "registryServer": repo.split("/")[0],
+        }
 
     def _certificate(self, inputs: dict[str, Any], h: str) -> dict[str, Any]:
         cert_id = f"{h[:8]}-{h[8:12]}-4{h[12:15]}-8{h[15:18]}-{fake_id(h, length=12)}"
@@ -154,8 +192,14 @@ class SlipwayMocks(pulumi.runtime.Mocks):
         domain = inputs.get("domainName")
         if domain:
             value = f"_{fake_id(h, 'validation', length=32)}.acm-validations.aws."
-            out["domainValidationOptions"] = [{"domainName": domain, "resourceRecordName": f"_{h[:32]}.{domain}.",
-                                               "resourceRecordType": "CNAME", "resourceRecordValue": value}]
+            out["domainValidationOptions"] = [
+                {
+                    "domainName": domain,
+                    "resourceRecordName": f"_{h[:32]}.{domain}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": value,
+                }
+            ]
         return out
 
     # -- invokes ---------------------------------------------------------------------------------------------
@@ -163,23 +207,39 @@ class SlipwayMocks(pulumi.runtime.Mocks):
         answers: dict[str, dict[str, Any]] = {
             AZ_INVOKE: {
                 "names": [f"{self.region}{z}" for z in "abcdef"],
-                "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "id": self.region},
-            "aws:index/getRegion:getRegion": {"name": self.region, "region": self.region, "id": self.region,
-                                              "endpoint": f"ec2.{self.region}.amazonaws.com",
-                                              "description": "offline"},
+                "zoneIds": [f"use1-az{i}" for i in range(1, 7)],
+                "id": self.region,
+            },
+            "aws:index/getRegion:getRegion": {
+                "name": self.region,
+                "region": self.region,
+                "id": self.region,
+                "endpoint": f"ec2.{self.region}.amazonaws.com",
+                "description": "offline",
+            },
             "aws:index/getCallerIdentity:getCallerIdentity": {
-                "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/offline", "userId": "OFFLINE",
-                "id": ACCOUNT},
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/offline",
+                "userId": "OFFLINE",
+                "id": ACCOUNT,
+            },
             "aws:ecr/getAuthorizationToken:getAuthorizationToken": {
-                "userName": "AWS", "password": "offline-token", "authorizationToken": "QVdTOm9mZmxpbmU=",
+                "userName": "AWS",
+                "password": "offline-token",
+                "authorizationToken": "QVdTOm9mZmxpbmU=",
                 "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com",
-                "expiresAt": "2099-01-01T00:00:00Z", "id": self.region},
+                "expiresAt": "2099-01-01T00:00:00Z",
+                "id": self.region,
+            },
             "aws:elb/getServiceAccount:getServiceAccount": {
-                "arn": "arn:aws:iam::127311923021:root", "id": "127311923021"},
+                "arn": "arn:aws:iam::127311923021:root",
+                "id": "127311923021",
+            },
         }
         if args.token not in answers:
-            raise NotImplementedError(f"the offline engine has no answer for invoke {args.token}; add one to "
-                                      f"slipway/mocks.py")
+            raise NotImplementedError(
+                f"the offline engine has no answer for invoke {args.token}; add one to slipway/mocks.py"
+            )
         if args.token == AZ_INVOKE and not _regular_zones_only(args.args):
             # The offline account has opted into a Local Zone, which sorts first, as real accounts may.
             zones = answers[args.token]
@@ -189,5 +249,7 @@ class SlipwayMocks(pulumi.runtime.Mocks):
 
 
 def _regular_zones_only(invoke_args: dict[str, Any]) -> bool:
-    return any(f.get("name") == "opt-in-status" and f.get("values") == ["opt-in-not-required"]
-               for f in invoke_args.get("filters") or [])
+    return any(
+        f.get("name") == "opt-in-status" and f.get("values") == ["opt-in-not-required"]
+        for f in invoke_args.get("filters") or []
+    )

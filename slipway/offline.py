@@ -128,8 +128,17 @@ class ResourceGraph:
         """The plan's JSON document; secret values are masked."""
         return {
             "stack": self.stack,
-            "resources": [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent,
-                           "inputs": mask(r.inputs), "dependencies": r.dependencies} for r in self.resources],
+            "resources": [
+                {
+                    "urn": r.urn,
+                    "type": r.type,
+                    "name": r.name,
+                    "parent": r.parent,
+                    "inputs": mask(r.inputs),
+                    "dependencies": r.dependencies,
+                }
+                for r in self.resources
+            ],
             "outputs": mask(self.outputs),
         }
 
@@ -149,8 +158,9 @@ class StackFileError(Exception):
     """A stack or project file is missing or malformed."""
 
 
-def load_config(stack: str, root: Path = ROOT,
-                overrides: Optional[Mapping[str, Any]] = None) -> tuple[str, dict[str, str], list[str]]:
+def load_config(
+    stack: str, root: Path = ROOT, overrides: Optional[Mapping[str, Any]] = None
+) -> tuple[str, dict[str, str], list[str]]:
     """Project name, the flat config map the CLI would hand the program, and the secret keys."""
     project_file, stack_file = root / "Pulumi.yaml", root / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
@@ -189,8 +199,12 @@ def _config_string(value: Any) -> str:
 
 
 # -- the run -------------------------------------------------------------------------------------------------
-def run_stack(stack: str, root: Path = ROOT, overrides: Optional[Mapping[str, Any]] = None,
-              pushed_images: Optional[Mapping[str, str]] = None) -> ResourceGraph:
+def run_stack(
+    stack: str,
+    root: Path = ROOT,
+    overrides: Optional[Mapping[str, Any]] = None,
+    pushed_images: Optional[Mapping[str, str]] = None,
+) -> ResourceGraph:
     """Run ``__main__.py`` for ``stack`` under mocks and return the recorded graph.
 
     ``pushed_images`` (tag -> ``sha256:`` digest) is what the offline ECR holds; empty by default, so the plan shows
@@ -209,8 +223,9 @@ def _offline_ecr(pushed: dict[str, str]) -> Iterator[None]:
 
     real = image.find_pushed_image
 
-    def offline_find(repository_name: str, tag: str, region: str, ecr_client: Any = None,
-                     profile: Optional[str] = None) -> Optional[str]:
+    def offline_find(
+        repository_name: str, tag: str, region: str, ecr_client: Any = None, profile: Optional[str] = None
+    ) -> Optional[str]:
         return pushed.get(tag)
 
     image.find_pushed_image = offline_find
@@ -220,16 +235,21 @@ def _offline_ecr(pushed: dict[str, str]) -> Iterator[None]:
         image.find_pushed_image = real
 
 
-def run_program(program: Callable[[], Any], stack: str = "test", config: Optional[Mapping[str, str]] = None,
-                project: str = "slipway") -> ResourceGraph:
+def run_program(
+    program: Callable[[], Any],
+    stack: str = "test",
+    config: Optional[Mapping[str, str]] = None,
+    project: str = "slipway",
+) -> ResourceGraph:
     """Run any callable that declares resources (e.g. one component) under the same mocks; for unit tests."""
     values = {"aws:region": "us-east-1", **(config or {})}
     with _LOCK:
         return _run(project, stack, values, [], program)
 
 
-def _run(project: str, stack: str, config: dict[str, str], secret_keys: list[str],
-         program: Callable[[], Any]) -> ResourceGraph:
+def _run(
+    project: str, stack: str, config: dict[str, str], secret_keys: list[str], program: Callable[[], Any]
+) -> ResourceGraph:
     import pulumi
     from pulumi.runtime import settings as pulumi_settings
     from pulumi.runtime.stack import wait_for_rpcs

@@ -28,15 +28,31 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ec2/natGateway:NatGateway": ("subnetId",),
     "aws:ecr/repository:Repository": ("imageTagMutability", "imageScanningConfiguration.scanOnPush"),
     "docker:index/image:Image": ("imageName", "build.platform"),
-    "aws:rds/instance:Instance": ("engineVersion", "instanceClass", "multiAz", "backupRetentionPeriod",
-                                  "deletionProtection", "storageEncrypted", "publiclyAccessible"),
+    "aws:rds/instance:Instance": (
+        "engineVersion",
+        "instanceClass",
+        "multiAz",
+        "backupRetentionPeriod",
+        "deletionProtection",
+        "storageEncrypted",
+        "publiclyAccessible",
+    ),
     "aws:rds/parameterGroup:ParameterGroup": ("family",),
     "aws:lb/loadBalancer:LoadBalancer": ("dropInvalidHeaderFields", "enableDeletionProtection"),
     "aws:lb/listener:Listener": ("port", "protocol", "sslPolicy", "defaultActions.0.type"),
-    "aws:lb/targetGroup:TargetGroup": ("deregistrationDelay", "healthCheck.path", "healthCheck.interval",
-                                       "healthCheck.healthyThreshold"),
-    "aws:ecs/service:Service": ("desiredCount", "deploymentMinimumHealthyPercent", "deploymentMaximumPercent",
-                                "deploymentCircuitBreaker.rollback", "healthCheckGracePeriodSeconds"),
+    "aws:lb/targetGroup:TargetGroup": (
+        "deregistrationDelay",
+        "healthCheck.path",
+        "healthCheck.interval",
+        "healthCheck.healthyThreshold",
+    ),
+    "aws:ecs/service:Service": (
+        "desiredCount",
+        "deploymentMinimumHealthyPercent",
+        "deploymentMaximumPercent",
+        "deploymentCircuitBreaker.rollback",
+        "healthCheckGracePeriodSeconds",
+    ),
     "aws:ecs/taskDefinition:TaskDefinition": ("family", "cpu", "memory", "runtimePlatform.cpuArchitecture"),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("metricName", "threshold"),
@@ -83,8 +99,14 @@ def render_tree(graph: ResourceGraph, out: TextIO, color: bool) -> None:
     known = {r.urn for r in graph.resources}
     roots = [r for r in graph.resources if r.parent not in known]
     width = max(len(short_type(r.type)) for r in graph.resources) + 2
-    print(style(f"stack {graph.stack}: {len(graph.resources)} resources "
-                f"({sum(r.custom for r in graph.resources)} cloud resources)", "1"), file=out)
+    print(
+        style(
+            f"stack {graph.stack}: {len(graph.resources)} resources "
+            f"({sum(r.custom for r in graph.resources)} cloud resources)",
+            "1",
+        ),
+        file=out,
+    )
 
     def walk(resource: Resource, depth: int) -> None:
         label = f"{'  ' * depth}{resource.name}"
@@ -107,14 +129,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     plan = sub.add_parser("plan", help="run the stack program offline and show what it would create")
     plan.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
-    plan.add_argument("--format", choices=("text", "json", "mermaid"), default="text",
-                      help="output format: text tree (default), json document, or a Mermaid architecture diagram")
+    plan.add_argument(
+        "--format",
+        choices=("text", "json", "mermaid"),
+        default="text",
+        help="output format: text tree (default), json document, or a Mermaid architecture diagram",
+    )
     plan.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
     plan.add_argument("--cost", action="store_true", help="estimate the monthly bill (with --diff: the delta)")
-    plan.add_argument("--assume", action="append", default=[], metavar="KEY=VALUE",
-                      help="override a usage assumption of --cost, e.g. --assume log_gb=5 (repeatable)")
-    plan.add_argument("--diff", metavar="BASE.json",
-                      help="compare with a saved `--json` plan and print a Markdown summary for a pull request")
+    plan.add_argument(
+        "--assume",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a usage assumption of --cost, e.g. --assume log_gb=5 (repeatable)",
+    )
+    plan.add_argument(
+        "--diff",
+        metavar="BASE.json",
+        help="compare with a saved `--json` plan and print a Markdown summary for a pull request",
+    )
     return parser
 
 
@@ -162,11 +196,20 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: Te
     mandatory = [f for f in findings if f.mandatory]
     color = color_enabled(out)
     try:
-        estimate = (costs.estimate(graph.resources, graph.stack, region=_region(args.stack), overrides=overrides,
-                                   environment=environment) if args.cost else None)
-        base_estimate = (costs.estimate(base["resources"], str(base.get("stack")), overrides=overrides,
-                                        environment=str(base.get("stack")))
-                         if args.cost and base is not None else None)
+        estimate = (
+            costs.estimate(
+                graph.resources, graph.stack, region=_region(args.stack), overrides=overrides, environment=environment
+            )
+            if args.cost
+            else None
+        )
+        base_estimate = (
+            costs.estimate(
+                base["resources"], str(base.get("stack")), overrides=overrides, environment=str(base.get("stack"))
+            )
+            if args.cost and base is not None
+            else None
+        )
     except costs.CostError as exc:
         print(f"error: {exc}", file=err)
         return 2

@@ -25,8 +25,9 @@ def counts(findings: Sequence[Finding]) -> tuple[int, int]:
 
 def render_text(findings: Sequence[Finding], stack: str, environment: str, style: Style = _plain) -> str:
     mandatory, advisory = counts(findings)
-    head = (f"policy: {len(RULES)} rules, environment {environment}: "
-            f"{mandatory} mandatory, {advisory} advisory finding(s)")
+    head = (
+        f"policy: {len(RULES)} rules, environment {environment}: {mandatory} mandatory, {advisory} advisory finding(s)"
+    )
     lines = [style(head, "1;31" if mandatory else "1;32" if not advisory else "1;33")]
     width = max((len(f.name) for f in findings), default=0)
     for (level, rule), group in groupby(findings, key=lambda f: (f.level, f.rule)):

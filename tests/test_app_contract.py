@@ -21,8 +21,9 @@ def container(graph: ResourceGraph, task: str) -> dict[str, Any]:
     return json.loads(task_def.input("containerDefinitions"))[0]
 
 
-def test_the_app_accepts_the_environment_and_secrets_ecs_injects(stack: ResourceGraph,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_app_accepts_the_environment_and_secrets_ecs_injects(
+    stack: ResourceGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from slipway_app.settings import Settings, load_settings
 
     web = container(stack, "web-task")
@@ -62,7 +63,8 @@ def test_commands_ports_and_health_checks_match_the_app(stack: ResourceGraph) ->
 def test_gunicorn_drains_within_the_ecs_stop_timeout() -> None:
     conf = importlib.import_module("slipway_app.gunicorn_conf")
     assert conf.graceful_timeout < STOP_TIMEOUT_SECONDS, (
-        f"gunicorn graceful_timeout {conf.graceful_timeout}s must stay below ECS stopTimeout {STOP_TIMEOUT_SECONDS}s")
+        f"gunicorn graceful_timeout {conf.graceful_timeout}s must stay below ECS stopTimeout {STOP_TIMEOUT_SECONDS}s"
+    )
 
 
 def test_the_connection_budget_uses_the_apps_real_pool() -> None:

@@ -44,47 +44,66 @@ def test_both_profiles_define_the_same_keys() -> None:
     assert set(PROFILES["dev"]) == set(PROFILES["prod"])
 
 
-@pytest.mark.parametrize(("env", "values", "key", "fix"), [
-    ("prod", {"deletionProtection": "false"}, "slipway:deletionProtection",
-     "prod requires deletion_protection=true; set slipway:deletionProtection"),
-    ("dev", {"backupRetentionDays": "0"}, "slipway:backupRetentionDays", "between 1 and 35"),
-    ("dev", {"backupRetentionDays": "36"}, "slipway:backupRetentionDays", "between 1 and 35"),
-    ("prod", {"backupRetentionDays": "7"}, "slipway:backupRetentionDays", "at least 14 days"),
-    ("dev", {"logRetentionDays": "10"}, "slipway:logRetentionDays", "CloudWatch only accepts"),
-    ("prod", {"logRetentionDays": "30"}, "slipway:logRetentionDays", "at least 90 days"),
-    ("dev", {"domain": "app.example.com"}, "slipway:domain", "needs slipway:hostedZoneId"),
-    ("dev", {"hostedZoneId": "Z0123456789EXAMPLE0AB"}, "slipway:hostedZoneId", "set slipway:domain too"),
-    ("dev", {"minTasks": "4", "maxTasks": "2"}, "slipway:minTasks", "must not exceed maxTasks"),
-    ("prod", {"appName": "acme-payments"}, "slipway:appName", "AWS caps load balancer and target group names"),
-    ("dev", {"webConcurrency": "4"}, "slipway:webConcurrency", "raise slipway:dbInstanceClass"),
-    ("dev", {"vpcCidr": "10.0.0.0/33"}, "slipway:vpcCidr", "IPv4 CIDR block"),
-    ("dev", {"vpcCidr": "8.8.0.0/16"}, "slipway:vpcCidr", "private IPv4 block"),
-    ("dev", {"vpcCidr": "10.0.0.0/24"}, "slipway:vpcCidr", "/16 to /20"),
-    ("dev", {"natStrategy": "nat"}, "slipway:natStrategy", "one of: none, single, per_az"),
-    ("dev", {"azCount": "1"}, "slipway:azCount", "between 2 and 6"),
-    ("dev", {"azCount": "three"}, "slipway:azCount", "whole number"),
-    ("dev", {"cpu": "300"}, "slipway:cpu", "Fargate CPU size"),
-    ("dev", {"cpu": "256", "memory": "4096"}, "slipway:memory", "with cpu=256 Fargate allows"),
-    ("dev", {"fargateSpot": "yes"}, "slipway:fargateSpot", "true or false"),
-    ("dev", {"tlsPolicy": "ELBSecurityPolicy-2016-08"}, "slipway:tlsPolicy", "TLS 1.3 policy"),
-    ("dev", {"backupWindow": "3am"}, "slipway:backupWindow", "hh24:mi-hh24:mi"),
-    ("dev", {"backupWindow": "04:00-05:00", "maintenanceWindow": "sun:04:30-sun:05:30"},
-     "slipway:maintenanceWindow", "must not overlap backupWindow"),
-    ("dev", {"certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/"
-                               "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"}, "slipway:certificateArn", "its own region"),
-    ("dev", {"imageUri": "repo:latest"}, "slipway:imageUri", "must pin a digest"),
-    ("dev", {"dbMaxAllocatedStorageGb": "20", "dbAllocatedStorageGb": "50"}, "slipway:dbMaxAllocatedStorageGb",
-     "autoscaling ceiling"),
-    ("prod", {"dbMultiAz": "false"}, "slipway:dbMultiAz", "Multi-AZ"),
-    ("prod", {"natStrategy": "none"}, "slipway:natStrategy", "private subnets"),
-    ("prod", {"minTasks": "1"}, "slipway:minTasks", "at least 2 tasks"),
-    ("prod", {"domain": None, "hostedZoneId": None}, "slipway:domain", "trusted certificate"),
-    ("prod", {"fargateSpot": "true"}, "slipway:fargateSpot", "Fargate Spot"),
-    ("dev", {"appName": "Bad_Name"}, "slipway:appName", "lowercase"),
-    ("dev", {"healthCheckPath": "healthz"}, "slipway:healthCheckPath", "absolute URL path"),
-    ("dev", {"alarmEmail": "nobody"}, "slipway:alarmEmail", "e-mail address"),
-    ("dev", {"natStratgy": "none"}, "slipway:natStratgy", "unknown key"),
-])
+@pytest.mark.parametrize(
+    ("env", "values", "key", "fix"),
+    [
+        (
+            "prod",
+            {"deletionProtection": "false"},
+            "slipway:deletionProtection",
+            "prod requires deletion_protection=true; set slipway:deletionProtection",
+        ),
+        ("dev", {"backupRetentionDays": "0"}, "slipway:backupRetentionDays", "between 1 and 35"),
+        ("dev", {"backupRetentionDays": "36"}, "slipway:backupRetentionDays", "between 1 and 35"),
+        ("prod", {"backupRetentionDays": "7"}, "slipway:backupRetentionDays", "at least 14 days"),
+        ("dev", {"logRetentionDays": "10"}, "slipway:logRetentionDays", "CloudWatch only accepts"),
+        ("prod", {"logRetentionDays": "30"}, "slipway:logRetentionDays", "at least 90 days"),
+        ("dev", {"domain": "app.example.com"}, "slipway:domain", "needs slipway:hostedZoneId"),
+        ("dev", {"hostedZoneId": "Z0123456789EXAMPLE0AB"}, "slipway:hostedZoneId", "set slipway:domain too"),
+        ("dev", {"minTasks": "4", "maxTasks": "2"}, "slipway:minTasks", "must not exceed maxTasks"),
+        ("prod", {"appName": "acme-payments"}, "slipway:appName", "AWS caps load balancer and target group names"),
+        ("dev", {"webConcurrency": "4"}, "slipway:webConcurrency", "raise slipway:dbInstanceClass"),
+        ("dev", {"vpcCidr": "10.0.0.0/33"}, "slipway:vpcCidr", "IPv4 CIDR block"),
+        ("dev", {"vpcCidr": "8.8.0.0/16"}, "slipway:vpcCidr", "private IPv4 block"),
+        ("dev", {"vpcCidr": "10.0.0.0/24"}, "slipway:vpcCidr", "/16 to /20"),
+        ("dev", {"natStrategy": "nat"}, "slipway:natStrategy", "one of: none, single, per_az"),
+        ("dev", {"azCount": "1"}, "slipway:azCount", "between 2 and 6"),
+        ("dev", {"azCount": "three"}, "slipway:azCount", "whole number"),
+        ("dev", {"cpu": "300"}, "slipway:cpu", "Fargate CPU size"),
+        ("dev", {"cpu": "256", "memory": "4096"}, "slipway:memory", "with cpu=256 Fargate allows"),
+        ("dev", {"fargateSpot": "yes"}, "slipway:fargateSpot", "true or false"),
+        ("dev", {"tlsPolicy": "ELBSecurityPolicy-2016-08"}, "slipway:tlsPolicy", "TLS 1.3 policy"),
+        ("dev", {"backupWindow": "3am"}, "slipway:backupWindow", "hh24:mi-hh24:mi"),
+        (
+            "dev",
+            {"backupWindow": "04:00-05:00", "maintenanceWindow": "sun:04:30-sun:05:30"},
+            "slipway:maintenanceWindow",
+            "must not overlap backupWindow",
+        ),
+        (
+            "dev",
+            {"certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"},
+            "slipway:certificateArn",
+            "its own region",
+        ),
+        ("dev", {"imageUri": "repo:latest"}, "slipway:imageUri", "must pin a digest"),
+        (
+            "dev",
+            {"dbMaxAllocatedStorageGb": "20", "dbAllocatedStorageGb": "50"},
+            "slipway:dbMaxAllocatedStorageGb",
+            "autoscaling ceiling",
+        ),
+        ("prod", {"dbMultiAz": "false"}, "slipway:dbMultiAz", "Multi-AZ"),
+        ("prod", {"natStrategy": "none"}, "slipway:natStrategy", "private subnets"),
+        ("prod", {"minTasks": "1"}, "slipway:minTasks", "at least 2 tasks"),
+        ("prod", {"domain": None, "hostedZoneId": None}, "slipway:domain", "trusted certificate"),
+        ("prod", {"fargateSpot": "true"}, "slipway:fargateSpot", "Fargate Spot"),
+        ("dev", {"appName": "Bad_Name"}, "slipway:appName", "lowercase"),
+        ("dev", {"healthCheckPath": "healthz"}, "slipway:healthCheckPath", "absolute URL path"),
+        ("dev", {"alarmEmail": "nobody"}, "slipway:alarmEmail", "e-mail address"),
+        ("dev", {"natStratgy": "none"}, "slipway:natStratgy", "unknown key"),
+    ],
+)
 def test_bad_config_names_the_key_and_the_fix(env: str, values: dict[str, object], key: str, fix: str) -> None:
     values = {k: v for k, v in values.items() if v is not None} if env == "dev" else values
     if env == "prod":
@@ -102,8 +121,7 @@ def test_bad_config_names_the_key_and_the_fix(env: str, values: dict[str, object
 def test_every_problem_is_reported_at_once() -> None:
     found = problems("prod", deletionProtection="false", azCount="x", natStrategy="nat", logRetentionDays="13")
     keys = {p.split(" = ")[0] for p in found}
-    assert {"slipway:deletionProtection", "slipway:azCount", "slipway:natStrategy",
-            "slipway:logRetentionDays"} <= keys
+    assert {"slipway:deletionProtection", "slipway:azCount", "slipway:natStrategy", "slipway:logRetentionDays"} <= keys
     with pytest.raises(ConfigError) as err:
         load("prod", deletionProtection="false", azCount="x")
     assert "2 problem(s)" in str(err.value) or "problem(s)" in str(err.value)
@@ -125,12 +143,15 @@ def test_config_error_is_a_pulumi_run_error_so_the_cli_prints_no_traceback() -> 
     assert issubclass(ConfigError, pulumi.RunError)
 
 
-@pytest.mark.parametrize(("backup", "maintenance", "disjoint"), [
-    ("03:00-04:00", "sun:04:30-sun:05:30", True),
-    ("03:00-04:00", "sun:03:30-sun:04:30", False),
-    ("23:30-00:30", "mon:00:00-mon:01:00", False),
-    ("23:30-00:30", "mon:01:00-mon:02:00", True),
-])
+@pytest.mark.parametrize(
+    ("backup", "maintenance", "disjoint"),
+    [
+        ("03:00-04:00", "sun:04:30-sun:05:30", True),
+        ("03:00-04:00", "sun:03:30-sun:04:30", False),
+        ("23:30-00:30", "mon:00:00-mon:01:00", False),
+        ("23:30-00:30", "mon:01:00-mon:02:00", True),
+    ],
+)
 def test_backup_and_maintenance_windows_overlap_check(backup: str, maintenance: str, disjoint: bool) -> None:
     assert _windows_disjoint(backup, maintenance) is disjoint
 

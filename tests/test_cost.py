@@ -12,43 +12,92 @@ from slipway.cost import PRICERS, CostError, assumptions_for, estimate, load_pri
 
 
 def res(type_: str, name: str, **inputs: Any) -> dict[str, Any]:
-    return {"urn": f"urn:pulumi:t::slipway::{type_}::{name}", "type": type_, "name": name, "parent": None,
-            "inputs": inputs, "dependencies": []}
+    return {
+        "urn": f"urn:pulumi:t::slipway::{type_}::{name}",
+        "type": type_,
+        "name": name,
+        "parent": None,
+        "inputs": inputs,
+        "dependencies": [],
+    }
 
 
-TASKDEF = res("aws:ecs/taskDefinition:TaskDefinition", "td", family="web", cpu="1024", memory="2048",
-              runtimePlatform={"cpuArchitecture": "X86_64"})
+TASKDEF = res(
+    "aws:ecs/taskDefinition:TaskDefinition",
+    "td",
+    family="web",
+    cpu="1024",
+    memory="2048",
+    runtimePlatform={"cpuArchitecture": "X86_64"},
+)
 ARN = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3"
 
 # type -> (resources of the graph, the resource priced, expected monthly USD at hours=730 and the overrides below)
-OVERRIDES = {"hours": 730, "alb_lcu": 1, "nat_gb": 20, "log_gb": 2, "db_log_gb": 0.5, "ecr_gb": 3, "s3_gb": 10,
-             "insights_metrics": 10}
+OVERRIDES = {
+    "hours": 730,
+    "alb_lcu": 1,
+    "nat_gb": 20,
+    "log_gb": 2,
+    "db_log_gb": 0.5,
+    "ecr_gb": 3,
+    "s3_gb": 10,
+    "insights_metrics": 10,
+}
 NAT = [res("aws:ec2/natGateway:NatGateway", f"nat-{i}") for i in range(2)]
 CASES: dict[str, tuple[list[dict[str, Any]], float]] = {
     # 730 h x $0.045 + (20 GB / 2 NATs) x $0.045
     "aws:ec2/natGateway:NatGateway": (NAT, 32.85 + 0.45),
     "aws:ec2/eip:Eip": ([res("aws:ec2/eip:Eip", "eip")], 3.65),
     # 730 x ($0.0225 + 1 LCU x $0.008) + 2 AZs x 730 x $0.005
-    "aws:lb/loadBalancer:LoadBalancer": ([res("aws:lb/loadBalancer:LoadBalancer", "alb", subnets=["a", "b"])],
-                                         22.27 + 7.30),
+    "aws:lb/loadBalancer:LoadBalancer": (
+        [res("aws:lb/loadBalancer:LoadBalancer", "alb", subnets=["a", "b"])],
+        22.27 + 7.30,
+    ),
     # 2 tasks x 730 h x (1 vCPU x $0.04048 + 2 GB x $0.004445)
-    "aws:ecs/service:Service": ([res("aws:ecs/service:Service", "svc", taskDefinition=ARN, desiredCount=2,
-                                     capacityProviderStrategies=[{"capacityProvider": "FARGATE"}]), TASKDEF], 72.08),
+    "aws:ecs/service:Service": (
+        [
+            res(
+                "aws:ecs/service:Service",
+                "svc",
+                taskDefinition=ARN,
+                desiredCount=2,
+                capacityProviderStrategies=[{"capacityProvider": "FARGATE"}],
+            ),
+            TASKDEF,
+        ],
+        72.08,
+    ),
     # (730 x $0.065 + 50 GB x $0.115) x 2 for Multi-AZ
-    "aws:rds/instance:Instance": ([res("aws:rds/instance:Instance", "db", instanceClass="db.t4g.medium",
-                                       allocatedStorage=50, multiAz=True)], 106.40),
+    "aws:rds/instance:Instance": (
+        [res("aws:rds/instance:Instance", "db", instanceClass="db.t4g.medium", allocatedStorage=50, multiAz=True)],
+        106.40,
+    ),
     "aws:secretsmanager/secret:Secret": ([res("aws:secretsmanager/secret:Secret", "s")], 0.40),
     "aws:kms/key:Key": ([res("aws:kms/key:Key", "k")], 1.00),
     # 2 GB x $0.50 ingested + 2 GB x 90/30 stored x $0.03
     "aws:cloudwatch/logGroup:LogGroup": ([res("aws:cloudwatch/logGroup:LogGroup", "lg", retentionInDays=90)], 1.18),
     # metric-math alarm over 3 metrics x $0.10
-    "aws:cloudwatch/metricAlarm:MetricAlarm": ([res("aws:cloudwatch/metricAlarm:MetricAlarm", "a", metricQueries=[
-        {"id": "a", "metric": {"metricName": "x"}}, {"id": "b", "metric": {"metricName": "y"}},
-        {"id": "c", "metric": {"metricName": "z"}}, {"id": "e", "expression": "a+b+c"}])], 0.30),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (
+        [
+            res(
+                "aws:cloudwatch/metricAlarm:MetricAlarm",
+                "a",
+                metricQueries=[
+                    {"id": "a", "metric": {"metricName": "x"}},
+                    {"id": "b", "metric": {"metricName": "y"}},
+                    {"id": "c", "metric": {"metricName": "z"}},
+                    {"id": "e", "expression": "a+b+c"},
+                ],
+            )
+        ],
+        0.30,
+    ),
     "aws:cloudwatch/dashboard:Dashboard": ([res("aws:cloudwatch/dashboard:Dashboard", "d")], 3.00),
     # Container Insights: 10 metrics x $0.30
-    "aws:ecs/cluster:Cluster": ([res("aws:ecs/cluster:Cluster", "c", settings=[
-        {"name": "containerInsights", "value": "enabled"}])], 3.00),
+    "aws:ecs/cluster:Cluster": (
+        [res("aws:ecs/cluster:Cluster", "c", settings=[{"name": "containerInsights", "value": "enabled"}])],
+        3.00,
+    ),
     "aws:ecr/repository:Repository": ([res("aws:ecr/repository:Repository", "r")], 0.30),
     "aws:s3/bucket:Bucket": ([res("aws:s3/bucket:Bucket", "b")], 0.23),
 }
@@ -76,11 +125,22 @@ def test_rds_export_log_groups_are_priced_at_their_own_volume() -> None:
 
 
 def test_spot_public_ip_and_arm() -> None:
-    td = res("aws:ecs/taskDefinition:TaskDefinition", "td", family="web", cpu="256", memory="512",
-             runtimePlatform={"cpuArchitecture": "ARM64"})
-    svc = res("aws:ecs/service:Service", "svc", taskDefinition=ARN, desiredCount=1,
-              networkConfiguration={"assignPublicIp": True},
-              capacityProviderStrategies=[{"capacityProvider": "FARGATE_SPOT"}])
+    td = res(
+        "aws:ecs/taskDefinition:TaskDefinition",
+        "td",
+        family="web",
+        cpu="256",
+        memory="512",
+        runtimePlatform={"cpuArchitecture": "ARM64"},
+    )
+    svc = res(
+        "aws:ecs/service:Service",
+        "svc",
+        taskDefinition=ARN,
+        desiredCount=1,
+        networkConfiguration={"assignPublicIp": True},
+        capacityProviderStrategies=[{"capacityProvider": "FARGATE_SPOT"}],
+    )
     item = estimate([svc, td], "t", region="us-east-1", overrides={"hours": 730}).items[0]
     # 730 x (0.25 x 0.03238 + 0.5 x 0.00356) x 0.30 + 730 x 0.005
     assert item.monthly == pytest.approx(730 * (0.25 * 0.03238 + 0.5 * 0.00356) * 0.30 + 3.65, abs=0.01)
@@ -91,7 +151,8 @@ def test_small_graph_pinned_to_hand_computed_total() -> None:
     graph = [
         parent,
         {**res("aws:lb/loadBalancer:LoadBalancer", "alb", subnets=["a", "b"]), "parent": parent["urn"]},
-        res("aws:ecs/service:Service", "svc", taskDefinition=ARN, desiredCount=2), TASKDEF,
+        res("aws:ecs/service:Service", "svc", taskDefinition=ARN, desiredCount=2),
+        TASKDEF,
         res("aws:rds/instance:Instance", "db", instanceClass="db.t4g.micro", allocatedStorage=20, multiAz=False),
         res("aws:secretsmanager/secret:Secret", "s"),
         res("aws:cloudwatch/logGroup:LogGroup", "lg", retentionInDays=30),

@@ -66,19 +66,26 @@ def test_exported_rds_logs_expire_with_the_stack_retention(dev: ResourceGraph, p
         db = graph.one("aws:rds/instance:Instance")
         groups = [g for g in graph.by_type("aws:cloudwatch/logGroup:LogGroup") if "/aws/rds/" in g.input("name")]
         assert sorted(g.input("name") for g in groups) == sorted(
-            f"/aws/rds/instance/{db.input('identifier')}/{kind}" for kind in db.input("enabledCloudwatchLogsExports"))
+            f"/aws/rds/instance/{db.input('identifier')}/{kind}" for kind in db.input("enabledCloudwatchLogsExports")
+        )
         assert all(g.input("retentionInDays") == days for g in groups)
         assert all(g.urn in db.dependencies for g in groups), "the instance must wait for its log groups"
 
 
 def test_database_admits_only_its_client_group_on_5432(stack: ResourceGraph) -> None:
-    rules = [r for r in stack.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-             if r.name.endswith("db-from-clients")]
+    rules = [
+        r
+        for r in stack.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.name.endswith("db-from-clients")
+    ]
     (rule,) = rules
     assert (rule.input("fromPort"), rule.input("toPort"), rule.input("ipProtocol")) == (5432, 5432, "tcp")
     assert rule.input("referencedSecurityGroupId", default="").startswith("sg-") and rule.input("cidrIpv4") is None
-    ingress_to_db = [r for r in stack.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-                     if r.input("securityGroupId") == rule.input("securityGroupId")]
+    ingress_to_db = [
+        r
+        for r in stack.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.input("securityGroupId") == rule.input("securityGroupId")
+    ]
     assert ingress_to_db == [rule]
 
 
@@ -87,13 +94,15 @@ def test_database_resource_is_pulumi_protected_when_deletion_protection_is_on() 
     assert graph.one(DB).input("deletionProtection") is True
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"backup_retention_days": 0}, "1 to 35"),
-    ({"backup_retention_days": 40}, "1 to 35"),
-    ({"allocated_storage_gb": 100, "max_allocated_storage_gb": 50}, "max_allocated_storage_gb"),
-    ({"log_retention_days": 10}, "log_retention_days=10"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"backup_retention_days": 0}, "1 to 35"),
+        ({"backup_retention_days": 40}, "1 to 35"),
+        ({"allocated_storage_gb": 100, "max_allocated_storage_gb": 50}, "max_allocated_storage_gb"),
+        ({"log_retention_days": 10}, "log_retention_days=10"),
+    ],
+)
 def test_bad_args_are_refused(kwargs: dict[str, int], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        run_program(lambda: Database("d", DatabaseArgs(vpc_id="v", subnet_ids=["a"], password="p",
-                                                       **kwargs)))  # type: ignore[arg-type]
+        run_program(lambda: Database("d", DatabaseArgs(vpc_id="v", subnet_ids=["a"], password="p", **kwargs)))  # type: ignore[arg-type]

@@ -10,8 +10,15 @@ def test_dev_diagram_has_the_request_path_and_dependencies(dev) -> None:  # noqa
     assert text.startswith("```mermaid\nflowchart LR") and text.endswith("```")
     edges = edge_set(text)
     alb, svc, db = "r_slipway_dev_web_alb", "r_slipway_dev_web_service", "r_slipway_dev_db_instance"
-    for edge in [("internet", alb), (alb, svc), (svc, db), ("r_slipway_dev_repo", svc), ("secrets", svc),
-                 (svc, "r_slipway_dev_app"), ("alarms", "r_slipway_dev_alarms")]:
+    for edge in [
+        ("internet", alb),
+        (alb, svc),
+        (svc, db),
+        ("r_slipway_dev_repo", svc),
+        ("secrets", svc),
+        (svc, "r_slipway_dev_app"),
+        ("alarms", "r_slipway_dev_alarms"),
+    ]:
         assert edge in edges, edge
     assert "nat" not in {n for e in edges for n in e}  # dev has no NAT gateway
 
@@ -26,4 +33,4 @@ def test_prod_diagram_shows_nat_multi_az_and_access_logs(prod) -> None:  # noqa:
 def test_labels_are_quoted_and_safe() -> None:
     rs = [{"type": "aws:lb/loadBalancer:LoadBalancer", "name": 'a"b', "urn": "u", "inputs": {}}]
     text = render(rs, fenced=False)
-    assert '#quot;' in text and 'a"b' not in text
+    assert "#quot;" in text and 'a"b' not in text

@@ -46,10 +46,28 @@ def test_same_plan_has_no_changes(docs) -> None:  # noqa: ANN001
 
 
 def test_input_path_inside_nested_and_json_inputs() -> None:
-    base = {"stack": "s", "resources": [{"urn": "u1", "type": "t", "name": "tg", "inputs": {
-        "healthCheck": {"interval": 30}, "containerDefinitions": json.dumps([{"cpu": 256}])}}]}
-    head = {"stack": "s", "resources": [{"urn": "u1", "type": "t", "name": "tg", "inputs": {
-        "healthCheck": {"interval": 10}, "containerDefinitions": json.dumps([{"cpu": 512}])}}]}
+    base = {
+        "stack": "s",
+        "resources": [
+            {
+                "urn": "u1",
+                "type": "t",
+                "name": "tg",
+                "inputs": {"healthCheck": {"interval": 30}, "containerDefinitions": json.dumps([{"cpu": 256}])},
+            }
+        ],
+    }
+    head = {
+        "stack": "s",
+        "resources": [
+            {
+                "urn": "u1",
+                "type": "t",
+                "name": "tg",
+                "inputs": {"healthCheck": {"interval": 10}, "containerDefinitions": json.dumps([{"cpu": 512}])},
+            }
+        ],
+    }
     paths = {c.path for c in diff(base, head).changed[0].changes}
     assert paths == {"inputs.healthCheck.interval", "inputs.containerDefinitions[0].cpu"}
 

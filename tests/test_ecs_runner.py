@@ -56,8 +56,11 @@ class FakeTime:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": REGION}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         monkeypatch.setenv(key, value)
     with mock_aws():
         state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 1})
@@ -69,9 +72,14 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         ecs = boto3.client("ecs", region_name=REGION)
         cluster = ecs.create_cluster(clusterName=CLUSTER)["cluster"]["clusterArn"]
         task_def = ecs.register_task_definition(
-            family="slipway-dev-migrate", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
-            memory="512", containerDefinitions=[{"name": CONTAINER, "image": "repo@sha256:" + "a" * 64, "memory": 512,
-                                                 "command": ["app", "migrate"]}],
+            family="slipway-dev-migrate",
+            networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"],
+            cpu="256",
+            memory="512",
+            containerDefinitions=[
+                {"name": CONTAINER, "image": "repo@sha256:" + "a" * 64, "memory": 512, "command": ["app", "migrate"]}
+            ],
         )["taskDefinition"]["taskDefinitionArn"]
         logs = boto3.client("logs", region_name=REGION)
         logs.create_log_group(logGroupName=GROUP)
@@ -87,16 +95,33 @@ def write_task_logs(aws: dict[str, Any], lines: list[str]) -> None:
             continue
         aws["logs"].create_log_stream(logGroupName=GROUP, logStreamName=stream)
         now = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
-        aws["logs"].put_log_events(logGroupName=GROUP, logStreamName=stream,
-                                   logEvents=[{"timestamp": now + i, "message": m} for i, m in enumerate(lines)])
+        aws["logs"].put_log_events(
+            logGroupName=GROUP,
+            logStreamName=stream,
+            logEvents=[{"timestamp": now + i, "message": m} for i, m in enumerate(lines)],
+        )
 
 
 def run(aws: dict[str, Any], fake: FakeTime, progress: list[str], **overrides: Any) -> ecs_runner.TaskResult:
     kwargs: dict[str, Any] = dict(
-        cluster=aws["cluster"], task_definition=aws["task_def"], container_name=CONTAINER, subnets=[aws["subnet"]],
-        security_groups=[aws["sg"]], assign_public_ip=True, log_group=GROUP, log_stream_prefix=PREFIX,
-        region=REGION, timeout_s=120, poll_s=5, log_lines=3, ecs_client=aws["ecs"], logs_client=aws["logs"],
-        progress=progress.append, sleep=fake.sleep, clock=fake.clock)
+        cluster=aws["cluster"],
+        task_definition=aws["task_def"],
+        container_name=CONTAINER,
+        subnets=[aws["subnet"]],
+        security_groups=[aws["sg"]],
+        assign_public_ip=True,
+        log_group=GROUP,
+        log_stream_prefix=PREFIX,
+        region=REGION,
+        timeout_s=120,
+        poll_s=5,
+        log_lines=3,
+        ecs_client=aws["ecs"],
+        logs_client=aws["logs"],
+        progress=progress.append,
+        sleep=fake.sleep,
+        clock=fake.clock,
+    )
     kwargs.update(overrides)
     return ecs_runner.run_one_off_task(**kwargs)
 
@@ -119,14 +144,16 @@ def test_success_returns_exit_code_log_tail_and_a_progress_line_per_state(aws: d
     # moto moves the task one state per describe call: one line per distinct state, one sleep between polls.
     assert states[-1] == "STOPPED" and len(states) >= 3 and len(set(states)) == len(states), progress
     assert fake.sleeps == len(states) - 1, "one poll per state, no busy loop"
-    assert result.console_url == (f"https://{REGION}.console.aws.amazon.com/ecs/v2/clusters/{CLUSTER}/tasks/"
-                                  f"{result.task_arn.rsplit('/', 1)[-1]}/configuration?region={REGION}")
+    assert result.console_url == (
+        f"https://{REGION}.console.aws.amazon.com/ecs/v2/clusters/{CLUSTER}/tasks/"
+        f"{result.task_arn.rsplit('/', 1)[-1]}/configuration?region={REGION}"
+    )
     assert result.raise_for_failure() is result
 
 
 def test_non_zero_exit_fails_with_exit_code_and_log_tail(aws: dict[str, Any]) -> None:
     def crash() -> None:
-        write_task_logs(aws, ["running upgrade 0002", "psycopg.errors.DuplicateColumn: column \"x\" exists"])
+        write_task_logs(aws, ["running upgrade 0002", 'psycopg.errors.DuplicateColumn: column "x" exists'])
         for arn in aws["ecs"].list_tasks(cluster=CLUSTER)["taskArns"]:
             moto_task(arn).containers[0].exitCode = 1
 
@@ -153,15 +180,21 @@ def test_timeout_stops_the_task_and_fails_with_the_log_tail(aws: dict[str, Any])
     assert "after 60s and was stopped" in str(err.value) and "waiting for advisory lock" in str(err.value)
     assert fake.now == 60, "gave up at the timeout, not before or long after"
     (arn,) = aws["ecs"].list_tasks(cluster=CLUSTER)["taskArns"]
-    assert moto_task(arn).desired_status == "STOPPED" and "slipway: no result after 60s" in moto_task(
-        arn).stopped_reason
+    assert (
+        moto_task(arn).desired_status == "STOPPED" and "slipway: no result after 60s" in moto_task(arn).stopped_reason
+    )
 
 
 def test_task_that_fails_to_start_raises_with_ecs_failures(aws: dict[str, Any]) -> None:
     # moto never returns run_task failures: stub the same client with a response valid for the ECS API model.
     stub = Stubber(aws["ecs"])
-    stub.add_response("run_task", {"tasks": [], "failures": [
-        {"arn": aws["task_def"], "reason": "RESOURCE:ENI", "detail": "no free ENIs in subnet"}]})
+    stub.add_response(
+        "run_task",
+        {
+            "tasks": [],
+            "failures": [{"arn": aws["task_def"], "reason": "RESOURCE:ENI", "detail": "no free ENIs in subnet"}],
+        },
+    )
     with stub, pytest.raises(TaskStartError) as err:
         run(aws, FakeTime(), [])
     assert "RESOURCE:ENI" in str(err.value) and "no free ENIs" in str(err.value) and CLUSTER in str(err.value)
@@ -176,30 +209,49 @@ def test_run_task_refused_by_the_api_is_a_start_error(aws: dict[str, Any]) -> No
 
 def test_bad_arguments_fail_before_any_call() -> None:
     with pytest.raises(ValueError, match="subnets"):
-        ecs_runner.run_one_off_task(cluster="c", task_definition="t", container_name="m", subnets=[],
-                                    security_groups=[], assign_public_ip=False, log_group="g",
-                                    log_stream_prefix="p", region=REGION, ecs_client=object(),
-                                    logs_client=object())
+        ecs_runner.run_one_off_task(
+            cluster="c",
+            task_definition="t",
+            container_name="m",
+            subnets=[],
+            security_groups=[],
+            assign_public_ip=False,
+            log_group="g",
+            log_stream_prefix="p",
+            region=REGION,
+            ecs_client=object(),
+            logs_client=object(),
+        )
 
 
 # ---------------------------------------------------------------------------------------------------- rollouts
 
 
 def create_service(aws: dict[str, Any]) -> str:
-    aws["ecs"].create_service(cluster=CLUSTER, serviceName="web", taskDefinition=aws["task_def"], desiredCount=2,
-                              launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {
-                                  "subnets": [aws["subnet"]], "securityGroups": [aws["sg"]]}})
+    aws["ecs"].create_service(
+        cluster=CLUSTER,
+        serviceName="web",
+        taskDefinition=aws["task_def"],
+        desiredCount=2,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [aws["subnet"]], "securityGroups": [aws["sg"]]}},
+    )
     return "web"
 
 
-def test_rollout_completed_returns_the_primary_deployment(aws: dict[str, Any],
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rollout_completed_returns_the_primary_deployment(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")  # moto: the deployment's tasks are all running
     service = create_service(aws)
     progress: list[str] = []
-    deployment = ecs_runner.wait_for_rollout(cluster=CLUSTER, service=service, task_definition=aws["task_def"],
-                                             region=REGION, ecs_client=aws["ecs"], progress=progress.append,
-                                             sleep=FakeTime().sleep)
+    deployment = ecs_runner.wait_for_rollout(
+        cluster=CLUSTER,
+        service=service,
+        task_definition=aws["task_def"],
+        region=REGION,
+        ecs_client=aws["ecs"],
+        progress=progress.append,
+        sleep=FakeTime().sleep,
+    )
     assert deployment["status"] == "PRIMARY" and deployment["rolloutState"] == "COMPLETED"
     assert deployment["taskDefinition"] == aws["task_def"] and progress[-1].startswith("rollout of")
 
@@ -208,46 +260,101 @@ def test_rollout_in_progress_times_out_with_counts(aws: dict[str, Any]) -> None:
     service = create_service(aws)  # moto: 0 of 2 running -> IN_PROGRESS forever
     fake = FakeTime()
     with pytest.raises(RolloutTimeoutError) as err:
-        ecs_runner.wait_for_rollout(cluster=CLUSTER, service=service, task_definition=aws["task_def"],
-                                    region=REGION, timeout_s=300, poll_s=30, ecs_client=aws["ecs"],
-                                    progress=lambda _: None, sleep=fake.sleep, clock=fake.clock)
+        ecs_runner.wait_for_rollout(
+            cluster=CLUSTER,
+            service=service,
+            task_definition=aws["task_def"],
+            region=REGION,
+            timeout_s=300,
+            poll_s=30,
+            ecs_client=aws["ecs"],
+            progress=lambda _: None,
+            sleep=fake.sleep,
+            clock=fake.clock,
+        )
     assert "IN_PROGRESS, 0/2 running" in str(err.value) and fake.now == 300
 
 
 def _deployment(task_def: str, status: str, state: str, reason: str, running: int, failed: int) -> dict[str, Any]:
-    return {"id": f"ecs-svc/{abs(hash((task_def, status))) % 10**12}", "status": status, "taskDefinition": task_def,
-            "desiredCount": 2, "runningCount": running, "failedTasks": failed, "rolloutState": state,
-            "rolloutStateReason": reason}
+    return {
+        "id": f"ecs-svc/{abs(hash((task_def, status))) % 10**12}",
+        "status": status,
+        "taskDefinition": task_def,
+        "desiredCount": 2,
+        "runningCount": running,
+        "failedTasks": failed,
+        "rolloutState": state,
+        "rolloutStateReason": reason,
+    }
 
 
 def stubbed_rollout(aws: dict[str, Any], deployments: list[dict[str, Any]]) -> Stubber:
     """ECS's answers after the circuit breaker acted; moto has no circuit breaker, so they are stubbed."""
     stub = Stubber(aws["ecs"])
-    stub.add_response("describe_services", {"services": [{
-        "serviceName": "web", "status": "ACTIVE", "deployments": deployments,
-        "events": [{"id": "1", "message": "(service web) has started 1 tasks: (task 9f1).",
-                    "createdAt": dt.datetime(2026, 11, 25, tzinfo=dt.UTC)}]}], "failures": []},
-        {"cluster": CLUSTER, "services": ["web"]})
+    stub.add_response(
+        "describe_services",
+        {
+            "services": [
+                {
+                    "serviceName": "web",
+                    "status": "ACTIVE",
+                    "deployments": deployments,
+                    "events": [
+                        {
+                            "id": "1",
+                            "message": "(service web) has started 1 tasks: (task 9f1).",
+                            "createdAt": dt.datetime(2026, 11, 25, tzinfo=dt.UTC),
+                        }
+                    ],
+                }
+            ],
+            "failures": [],
+        },
+        {"cluster": CLUSTER, "services": ["web"]},
+    )
     stopped = f"arn:aws:ecs:{REGION}:{DEFAULT_ACCOUNT_ID}:task/{CLUSTER}/9f1"
-    stub.add_response("list_tasks", {"taskArns": [stopped]},
-                      {"cluster": CLUSTER, "serviceName": "web", "desiredStatus": "STOPPED"})
-    stub.add_response("describe_tasks", {"tasks": [{
-        "taskArn": stopped, "taskDefinitionArn": aws["task_def"],
-        "stoppedReason": "Essential container in task exited",
-        "containers": [{"name": "web", "exitCode": 3, "reason": "ModuleNotFoundError: slipway_app.api"}]}],
-        "failures": []}, {"cluster": CLUSTER, "tasks": [stopped]})
+    stub.add_response(
+        "list_tasks", {"taskArns": [stopped]}, {"cluster": CLUSTER, "serviceName": "web", "desiredStatus": "STOPPED"}
+    )
+    stub.add_response(
+        "describe_tasks",
+        {
+            "tasks": [
+                {
+                    "taskArn": stopped,
+                    "taskDefinitionArn": aws["task_def"],
+                    "stoppedReason": "Essential container in task exited",
+                    "containers": [{"name": "web", "exitCode": 3, "reason": "ModuleNotFoundError: slipway_app.api"}],
+                }
+            ],
+            "failures": [],
+        },
+        {"cluster": CLUSTER, "tasks": [stopped]},
+    )
     return stub
 
 
 def test_rollout_rolled_back_by_the_circuit_breaker_fails_naming_the_stopped_tasks(aws: dict[str, Any]) -> None:
     previous = aws["task_def"].replace(":1", ":0")
-    stub = stubbed_rollout(aws, [
-        _deployment(previous, "PRIMARY", "IN_PROGRESS", "ECS deployment circuit breaker: rolling back", 2, 0),
-        _deployment(aws["task_def"], "ACTIVE", "FAILED", "ECS deployment circuit breaker: tasks failed to start.",
-                    0, 4)])
+    stub = stubbed_rollout(
+        aws,
+        [
+            _deployment(previous, "PRIMARY", "IN_PROGRESS", "ECS deployment circuit breaker: rolling back", 2, 0),
+            _deployment(
+                aws["task_def"], "ACTIVE", "FAILED", "ECS deployment circuit breaker: tasks failed to start.", 0, 4
+            ),
+        ],
+    )
     with stub, pytest.raises(RolloutFailedError) as err:
-        ecs_runner.wait_for_rollout(cluster=CLUSTER, service="web", task_definition=aws["task_def"], region=REGION,
-                                    ecs_client=aws["ecs"], progress=lambda _: None, sleep=FakeTime().sleep)
+        ecs_runner.wait_for_rollout(
+            cluster=CLUSTER,
+            service="web",
+            task_definition=aws["task_def"],
+            region=REGION,
+            ecs_client=aws["ecs"],
+            progress=lambda _: None,
+            sleep=FakeTime().sleep,
+        )
     message = str(err.value)
     assert "was rolled back" in message and "circuit breaker: tasks failed to start" in message
     assert "Essential container in task exited" in message and "web exit 3" in message
@@ -259,11 +366,25 @@ def test_rollout_rolled_back_by_the_circuit_breaker_fails_naming_the_stopped_tas
 def test_rollout_failed_in_place_fails(aws: dict[str, Any]) -> None:
     stub = stubbed_rollout(aws, [_deployment(aws["task_def"], "PRIMARY", "FAILED", "tasks failed to start", 0, 3)])
     with stub, pytest.raises(RolloutFailedError, match="FAILED: tasks failed to start"):
-        ecs_runner.wait_for_rollout(cluster=CLUSTER, service="web", task_definition=aws["task_def"], region=REGION,
-                                    ecs_client=aws["ecs"], progress=lambda _: None, sleep=FakeTime().sleep)
+        ecs_runner.wait_for_rollout(
+            cluster=CLUSTER,
+            service="web",
+            task_definition=aws["task_def"],
+            region=REGION,
+            ecs_client=aws["ecs"],
+            progress=lambda _: None,
+            sleep=FakeTime().sleep,
+        )
 
 
 def test_rollout_of_a_missing_service_fails(aws: dict[str, Any]) -> None:
     with pytest.raises(RolloutFailedError, match="MISSING"):
-        ecs_runner.wait_for_rollout(cluster=CLUSTER, service="nope", task_definition=aws["task_def"], region=REGION,
-                                    ecs_client=aws["ecs"], progress=lambda _: None, sleep=FakeTime().sleep)
+        ecs_runner.wait_for_rollout(
+            cluster=CLUSTER,
+            service="nope",
+            task_definition=aws["task_def"],
+            region=REGION,
+            ecs_client=aws["ecs"],
+            progress=lambda _: None,
+            sleep=FakeTime().sleep,
+        )

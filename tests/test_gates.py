@@ -19,11 +19,22 @@ TASK_ARN = "arn:aws:ecs:eu-west-1:123456789012:task/slipway-dev/0f3c"
 
 
 def migration_props(**changes: Any) -> dict[str, Any]:
-    props = {"cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/slipway-dev", "task_definition": TASK_DEF,
-             "container_name": "migrate", "subnets": ["subnet-1", "subnet-2"], "security_groups": ["sg-m", "sg-db"],
-             "assign_public_ip": True, "log_group": "/slipway/dev/app", "log_stream_prefix": "migrate",
-             "region": "eu-west-1", "image_digest": DIGEST, "timeout_s": 900, "task_arn": None, "exit_code": None,
-             "__provider": "serialized"}
+    props = {
+        "cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/slipway-dev",
+        "task_definition": TASK_DEF,
+        "container_name": "migrate",
+        "subnets": ["subnet-1", "subnet-2"],
+        "security_groups": ["sg-m", "sg-db"],
+        "assign_public_ip": True,
+        "log_group": "/slipway/dev/app",
+        "log_stream_prefix": "migrate",
+        "region": "eu-west-1",
+        "image_digest": DIGEST,
+        "timeout_s": 900,
+        "task_arn": None,
+        "exit_code": None,
+        "__provider": "serialized",
+    }
     props.update(changes)
     return props
 
@@ -42,23 +53,34 @@ class Recorder:
 
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch) -> Recorder:
-    rec = Recorder(TaskResult(task_arn=TASK_ARN, exit_code=0, stop_reason="EssentialContainerExited",
-                              log_tail=["INFO upgrade"], console_url="https://console", duration_s=41.26))
+    rec = Recorder(
+        TaskResult(
+            task_arn=TASK_ARN,
+            exit_code=0,
+            stop_reason="EssentialContainerExited",
+            log_tail=["INFO upgrade"],
+            console_url="https://console",
+            duration_s=41.26,
+        )
+    )
     monkeypatch.setattr(ecs_runner, "run_one_off_task", rec)
     return rec
 
 
-@pytest.mark.parametrize(("key", "value", "reruns"), [
-    ("image_digest", DIGEST.replace("a" * 64, "b" * 64), True),
-    ("task_definition", TASK_DEF.replace(":7", ":8"), True),
-    ("image_digest", rpc.UNKNOWN, True),  # preview: a digest not known yet will change
-    ("subnets", ["subnet-3"], False),
-    ("security_groups", ["sg-other"], False),
-    ("timeout_s", 1800, False),
-    ("log_group", "/slipway/dev/other", False),
-    ("assign_public_ip", False, False),
-    ("__provider", "re-serialized", False),
-])
+@pytest.mark.parametrize(
+    ("key", "value", "reruns"),
+    [
+        ("image_digest", DIGEST.replace("a" * 64, "b" * 64), True),
+        ("task_definition", TASK_DEF.replace(":7", ":8"), True),
+        ("image_digest", rpc.UNKNOWN, True),  # preview: a digest not known yet will change
+        ("subnets", ["subnet-3"], False),
+        ("security_groups", ["sg-other"], False),
+        ("timeout_s", 1800, False),
+        ("log_group", "/slipway/dev/other", False),
+        ("assign_public_ip", False, False),
+        ("__provider", "re-serialized", False),
+    ],
+)
 def test_migration_diff_reruns_only_on_digest_or_task_definition(key: str, value: Any, reruns: bool) -> None:
     olds = {**migration_props(), "task_arn": TASK_ARN, "exit_code": 0}
     diff = gates.MigrationGateProvider().diff("migration-0f3c", olds, migration_props(**{key: value}))
@@ -73,11 +95,20 @@ def test_migration_diff_sees_no_change_for_identical_inputs() -> None:
 def test_create_runs_the_task_with_the_gate_inputs_and_records_the_result(runner: Recorder) -> None:
     result = gates.MigrationGateProvider().create(migration_props())
     (call,) = runner.calls
-    assert call == {"cluster": migration_props()["cluster"], "task_definition": TASK_DEF,
-                    "container_name": "migrate", "subnets": ["subnet-1", "subnet-2"],
-                    "security_groups": ["sg-m", "sg-db"], "assign_public_ip": True, "log_group": "/slipway/dev/app",
-                    "log_stream_prefix": "migrate", "region": "eu-west-1", "timeout_s": 900.0,
-                    "started_by": "slipway-migration-gate", "profile": None}
+    assert call == {
+        "cluster": migration_props()["cluster"],
+        "task_definition": TASK_DEF,
+        "container_name": "migrate",
+        "subnets": ["subnet-1", "subnet-2"],
+        "security_groups": ["sg-m", "sg-db"],
+        "assign_public_ip": True,
+        "log_group": "/slipway/dev/app",
+        "log_stream_prefix": "migrate",
+        "region": "eu-west-1",
+        "timeout_s": 900.0,
+        "started_by": "slipway-migration-gate",
+        "profile": None,
+    }
     assert result.id == "migration-0f3c"
     assert result.outs["task_arn"] == TASK_ARN and result.outs["exit_code"] == 0
     assert result.outs["duration_s"] == 41.3 and result.outs["image_digest"] == DIGEST
@@ -91,9 +122,13 @@ def test_update_runs_the_new_task_definition(runner: Recorder) -> None:
 
 
 def test_failed_migration_fails_the_update_with_the_log_tail(monkeypatch: pytest.MonkeyPatch) -> None:
-    failed = TaskResult(task_arn=TASK_ARN, exit_code=1, stop_reason="EssentialContainerExited",
-                        log_tail=["alembic.util.exc.CommandError: Can't locate revision 0009"],
-                        console_url="https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/x/tasks/0f3c")
+    failed = TaskResult(
+        task_arn=TASK_ARN,
+        exit_code=1,
+        stop_reason="EssentialContainerExited",
+        log_tail=["alembic.util.exc.CommandError: Can't locate revision 0009"],
+        console_url="https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/x/tasks/0f3c",
+    )
     monkeypatch.setattr(ecs_runner, "run_one_off_task", Recorder(failed))
     with pytest.raises(TaskFailedError) as err:
         gates.MigrationGateProvider().create(migration_props())
@@ -122,21 +157,29 @@ def test_check_reports_missing_and_unpinned_inputs_but_tolerates_unknowns() -> N
 
 
 def rollout_props(**changes: Any) -> dict[str, Any]:
-    props = {"cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/slipway-dev", "service": "slipway-dev-web",
-             "task_definition": TASK_DEF.replace("migrate", "web"), "region": "eu-west-1", "timeout_s": 1800,
-             "deployment_id": None, "running_count": None}
+    props = {
+        "cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/slipway-dev",
+        "service": "slipway-dev-web",
+        "task_definition": TASK_DEF.replace("migrate", "web"),
+        "region": "eu-west-1",
+        "timeout_s": 1800,
+        "deployment_id": None,
+        "running_count": None,
+    }
     props.update(changes)
     return props
 
 
-@pytest.mark.parametrize(("key", "value", "waits"), [
-    ("task_definition", TASK_DEF.replace(":7", ":9"), True),
-    ("service", "other", True),
-    ("timeout_s", 600, False),
-    ("region", "eu-west-1", False),
-])
-def test_rollout_diff_waits_again_only_for_a_new_task_definition_or_service(key: str, value: Any,
-                                                                             waits: bool) -> None:
+@pytest.mark.parametrize(
+    ("key", "value", "waits"),
+    [
+        ("task_definition", TASK_DEF.replace(":7", ":9"), True),
+        ("service", "other", True),
+        ("timeout_s", 600, False),
+        ("region", "eu-west-1", False),
+    ],
+)
+def test_rollout_diff_waits_again_only_for_a_new_task_definition_or_service(key: str, value: Any, waits: bool) -> None:
     diff = gates.RolloutCheckProvider().diff("rollout-1", rollout_props(), rollout_props(**{key: value}))
     assert diff.changes is waits
 
@@ -145,9 +188,16 @@ def test_rollout_check_waits_for_the_task_definition_and_surfaces_a_rollback(mon
     rec = Recorder({"id": "ecs-svc/123", "runningCount": 2})
     monkeypatch.setattr(ecs_runner, "wait_for_rollout", rec)
     out = gates.RolloutCheckProvider().create(rollout_props())
-    assert rec.calls == [{"cluster": rollout_props()["cluster"], "service": "slipway-dev-web",
-                          "task_definition": rollout_props()["task_definition"], "region": "eu-west-1",
-                          "timeout_s": 1800.0, "profile": None}]
+    assert rec.calls == [
+        {
+            "cluster": rollout_props()["cluster"],
+            "service": "slipway-dev-web",
+            "task_definition": rollout_props()["task_definition"],
+            "region": "eu-west-1",
+            "timeout_s": 1800.0,
+            "profile": None,
+        }
+    ]
     assert out.id == "rollout-ecs-svc/123" and out.outs["running_count"] == 2
     monkeypatch.setattr(ecs_runner, "wait_for_rollout", Recorder(error=RolloutFailedError("was rolled back")))
     with pytest.raises(RolloutFailedError, match="rolled back"):
@@ -163,14 +213,26 @@ def test_providers_serialize_by_reference_so_state_stays_small() -> None:
 
 
 def test_args_are_validated_before_registration() -> None:
-    args = gates.MigrationGateArgs(cluster="c", task_definition="t", container_name="migrate", subnets=["s"],
-                                   security_groups=["g"], assign_public_ip=False, log_group="g",
-                                   log_stream_prefix="migrate", region="eu-west-1", image_digest=DIGEST, timeout_s=10)
+    args = gates.MigrationGateArgs(
+        cluster="c",
+        task_definition="t",
+        container_name="migrate",
+        subnets=["s"],
+        security_groups=["g"],
+        assign_public_ip=False,
+        log_group="g",
+        log_stream_prefix="migrate",
+        region="eu-west-1",
+        image_digest=DIGEST,
+        timeout_s=10,
+    )
     with pytest.raises(ValueError, match="timeout_s=10"):
         gates.MigrationGate("gate", args)
     with pytest.raises(ValueError, match="timeout_s=5"):
-        gates.RolloutCheck("rollout", gates.RolloutCheckArgs(cluster="c", service="s", task_definition="t",
-                                                             region="eu-west-1", timeout_s=5))
+        gates.RolloutCheck(
+            "rollout",
+            gates.RolloutCheckArgs(cluster="c", service="s", task_definition="t", region="eu-west-1", timeout_s=5),
+        )
 
 
 def test_the_deploy_role_may_make_every_aws_call_the_gates_make() -> None:
@@ -182,15 +244,27 @@ def test_the_deploy_role_may_make_every_aws_call_the_gates_make() -> None:
 
     root = Path(__file__).resolve().parents[1]
     source = (root / "components" / "ecs_runner.py").read_text()
-    calls = {(svc, "".join(w.capitalize() for w in op.split("_")))
-             for svc, op in re.findall(r"\b(ecs|logs)(?:_client)?\.([a-z_]+)\(", source)}
-    assert {("ecs", "RunTask"), ("ecs", "DescribeTasks"), ("ecs", "StopTask"), ("logs", "GetLogEvents"),
-            ("ecs", "DescribeServices"), ("ecs", "ListTasks")} <= calls, calls
+    calls = {
+        (svc, "".join(w.capitalize() for w in op.split("_")))
+        for svc, op in re.findall(r"\b(ecs|logs)(?:_client)?\.([a-z_]+)\(", source)
+    }
+    assert {
+        ("ecs", "RunTask"),
+        ("ecs", "DescribeTasks"),
+        ("ecs", "StopTask"),
+        ("logs", "GetLogEvents"),
+        ("ecs", "DescribeServices"),
+        ("ecs", "ListTasks"),
+    } <= calls, calls
     policy = json.loads((root / "deploy" / "iam" / "deploy-policy.json").read_text())
-    allowed = [a for st in policy["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str)
-                                                         else st["Action"])]
-    missing = sorted(f"{svc}:{op}" for svc, op in calls
-                     if not any(fnmatch.fnmatchcase(f"{svc}:{op}", pattern) for pattern in allowed))
+    allowed = [
+        a for st in policy["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+    ]
+    missing = sorted(
+        f"{svc}:{op}"
+        for svc, op in calls
+        if not any(fnmatch.fnmatchcase(f"{svc}:{op}", pattern) for pattern in allowed)
+    )
     assert not missing, f"deploy-policy.json does not allow {missing}"
 
 
@@ -204,8 +278,10 @@ def test_a_fresh_provider_process_in_the_project_directory_loads_the_providers(t
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    blobs = {name: serialize_provider(p) for name, p in
-             (("gate", gates.MigrationGateProvider()), ("rollout", gates.RolloutCheckProvider()))}
+    blobs = {
+        name: serialize_provider(p)
+        for name, p in (("gate", gates.MigrationGateProvider()), ("rollout", gates.RolloutCheckProvider()))
+    }
     script = (
         "import base64, sys, dill\n"
         "gate = dill.loads(base64.b64decode(sys.argv[1]))\n"
@@ -213,14 +289,29 @@ def test_a_fresh_provider_process_in_the_project_directory_loads_the_providers(t
         "d = gate.diff('id', {'image_digest': 'a', 'task_definition': 't'},\n"
         "              {'image_digest': 'b', 'task_definition': 't'})\n"
         "r = rollout.diff('id', {'task_definition': 't'}, {'task_definition': 't'})\n"
-        "print(type(gate).__module__, d.changes, r.changes)\n")
+        "print(type(gate).__module__, d.changes, r.changes)\n"
+    )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = subprocess.run([sys.executable, "-c", script, blobs["gate"], blobs["rollout"]], cwd=root, env=env,
-                         capture_output=True, text=True, timeout=60, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", script, blobs["gate"], blobs["rollout"]],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["components.gates", "True", "False"]
-    elsewhere = subprocess.run([sys.executable, "-c", script, blobs["gate"], blobs["rollout"]], cwd=tmp_path,
-                               env=env, capture_output=True, text=True, timeout=60, check=False)
+    elsewhere = subprocess.run(
+        [sys.executable, "-c", script, blobs["gate"], blobs["rollout"]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert elsewhere.returncode != 0 and "No module named 'components'" in elsewhere.stderr
 
 

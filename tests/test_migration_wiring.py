@@ -34,8 +34,10 @@ def test_service_depends_on_the_gate_and_the_rollout_check_on_the_service(stack:
     assert gate(stack).urn in service.dependencies
     rollout = stack.one(ROLLOUT, "rollout")
     assert stack.depends_on(rollout, service)
-    assert rollout.input("task_definition") == stack.one("aws:ecs/taskDefinition:TaskDefinition",
-                                                         "web-task").outputs["arn"]
+    assert (
+        rollout.input("task_definition")
+        == stack.one("aws:ecs/taskDefinition:TaskDefinition", "web-task").outputs["arn"]
+    )
 
 
 def test_migration_runs_the_exact_image_digest_secrets_and_env_of_the_service(stack: ResourceGraph) -> None:
@@ -43,8 +45,10 @@ def test_migration_runs_the_exact_image_digest_secrets_and_env_of_the_service(st
     assert migrate["image"] == web["image"] == stack.outputs["image"] and "@sha256:" in migrate["image"]
     assert gate(stack).input("image_digest") == web["image"]
     assert migrate["secrets"] == web["secrets"] and migrate["environment"] == web["environment"]
-    assert migrate["command"] == ["app", "migrate"] and migrate["logConfiguration"]["options"][
-        "awslogs-stream-prefix"] == "migrate"
+    assert (
+        migrate["command"] == ["app", "migrate"]
+        and migrate["logConfiguration"]["options"]["awslogs-stream-prefix"] == "migrate"
+    )
     assert migrate["readonlyRootFilesystem"] is True and migrate["user"] == web["user"]
     assert "portMappings" not in migrate and "healthCheck" not in migrate
 
@@ -58,8 +62,11 @@ def test_migration_uses_the_service_subnets_and_public_ip_setting(stack: Resourc
 
 
 def test_database_security_group_admits_the_migration_task(stack: ResourceGraph) -> None:
-    rule = [r for r in stack.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-            if r.name.endswith("db-from-clients")][0]
+    rule = [
+        r
+        for r in stack.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.name.endswith("db-from-clients")
+    ][0]
     client_sg = rule.input("referencedSecurityGroupId")
     assert client_sg in gate(stack).input("security_groups")
     assert client_sg in stack.one("aws:ecs/service:Service").input("networkConfiguration")["securityGroups"]

@@ -22,7 +22,7 @@ def test_subnets_do_not_overlap_and_fit_the_vpc() -> None:
     public, private = subnet_cidrs("10.20.0.0/16", 3)
     nets = [ipaddress.ip_network(c) for c in public + private]
     assert all(n.subnet_of(ipaddress.ip_network("10.20.0.0/16")) for n in nets)
-    assert all(not a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+    assert all(not a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
     assert all(n.prefixlen == 20 for n in nets)
 
 
@@ -72,11 +72,14 @@ def test_children_are_parented_to_the_component() -> None:
     assert all(r.name.startswith("net-") for r in graph.resources if r is not component)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"nat_strategy": "nat"}, "nat_strategy='nat'"),
-    ({"az_count": 1}, "az_count=1"),
-    ({"availability_zones": ["us-east-1a"], "az_count": 2}, "availability_zones lists 1"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"nat_strategy": "nat"}, "nat_strategy='nat'"),
+        ({"az_count": 1}, "az_count=1"),
+        ({"availability_zones": ["us-east-1a"], "az_count": 2}, "availability_zones lists 1"),
+    ],
+)
 def test_bad_args_fail_before_any_resource(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message) as err:
         build(**kwargs)

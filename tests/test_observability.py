@@ -11,8 +11,17 @@ from components.observability import default_max_connections
 from slipway.offline import ResourceGraph, run_program
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-EXPECTED = {"alb-5xx-rate", "p95-latency", "unhealthy-hosts", "ecs-cpu", "ecs-memory", "tasks-below-desired",
-            "rds-cpu", "rds-free-storage", "rds-connections"}
+EXPECTED = {
+    "alb-5xx-rate",
+    "p95-latency",
+    "unhealthy-hosts",
+    "ecs-cpu",
+    "ecs-memory",
+    "tasks-below-desired",
+    "rds-cpu",
+    "rds-free-storage",
+    "rds-connections",
+}
 
 
 def test_log_retention_is_finite_per_environment(dev: ResourceGraph, prod: ResourceGraph) -> None:
@@ -54,8 +63,7 @@ def test_alarm_dimensions_point_at_our_resources(stack: ResourceGraph) -> None:
 
 def test_thresholds_follow_the_database_size(dev: ResourceGraph, prod: ResourceGraph) -> None:
     assert dev.one(ALARM, "rds-free-storage").input("threshold") == int(20 * 1024**3 * 0.1)
-    assert prod.one(ALARM, "rds-connections").input("threshold") > dev.one(ALARM, "rds-connections").input(
-        "threshold")
+    assert prod.one(ALARM, "rds-connections").input("threshold") > dev.one(ALARM, "rds-connections").input("threshold")
     assert default_max_connections("db.t4g.micro") == 101  # ~ LEAST(DBInstanceClassMemory/9531392, 5000)
 
 
@@ -80,8 +88,7 @@ def test_alarms_can_publish_to_the_encrypted_topic(dev: ResourceGraph, prod: Res
         key = graph.one("aws:kms/key:Key")
         assert key.input("enableKeyRotation") is True and key.input("deletionWindowInDays") == window
         policy = json.loads(key.input("policy"))
-        cloudwatch = [st for st in policy["Statement"]
-                      if st["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+        cloudwatch = [st for st in policy["Statement"] if st["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
         assert len(cloudwatch) == 1 and set(cloudwatch[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
         account = graph.one("aws:sns/topic:Topic").outputs["arn"].split(":")[4]
         assert cloudwatch[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
@@ -93,7 +100,13 @@ def test_key_deletion_window_outside_kms_limits_is_refused() -> None:
     from components.observability import Observability, ObservabilityArgs
     from slipway.offline import run_program
 
-    args = ObservabilityArgs(alb_arn_suffix="a", target_group_arn_suffix="t", cluster_name="c", service_name="s",
-                             db_identifier="d", key_deletion_window_days=3)
+    args = ObservabilityArgs(
+        alb_arn_suffix="a",
+        target_group_arn_suffix="t",
+        cluster_name="c",
+        service_name="s",
+        db_identifier="d",
+        key_deletion_window_days=3,
+    )
     with pytest.raises(ValueError, match="key_deletion_window_days=3"):
         run_program(lambda: Observability("o", args))

@@ -15,23 +15,52 @@ from policy import rules
 from policy.rules import ADVISORY, DEV_TRADE_OFFS, MANDATORY, RULES, RULES_BY_ID, evaluate
 from slipway.offline import SecretValue
 
-HTTPS = {"protocol": "HTTPS", "port": 443, "certificateArn": "arn:aws:acm:us-east-1:1:certificate/x",
-         "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-         "routingHttpResponseStrictTransportSecurityHeaderValue": "max-age=31536000; includeSubDomains",
-         "routingHttpResponseXContentTypeOptionsHeaderValue": "nosniff",
-         "routingHttpResponseXFrameOptionsHeaderValue": "DENY"}
-REDIRECT = {"protocol": "HTTP", "port": 80, "defaultActions": [
-    {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]}
-ALB = {"loadBalancerType": "application", "dropInvalidHeaderFields": True, "enableDeletionProtection": True,
-       "accessLogs": {"enabled": True, "bucket": "logs"}}
-RDS = {"publiclyAccessible": False, "storageEncrypted": True, "backupRetentionPeriod": 14, "deletionProtection": True,
-       "skipFinalSnapshot": False, "finalSnapshotIdentifier": "final", "multiAz": True, "copyTagsToSnapshot": True,
-       "autoMinorVersionUpgrade": True, "performanceInsightsEnabled": True}
-CONTAINER = {"name": "app", "image": "1.dkr.ecr.us-east-1.amazonaws.com/r@sha256:" + "a" * 64, "user": "10001:10001",
-             "readonlyRootFilesystem": True, "environment": [{"name": "LOG_LEVEL", "value": "INFO"}],
-             "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:us-east-1:1:secret:db"}]}
-SERVICE = {"networkConfiguration": {"assignPublicIp": False}, "capacityProviderStrategies": [
-    {"capacityProvider": "FARGATE", "weight": 1}]}
+HTTPS = {
+    "protocol": "HTTPS",
+    "port": 443,
+    "certificateArn": "arn:aws:acm:us-east-1:1:certificate/x",
+    "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "routingHttpResponseStrictTransportSecurityHeaderValue": "max-age=31536000; includeSubDomains",
+    "routingHttpResponseXContentTypeOptionsHeaderValue": "nosniff",
+    "routingHttpResponseXFrameOptionsHeaderValue": "DENY",
+}
+REDIRECT = {
+    "protocol": "HTTP",
+    "port": 80,
+    "defaultActions": [
+        {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}
+    ],
+}
+ALB = {
+    "loadBalancerType": "application",
+    "dropInvalidHeaderFields": True,
+    "enableDeletionProtection": True,
+    "accessLogs": {"enabled": True, "bucket": "logs"},
+}
+RDS = {
+    "publiclyAccessible": False,
+    "storageEncrypted": True,
+    "backupRetentionPeriod": 14,
+    "deletionProtection": True,
+    "skipFinalSnapshot": False,
+    "finalSnapshotIdentifier": "final",
+    "multiAz": True,
+    "copyTagsToSnapshot": True,
+    "autoMinorVersionUpgrade": True,
+    "performanceInsightsEnabled": True,
+}
+CONTAINER = {
+    "name": "app",
+    "image": "1.dkr.ecr.us-east-1.amazonaws.com/r@sha256:" + "a" * 64,
+    "user": "10001:10001",
+    "readonlyRootFilesystem": True,
+    "environment": [{"name": "LOG_LEVEL", "value": "INFO"}],
+    "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:us-east-1:1:secret:db"}],
+}
+SERVICE = {
+    "networkConfiguration": {"assignPublicIp": False},
+    "capacityProviderStrategies": [{"capacityProvider": "FARGATE", "weight": 1}],
+}
 
 
 def taskdef(**container: Any) -> dict[str, Any]:
@@ -42,53 +71,96 @@ def policy(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"policy": json.dumps({"Version": "2012-10-17", "Statement": list(statements)})}
 
 
-SECRET_READ = {"Sid": "Read", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
-               "Resource": ["arn:aws:secretsmanager:us-east-1:1:secret:db-abc"]}
+SECRET_READ = {
+    "Sid": "Read",
+    "Effect": "Allow",
+    "Action": ["secretsmanager:GetSecretValue"],
+    "Resource": ["arn:aws:secretsmanager:us-east-1:1:secret:db-abc"],
+}
 
 # rule id -> (type, compliant inputs, violating inputs)
 CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "alb-https-tls-policy": (rules.T_LISTENER, HTTPS, {**HTTPS, "sslPolicy": "ELBSecurityPolicy-2016-08"}),
-    "alb-http-redirects-https": (rules.T_LISTENER, REDIRECT, {"protocol": "HTTP", "port": 80, "defaultActions": [
-        {"type": "forward", "targetGroupArn": "arn:tg"}]}),
+    "alb-http-redirects-https": (
+        rules.T_LISTENER,
+        REDIRECT,
+        {"protocol": "HTTP", "port": 80, "defaultActions": [{"type": "forward", "targetGroupArn": "arn:tg"}]},
+    ),
     "alb-drop-invalid-headers": (rules.T_LB, ALB, {**ALB, "dropInvalidHeaderFields": False}),
     "alb-deletion-protection": (rules.T_LB, ALB, {**ALB, "enableDeletionProtection": False}),
     "alb-security-headers": (rules.T_LISTENER, HTTPS, {**HTTPS, "routingHttpResponseXFrameOptionsHeaderValue": None}),
     "alb-access-logs": (rules.T_LB, ALB, {k: v for k, v in ALB.items() if k != "accessLogs"}),
-    "s3-block-public-access": (rules.T_BUCKET_PAB, dict.fromkeys(
-        ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True),
-        {"blockPublicAcls": True}),
-    "s3-deny-insecure-transport": (rules.T_BUCKET_POLICY, policy(
-        {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
-         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}),
-        policy({"Effect": "Allow", "Principal": {"AWS": "x"}, "Action": "s3:PutObject", "Resource": "*"})),
-    "s3-default-encryption": (rules.T_BUCKET_SSE, {"rules": [{"applyServerSideEncryptionByDefault": {
-        "sseAlgorithm": "AES256"}}]}, {"rules": []}),
+    "s3-block-public-access": (
+        rules.T_BUCKET_PAB,
+        dict.fromkeys(("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True),
+        {"blockPublicAcls": True},
+    ),
+    "s3-deny-insecure-transport": (
+        rules.T_BUCKET_POLICY,
+        policy(
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ),
+        policy({"Effect": "Allow", "Principal": {"AWS": "x"}, "Action": "s3:PutObject", "Resource": "*"}),
+    ),
+    "s3-default-encryption": (
+        rules.T_BUCKET_SSE,
+        {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]},
+        {"rules": []},
+    ),
     "ecs-no-public-ip": (rules.T_SERVICE, SERVICE, {**SERVICE, "networkConfiguration": {"assignPublicIp": True}}),
-    "ecs-on-demand-capacity": (rules.T_SERVICE, SERVICE, {**SERVICE, "capacityProviderStrategies": [
-        {"capacityProvider": "FARGATE_SPOT", "weight": 1}]}),
+    "ecs-on-demand-capacity": (
+        rules.T_SERVICE,
+        SERVICE,
+        {**SERVICE, "capacityProviderStrategies": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]},
+    ),
     "ecs-non-root": (rules.T_TASKDEF, taskdef(), taskdef(user="root")),
     "ecs-readonly-root-fs": (rules.T_TASKDEF, taskdef(), taskdef(readonlyRootFilesystem=False)),
-    "ecs-secrets-value-from": (rules.T_TASKDEF, taskdef(), taskdef(
-        environment=[{"name": "DB_PASSWORD", "value": "hunter2"}])),
+    "ecs-secrets-value-from": (
+        rules.T_TASKDEF,
+        taskdef(),
+        taskdef(environment=[{"name": "DB_PASSWORD", "value": "hunter2"}]),
+    ),
     "ecs-image-by-digest": (rules.T_TASKDEF, taskdef(), taskdef(image="1.dkr.ecr.us-east-1.amazonaws.com/r:latest")),
-    "ecs-container-insights": (rules.T_CLUSTER, {"settings": [{"name": "containerInsights", "value": "enabled"}]},
-                               {"settings": []}),
+    "ecs-container-insights": (
+        rules.T_CLUSTER,
+        {"settings": [{"name": "containerInsights", "value": "enabled"}]},
+        {"settings": []},
+    ),
     "iam-secrets-exact-arns": (rules.T_ROLE_POLICY, policy(SECRET_READ), policy({**SECRET_READ, "Resource": "*"})),
-    "iam-least-privilege": (rules.T_ROLE_POLICY, policy(SECRET_READ, {
-        "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"}),
-        policy({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})),
-    "sg-public-ingress-web-only": (rules.T_SG_IN, {"cidrIpv4": "0.0.0.0/0", "fromPort": 443, "toPort": 443,
-                                                   "ipProtocol": "tcp"},
-                                   {"cidrIpv4": "0.0.0.0/0", "fromPort": 5432, "toPort": 5432, "ipProtocol": "tcp"}),
-    "vpc-default-sg-closed": (rules.T_DEFAULT_SG, {"ingress": [], "egress": []},
-                              {"ingress": [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}]}),
+    "iam-least-privilege": (
+        rules.T_ROLE_POLICY,
+        policy(SECRET_READ, {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"}),
+        policy({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}),
+    ),
+    "sg-public-ingress-web-only": (
+        rules.T_SG_IN,
+        {"cidrIpv4": "0.0.0.0/0", "fromPort": 443, "toPort": 443, "ipProtocol": "tcp"},
+        {"cidrIpv4": "0.0.0.0/0", "fromPort": 5432, "toPort": 5432, "ipProtocol": "tcp"},
+    ),
+    "vpc-default-sg-closed": (
+        rules.T_DEFAULT_SG,
+        {"ingress": [], "egress": []},
+        {"ingress": [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}]},
+    ),
     "vpc-subnet-no-auto-public-ip": (rules.T_SUBNET, {"mapPublicIpOnLaunch": False}, {"mapPublicIpOnLaunch": True}),
-    "tls-trusted-certificate": ("aws:acm/certificate:Certificate", {"domainName": "app.example.com"},
-                                {"subject": {"commonName": "x.invalid"}}),
+    "tls-trusted-certificate": (
+        "aws:acm/certificate:Certificate",
+        {"domainName": "app.example.com"},
+        {"subject": {"commonName": "x.invalid"}},
+    ),
     "rds-not-public": (rules.T_RDS, RDS, {**RDS, "publiclyAccessible": True}),
     "rds-storage-encrypted": (rules.T_RDS, RDS, {**RDS, "storageEncrypted": False}),
-    "rds-force-ssl": (rules.T_PARAMS, {"family": "postgres17", "parameters": [{"name": "rds.force_ssl", "value": "1"}]},
-                      {"family": "postgres17", "parameters": [{"name": "rds.force_ssl", "value": "0"}]}),
+    "rds-force-ssl": (
+        rules.T_PARAMS,
+        {"family": "postgres17", "parameters": [{"name": "rds.force_ssl", "value": "1"}]},
+        {"family": "postgres17", "parameters": [{"name": "rds.force_ssl", "value": "0"}]},
+    ),
     "rds-backup-retention": (rules.T_RDS, {**RDS, "backupRetentionPeriod": 7}, {**RDS, "backupRetentionPeriod": 1}),
     "rds-backup-retention-prod": (rules.T_RDS, RDS, {**RDS, "backupRetentionPeriod": 7}),
     "rds-deletion-protection": (rules.T_RDS, RDS, {**RDS, "deletionProtection": False}),
@@ -99,9 +171,15 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "rds-performance-insights": (rules.T_RDS, RDS, {**RDS, "performanceInsightsEnabled": False}),
     "ecr-immutable-tags": (rules.T_ECR, {"imageTagMutability": "IMMUTABLE"}, {"imageTagMutability": "MUTABLE"}),
     "ecr-scan-on-push": (rules.T_ECR, {"imageScanningConfiguration": {"scanOnPush": True}}, {}),
-    "ecr-lifecycle-policy": (rules.T_ECR_LIFECYCLE, {"policy": json.dumps({"rules": [
-        {"rulePriority": 1, "selection": {"tagStatus": "untagged"}, "action": {"type": "expire"}}]})},
-        {"policy": json.dumps({"rules": []})}),
+    "ecr-lifecycle-policy": (
+        rules.T_ECR_LIFECYCLE,
+        {
+            "policy": json.dumps(
+                {"rules": [{"rulePriority": 1, "selection": {"tagStatus": "untagged"}, "action": {"type": "expire"}}]}
+            )
+        },
+        {"policy": json.dumps({"rules": []})},
+    ),
     "logs-finite-retention": (rules.T_LOGS, {"retentionInDays": 14}, {"name": "/forever"}),
     "logs-retention-prod": (rules.T_LOGS, {"retentionInDays": 90}, {"retentionInDays": 14}),
 }
@@ -145,9 +223,17 @@ def test_fsbp_controls_cited() -> None:
 
 def test_dev_relaxes_only_the_documented_trade_offs() -> None:
     assert DEV_TRADE_OFFS == {
-        "ecs-no-public-ip", "rds-multi-az", "rds-deletion-protection", "rds-final-snapshot", "alb-deletion-protection",
-        "tls-trusted-certificate", "alb-access-logs", "ecs-on-demand-capacity", "rds-backup-retention-prod",
-        "logs-retention-prod"}
+        "ecs-no-public-ip",
+        "rds-multi-az",
+        "rds-deletion-protection",
+        "rds-final-snapshot",
+        "alb-deletion-protection",
+        "tls-trusted-certificate",
+        "alb-access-logs",
+        "ecs-on-demand-capacity",
+        "rds-backup-retention-prod",
+        "logs-retention-prod",
+    }
 
 
 def test_prod_stack_has_no_findings(prod) -> None:  # noqa: ANN001
@@ -180,13 +266,15 @@ def test_unknown_environment_is_held_to_prod() -> None:
 # -- the Pulumi policy pack ------------------------------------------------------------------------------------
 def _pack():  # noqa: ANN202
     import policy.__main__ as pack
+
     return pack
 
 
 def _validate(policy_obj, type_: str, props: dict[str, Any]) -> list[str]:  # noqa: ANN001
     reported: list[str] = []
-    args = ResourceValidationArgs(type_, unknown_checking_proxy(props), "urn:pulumi:prod::slipway::t::n", "n",
-                                  None, None)  # type: ignore[arg-type]
+    args = ResourceValidationArgs(
+        type_, unknown_checking_proxy(props), "urn:pulumi:prod::slipway::t::n", "n", None, None
+    )  # type: ignore[arg-type]
     policy_obj.validate(args, lambda message, urn=None: reported.append(message))
     return reported
 

@@ -59,15 +59,27 @@ def test_stack_exports_and_the_service_runs_the_digest_not_a_tag(stack: Resource
 def test_x86_architecture_builds_amd64() -> None:
     def program() -> None:
         registry = ContainerRegistry("r", ContainerRegistryArgs())
-        AppImage("i", AppImageArgs(context="app", repository_url=registry.repository_url,
-                                   registry_id=registry.registry_id, tag="src-1", architecture="x86_64"))
+        AppImage(
+            "i",
+            AppImageArgs(
+                context="app",
+                repository_url=registry.repository_url,
+                registry_id=registry.registry_id,
+                tag="src-1",
+                architecture="x86_64",
+            ),
+        )
+
     assert run_program(program).one(IMAGE).input("build", "platform") == "linux/amd64"
 
 
 def test_unknown_architecture_is_refused() -> None:
     with pytest.raises(ValueError, match="architecture='sparc'"):
-        run_program(lambda: AppImage("i", AppImageArgs(context="app", repository_url="x", registry_id="1",
-                                                       tag="t", architecture="sparc")))
+        run_program(
+            lambda: AppImage(
+                "i", AppImageArgs(context="app", repository_url="x", registry_id="1", tag="t", architecture="sparc")
+            )
+        )
 
 
 def test_source_tag_changes_with_content_and_ignores_caches(tmp_path: Path) -> None:
@@ -107,8 +119,12 @@ def test_source_tag_hashes_what_docker_build_sees(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("more docs\n")
     (tmp_path / "pkg" / ".env").write_text("SECRET=1\n")
     assert source_tag(str(tmp_path)) == first
-    for path, text in (("pkg/notes.md", "changed\n"), ("Dockerfile", "FROM python:3.12\n"),
-                       (".dockerignore", "tests\n"), ("pkg/main.py", "print(2)\n")):
+    for path, text in (
+        ("pkg/notes.md", "changed\n"),
+        ("Dockerfile", "FROM python:3.12\n"),
+        (".dockerignore", "tests\n"),
+        ("pkg/main.py", "print(2)\n"),
+    ):
         (tmp_path / path).write_text(text)
         assert source_tag(str(tmp_path)) != first, f"{path} reaches the image: the tag must change"
         first = source_tag(str(tmp_path))
@@ -150,8 +166,19 @@ def test_a_looked_up_digest_must_be_a_digest(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(image, "find_pushed_image", lambda *_a, **_k: "latest")
     with pytest.raises(ValueError, match="digest 'latest' for repo:t"):
-        run_program(lambda: AppImage("i", AppImageArgs(context="app", repository_url="x", registry_id="1", tag="t",
-                                                       repository_name="repo", region="us-east-1")))
+        run_program(
+            lambda: AppImage(
+                "i",
+                AppImageArgs(
+                    context="app",
+                    repository_url="x",
+                    registry_id="1",
+                    tag="t",
+                    repository_name="repo",
+                    region="us-east-1",
+                ),
+            )
+        )
 
 
 def test_no_lookup_without_a_repository_name(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,8 +188,9 @@ def test_no_lookup_without_a_repository_name(monkeypatch: pytest.MonkeyPatch) ->
         raise AssertionError("looked up ECR without a repository name")
 
     monkeypatch.setattr(image, "find_pushed_image", refuse)
-    graph = run_program(lambda: AppImage("i", AppImageArgs(context="app", repository_url="x", registry_id="1",
-                                                           tag="t")))
+    graph = run_program(
+        lambda: AppImage("i", AppImageArgs(context="app", repository_url="x", registry_id="1", tag="t"))
+    )
     assert len(graph.by_type(IMAGE)) == 1
 
 
@@ -186,9 +214,18 @@ def ecr(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def test_find_pushed_image_against_ecr(ecr: Any) -> None:
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                           "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
-                                      "digest": "sha256:" + "1" * 64}, "layers": []})
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 1,
+                "digest": "sha256:" + "1" * 64,
+            },
+            "layers": [],
+        }
+    )
     pushed = ecr.put_image(repositoryName="slipway-dev", imageManifest=manifest, imageTag="src-abc-arm64")
     digest = pushed["image"]["imageId"]["imageDigest"]
     assert find_pushed_image("slipway-dev", "src-abc-arm64", "eu-west-1", ecr_client=ecr) == digest

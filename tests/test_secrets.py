@@ -44,8 +44,9 @@ def test_read_policy_names_exactly_the_given_arns() -> None:
     assert statement["Action"] == ["secretsmanager:GetSecretValue"] and statement["Resource"] == ["arn:a", "arn:b"]
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"recovery_window_days": 3}, "7 to 30"),
-                                                  ({"password_length": 8}, "at least 20")])
+@pytest.mark.parametrize(
+    ("kwargs", "message"), [({"recovery_window_days": 3}, "7 to 30"), ({"password_length": 8}, "at least 20")]
+)
 def test_bad_args_are_refused(kwargs: dict[str, int], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         run_program(lambda: AppSecrets("s", AppSecretsArgs(**kwargs)))

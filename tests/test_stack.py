@@ -14,17 +14,35 @@ from slipway.plan import main
 OUTPUTS = {"url", "image", "db_endpoint", "log_group", "cluster", "service", "alarm_topic"}
 # Every resource type the issue names, by the component that owns it.
 REQUIRED_TYPES = {
-    "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ecr/repository:Repository",
+    "aws:ec2/vpc:Vpc",
+    "aws:ec2/subnet:Subnet",
+    "aws:ecr/repository:Repository",
     "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-    "docker:index/image:Image", "aws:secretsmanager/secret:Secret", "aws:secretsmanager/secretVersion:SecretVersion",
-    "random:index/randomPassword:RandomPassword", "aws:rds/instance:Instance", "aws:rds/parameterGroup:ParameterGroup",
-    "aws:rds/subnetGroup:SubnetGroup", "aws:cloudwatch/logGroup:LogGroup", "aws:sns/topic:Topic",
-    "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/dashboard:Dashboard", "aws:ecs/cluster:Cluster",
-    "aws:ecs/taskDefinition:TaskDefinition", "aws:ecs/service:Service", "aws:lb/loadBalancer:LoadBalancer",
-    "aws:lb/listener:Listener", "aws:lb/targetGroup:TargetGroup", "aws:acm/certificate:Certificate",
-    "aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy", "aws:iam/role:Role",
-    "pulumi-python:dynamic/slipway:MigrationGate", "pulumi-python:dynamic/slipway:RolloutCheck",
-    "aws:ec2/natGateway:NatGateway", "aws:route53/record:Record",
+    "docker:index/image:Image",
+    "aws:secretsmanager/secret:Secret",
+    "aws:secretsmanager/secretVersion:SecretVersion",
+    "random:index/randomPassword:RandomPassword",
+    "aws:rds/instance:Instance",
+    "aws:rds/parameterGroup:ParameterGroup",
+    "aws:rds/subnetGroup:SubnetGroup",
+    "aws:cloudwatch/logGroup:LogGroup",
+    "aws:sns/topic:Topic",
+    "aws:cloudwatch/metricAlarm:MetricAlarm",
+    "aws:cloudwatch/dashboard:Dashboard",
+    "aws:ecs/cluster:Cluster",
+    "aws:ecs/taskDefinition:TaskDefinition",
+    "aws:ecs/service:Service",
+    "aws:lb/loadBalancer:LoadBalancer",
+    "aws:lb/listener:Listener",
+    "aws:lb/targetGroup:TargetGroup",
+    "aws:acm/certificate:Certificate",
+    "aws:appautoscaling/target:Target",
+    "aws:appautoscaling/policy:Policy",
+    "aws:iam/role:Role",
+    "pulumi-python:dynamic/slipway:MigrationGate",
+    "pulumi-python:dynamic/slipway:RolloutCheck",
+    "aws:ec2/natGateway:NatGateway",
+    "aws:route53/record:Record",
 }
 
 
@@ -101,13 +119,16 @@ def test_cli_reports_bad_config_and_unknown_stacks_with_exit_2(monkeypatch: pyte
 
 
 def test_secure_config_values_become_placeholders_that_stay_secret(tmp_path: Path) -> None:
-    (tmp_path / "Pulumi.yaml").write_text("name: demo\nruntime: python\nconfig:\n  size:\n    type: integer\n"
-                                          "    default: 3\n")
-    (tmp_path / "Pulumi.s.yaml").write_text("config:\n  aws:region: eu-west-1\n  demo:token:\n"
-                                            "    secure: v1:AAAAencrypted\n")
+    (tmp_path / "Pulumi.yaml").write_text(
+        "name: demo\nruntime: python\nconfig:\n  size:\n    type: integer\n    default: 3\n"
+    )
+    (tmp_path / "Pulumi.s.yaml").write_text(
+        "config:\n  aws:region: eu-west-1\n  demo:token:\n    secure: v1:AAAAencrypted\n"
+    )
     (tmp_path / "__main__.py").write_text(
         "import pulumi\ncfg = pulumi.Config()\npulumi.export('token', cfg.require_secret('token'))\n"
-        "pulumi.export('size', cfg.require_int('size'))\n")
+        "pulumi.export('size', cfg.require_int('size'))\n"
+    )
     project, config, secret_keys = load_config("s", tmp_path)
     assert project == "demo" and secret_keys == ["demo:token"] and config["demo:size"] == "3"
     assert "v1:AAAA" not in config["demo:token"]
@@ -138,5 +159,8 @@ def test_the_mocks_refuse_names_aws_would_refuse() -> None:
     from slipway.offline import run_program
 
     with pytest.raises(Exception, match="AWS allows 32"):
-        run_program(lambda: aws.lb.TargetGroup("a-very-long-application-name-prod-web-tg", port=80,
-                                               protocol="HTTP", vpc_id="vpc-1"))
+        run_program(
+            lambda: aws.lb.TargetGroup(
+                "a-very-long-application-name-prod-web-tg", port=80, protocol="HTTP", vpc_id="vpc-1"
+            )
+        )

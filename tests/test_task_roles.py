@@ -31,8 +31,10 @@ def test_task_role_has_no_policies_and_both_roles_trust_only_ecs_tasks(stack: Re
     task = stack.one("aws:iam/role:Role", "-task")
     (statement,) = json.loads(task.input("assumeRolePolicy"))["Statement"]
     account = task.outputs["arn"].split(":")[4]
-    assert statement["Condition"] == {"ArnLike": {"aws:SourceArn": f"arn:aws:ecs:us-east-1:{account}:*"},
-                                      "StringEquals": {"aws:SourceAccount": account}}, "confused-deputy guard"
+    assert statement["Condition"] == {
+        "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:us-east-1:{account}:*"},
+        "StringEquals": {"aws:SourceAccount": account},
+    }, "confused-deputy guard"
 
 
 def test_both_task_definitions_use_the_roles(stack: ResourceGraph) -> None:

@@ -40,11 +40,14 @@ def test_existing_certificate_arn_is_used_as_is() -> None:
     assert graph.one("aws:lb/listener:Listener", "https").input("certificateArn") == ARN
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (TlsCertificateArgs(mode="domain", domain="a.example.com"), "needs both domain and hosted_zone_id"),
-    (TlsCertificateArgs(mode="certificate"), "needs certificate_arn"),
-    (TlsCertificateArgs(mode="letsencrypt"), "use one of"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (TlsCertificateArgs(mode="domain", domain="a.example.com"), "needs both domain and hosted_zone_id"),
+        (TlsCertificateArgs(mode="certificate"), "needs certificate_arn"),
+        (TlsCertificateArgs(mode="letsencrypt"), "use one of"),
+    ],
+)
 def test_incomplete_modes_are_refused(args: TlsCertificateArgs, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         run_program(lambda: TlsCertificate("t", args))

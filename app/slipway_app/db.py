@@ -30,8 +30,11 @@ def make_engine(settings: Settings, *, pooled: bool = True) -> Engine:
 
     The pooled (request-serving) engine gets ``DB_STATEMENT_TIMEOUT_MS`` as PostgreSQL ``statement_timeout``.
     """
-    return engine_for_url(settings.sqlalchemy_url(), pooled=pooled,
-                          statement_timeout_ms=settings.db_statement_timeout_ms if pooled else None)
+    return engine_for_url(
+        settings.sqlalchemy_url(),
+        pooled=pooled,
+        statement_timeout_ms=settings.db_statement_timeout_ms if pooled else None,
+    )
 
 
 def engine_for_url(url: URL, *, pooled: bool = True, statement_timeout_ms: int | None = None) -> Engine:
@@ -44,11 +47,16 @@ def engine_for_url(url: URL, *, pooled: bool = True, statement_timeout_ms: int |
     """
     if url.get_backend_name() == "postgresql":
         connect_args: dict[str, object] = {
-            "connect_timeout": CONNECT_TIMEOUT_SECONDS, "application_name": APPLICATION_NAME,
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            "application_name": APPLICATION_NAME,
             # Detect a silently dead peer (network partition, failover) instead of hanging for
             # minutes: TCP keepalives, and give up on unacknowledged sends after 10 s.
-            "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
-            "tcp_user_timeout": TCP_USER_TIMEOUT_MS}
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+            "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+        }
         if not pooled:
             return create_engine(url, poolclass=NullPool, connect_args=connect_args)
         timeout_ms = DEFAULT_STATEMENT_TIMEOUT_MS if statement_timeout_ms is None else int(statement_timeout_ms)
@@ -56,14 +64,23 @@ def engine_for_url(url: URL, *, pooled: bool = True, statement_timeout_ms: int |
         existing = url.query.get("options")
         options = [existing] if isinstance(existing, str) and existing else []
         connect_args["options"] = " ".join([*options, f"-c statement_timeout={timeout_ms}"])
-        return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW,
-                             pool_timeout=POOL_TIMEOUT_SECONDS, pool_recycle=POOL_RECYCLE_SECONDS,
-                             connect_args=connect_args)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=POOL_SIZE,
+            max_overflow=MAX_OVERFLOW,
+            pool_timeout=POOL_TIMEOUT_SECONDS,
+            pool_recycle=POOL_RECYCLE_SECONDS,
+            connect_args=connect_args,
+        )
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     sqlite_args = {"check_same_thread": False, "timeout": CONNECT_TIMEOUT_SECONDS}
-    engine = (create_engine(url, connect_args=sqlite_args) if pooled
-              else create_engine(url, connect_args=sqlite_args, poolclass=NullPool))
+    engine = (
+        create_engine(url, connect_args=sqlite_args)
+        if pooled
+        else create_engine(url, connect_args=sqlite_args, poolclass=NullPool)
+    )
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 

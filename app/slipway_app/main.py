@@ -36,15 +36,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     """422 naming each bad field; the offending input is not echoed back."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    detail = [{"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
-              for err in errors]
+    detail = [
+        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")} for err in errors
+    ]
     return JSONResponse({"detail": detail}, status_code=422)
 
 
 async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
     log.error("database unavailable", extra={"error_type": type(exc).__name__})
-    return JSONResponse({"detail": "database unavailable, try again later"}, status_code=503,
-                        headers={"Retry-After": "5"})
+    return JSONResponse(
+        {"detail": "database unavailable, try again later"}, status_code=503, headers={"Retry-After": "5"}
+    )
 
 
 async def _database_rejected(_request: Request, exc: Exception) -> JSONResponse:
@@ -56,8 +58,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: validated from the environment). Does not configure logging."""
     settings = settings or load_settings()
     docs = None if settings.app_env == "prod" else "/docs"
-    app = FastAPI(title="slipway sample app", version=__version__, lifespan=lifespan, docs_url=docs,
-                  redoc_url=None, openapi_url="/openapi.json")
+    app = FastAPI(
+        title="slipway sample app",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=docs,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
     engine = make_engine(settings)
     app.state.settings = settings
     app.state.engine = engine

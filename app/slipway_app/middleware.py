@@ -28,14 +28,15 @@ _CONTENT_LENGTH = re.compile(r"[0-9]+")
 MAX_BODY_BYTES = 64 * 1024
 
 # Strict by default: the API and the landing page load nothing (the page has no script and no inline style).
-STRICT_CSP = ("default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; "
-              "img-src 'self'")
+STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; img-src 'self'"
 # Swagger UI (/docs, only outside prod) loads its assets from jsDelivr and runs one inline bootstrap script.
-DOCS_CSP = ("default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; "
-            "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "img-src 'self' data: https://fastapi.tiangolo.com; "
-            "connect-src 'self'")
+DOCS_CSP = (
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "img-src 'self' data: https://fastapi.tiangolo.com; "
+    "connect-src 'self'"
+)
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect"})
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
@@ -62,8 +63,9 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def _merge_headers(headers: Iterable[tuple[bytes, bytes]], extra: Iterable[tuple[bytes, bytes]]) -> list[
-        tuple[bytes, bytes]]:
+def _merge_headers(
+    headers: Iterable[tuple[bytes, bytes]], extra: Iterable[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
     """``headers`` plus each ``extra`` header the response does not already set."""
     out = list(headers)
     present = {key.lower() for key, _ in out}
@@ -73,9 +75,11 @@ def _merge_headers(headers: Iterable[tuple[bytes, bytes]], extra: Iterable[tuple
 
 def _json_response_messages(status: int, payload: dict[str, object]) -> tuple[Message, Message]:
     body = json.dumps(payload).encode()
-    start: Message = {"type": "http.response.start", "status": status,
-                      "headers": [(b"content-type", b"application/json"),
-                                  (b"content-length", str(len(body)).encode())]}
+    start: Message = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+    }
     return start, {"type": "http.response.body", "body": body, "more_body": False}
 
 
@@ -95,8 +99,12 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         path: str = scope.get("path", "")
         csp = DOCS_CSP if path in DOCS_PATHS else STRICT_CSP
-        extra = (*SECURITY_HEADERS, (b"content-security-policy", csp.encode()), (b"cache-control", b"no-store"),
-                 (REQUEST_ID_HEADER.encode(), request_id.encode()))
+        extra = (
+            *SECURITY_HEADERS,
+            (b"content-security-policy", csp.encode()),
+            (b"cache-control", b"no-store"),
+            (REQUEST_ID_HEADER.encode(), request_id.encode()),
+        )
         status = 500
         started = False
         t0 = time.perf_counter()
@@ -117,17 +125,22 @@ class RequestContextMiddleware:
             status = 500
             if started:  # too late for a clean 500: let the server abort the connection
                 raise
-            for message in _json_response_messages(500, {"detail": "Internal Server Error",
-                                                           "request_id": request_id}):
+            for message in _json_response_messages(500, {"detail": "Internal Server Error", "request_id": request_id}):
                 await send_wrapper(message)
         finally:
             client = scope.get("client")
-            access_log.info("request", extra={
-                "method": scope.get("method"), "path": path, "status": status,
-                "duration_ms": round((time.perf_counter() - t0) * 1000, 2),
-                "client": client[0] if client else None, "http_version": scope.get("http_version"),
-                "user_agent": _header(scope, b"user-agent"),
-            })
+            access_log.info(
+                "request",
+                extra={
+                    "method": scope.get("method"),
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - t0) * 1000, 2),
+                    "client": client[0] if client else None,
+                    "http_version": scope.get("http_version"),
+                    "user_agent": _header(scope, b"user-agent"),
+                },
+            )
             request_id_var.reset(token)
 
 

@@ -63,8 +63,10 @@ def current_revisions(connection: Connection) -> set[str]:
 
 def _set_timeouts(conn: Connection, *, statement_timeout_ms: int, lock_timeout_ms: int) -> None:
     """Session-level ``statement_timeout``/``lock_timeout`` (0 = none), overriding any role/database default."""
-    conn.execute(text("SELECT set_config('statement_timeout', :st, false), set_config('lock_timeout', :lt, false)"),
-                 {"st": str(int(statement_timeout_ms)), "lt": str(int(lock_timeout_ms))})
+    conn.execute(
+        text("SELECT set_config('statement_timeout', :st, false), set_config('lock_timeout', :lt, false)"),
+        {"st": str(int(statement_timeout_ms)), "lt": str(int(lock_timeout_ms))},
+    )
 
 
 @contextmanager
@@ -92,8 +94,11 @@ def advisory_lock(engine: Engine) -> Iterator[None]:
             try:
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
             except Exception:
-                log.warning("could not release the migration lock explicitly (it is released when the "
-                            "connection closes)", exc_info=True, extra={"lock_key": LOCK_KEY})
+                log.warning(
+                    "could not release the migration lock explicitly (it is released when the connection closes)",
+                    exc_info=True,
+                    extra={"lock_key": LOCK_KEY},
+                )
             else:
                 log.info("migration lock released", extra={"lock_key": LOCK_KEY})
 
@@ -120,8 +125,13 @@ def upgrade_to_head(url: URL, *, lock_timeout_ms: int = DEFAULT_MIGRATION_LOCK_T
                 if before == heads:
                     log.info("database already at head", extra={"revision": ",".join(sorted(heads))})
                 else:
-                    log.info("upgrading database", extra={"from_revision": ",".join(sorted(before)) or None,
-                                                          "to_revision": ",".join(sorted(heads))})
+                    log.info(
+                        "upgrading database",
+                        extra={
+                            "from_revision": ",".join(sorted(before)) or None,
+                            "to_revision": ",".join(sorted(heads)),
+                        },
+                    )
                     command.upgrade(alembic_config(connection=conn), "head")
                     conn.commit()
                 after = current_revisions(conn)

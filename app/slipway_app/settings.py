@@ -61,12 +61,21 @@ class Settings(BaseSettings):
     db_sslmode: SslMode | None = None
     database_url: SecretStr | None = Field(None, description="alternative to DB_*: postgresql://... or sqlite:///...")
     secret_key: SecretStr | None = None
-    db_statement_timeout_ms: int = Field(DEFAULT_STATEMENT_TIMEOUT_MS, ge=100, le=600_000,
-                                         description="PostgreSQL statement_timeout of request connections (ms)")
-    db_migration_lock_timeout_ms: int = Field(DEFAULT_MIGRATION_LOCK_TIMEOUT_MS, ge=100, le=3_600_000,
-                                              description="PostgreSQL lock_timeout of `app migrate` (ms)")
-    forwarded_allow_ips: str = Field(DEFAULT_FORWARDED_ALLOW_IPS,
-                                     description="comma-separated proxy IPs/CIDRs trusted for X-Forwarded-For")
+    db_statement_timeout_ms: int = Field(
+        DEFAULT_STATEMENT_TIMEOUT_MS,
+        ge=100,
+        le=600_000,
+        description="PostgreSQL statement_timeout of request connections (ms)",
+    )
+    db_migration_lock_timeout_ms: int = Field(
+        DEFAULT_MIGRATION_LOCK_TIMEOUT_MS,
+        ge=100,
+        le=3_600_000,
+        description="PostgreSQL lock_timeout of `app migrate` (ms)",
+    )
+    forwarded_allow_ips: str = Field(
+        DEFAULT_FORWARDED_ALLOW_IPS, description="comma-separated proxy IPs/CIDRs trusted for X-Forwarded-For"
+    )
 
     @field_validator("log_level", "app_env", mode="before")
     @classmethod
@@ -85,11 +94,14 @@ class Settings(BaseSettings):
         normalised = []
         for item in items:
             if item == "*":
-                raise ValueError("'*' would let any caller choose the logged client address; list the proxies' "
-                                 "IPs or CIDR networks (e.g. the VPC CIDR 10.20.0.0/16)")
+                raise ValueError(
+                    "'*' would let any caller choose the logged client address; list the proxies' "
+                    "IPs or CIDR networks (e.g. the VPC CIDR 10.20.0.0/16)"
+                )
             try:  # strict, like gunicorn's own validator: 10.20.0.1/16 (host bits set) is a mistake
-                normalised.append(str(ipaddress.ip_network(item, strict=True)) if "/" in item
-                                  else str(ipaddress.ip_address(item)))
+                normalised.append(
+                    str(ipaddress.ip_network(item, strict=True)) if "/" in item else str(ipaddress.ip_address(item))
+                )
             except ValueError:
                 raise ValueError(f"{item!r} is not an IP address or CIDR network (e.g. 10.20.0.0/16)") from None
         return ",".join(normalised)
@@ -102,8 +114,9 @@ class Settings(BaseSettings):
         try:
             url = make_url(value.get_secret_value())
         except (ArgumentError, ValueError):  # the message could contain the password: do not chain it
-            raise ValueError("is not a valid URL (expected postgresql://user:pass@host:5432/db or "
-                             "sqlite:///path)") from None
+            raise ValueError(
+                "is not a valid URL (expected postgresql://user:pass@host:5432/db or sqlite:///path)"
+            ) from None
         scheme = url.drivername
         if scheme not in POSTGRES_SCHEMES | SQLITE_SCHEMES:
             raise ValueError(f"unsupported scheme {scheme!r}; use postgresql:// (psycopg 3) or sqlite:///")
@@ -114,9 +127,11 @@ class Settings(BaseSettings):
             rest = value.get_secret_value().split("://", 1)[-1]
             after_userinfo = rest.rsplit("@", 1)[-1]
             if rest.count("@") > 1 or "#" in after_userinfo or any(c in (url.host or "") for c in "@/#?"):
-                raise ValueError("the user name or password seems to contain unescaped special characters ('@', "
-                                 "'/', '#', '?'...): URL-encode them, e.g. urllib.parse.quote(password, safe=''), "
-                                 "or use DB_HOST/DB_USER/DB_PASSWORD (escaped for you)")
+                raise ValueError(
+                    "the user name or password seems to contain unescaped special characters ('@', "
+                    "'/', '#', '?'...): URL-encode them, e.g. urllib.parse.quote(password, safe=''), "
+                    "or use DB_HOST/DB_USER/DB_PASSWORD (escaped for you)"
+                )
             if not url.host:
                 raise ValueError("a postgresql URL needs a host")
         return value
@@ -126,19 +141,24 @@ class Settings(BaseSettings):
         if self.database_url is not None and self.db_host:
             raise ValueError("set either DATABASE_URL or DB_HOST (with DB_USER, DB_PASSWORD...), not both")
         if self.db_host:
-            missing = [name for name, value in (("DB_USER", self.db_user), ("DB_PASSWORD", self.db_password))
-                       if not value]
+            missing = [
+                name for name, value in (("DB_USER", self.db_user), ("DB_PASSWORD", self.db_password)) if not value
+            ]
             if missing:
-                raise ValueError(f"DB_HOST is set but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'}"
-                                 " missing")
+                raise ValueError(
+                    f"DB_HOST is set but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing"
+                )
         elif self.database_url is None and self.db_user:
-            raise ValueError("DB_USER is set but DB_HOST is missing (set DB_HOST, or DATABASE_URL, or neither for "
-                             "the embedded SQLite database)")
+            raise ValueError(
+                "DB_USER is set but DB_HOST is missing (set DB_HOST, or DATABASE_URL, or neither for "
+                "the embedded SQLite database)"
+            )
         if self.app_env in DEPLOYED_ENVS:
             key = self.secret_key.get_secret_value() if self.secret_key else ""
             if len(key) < MIN_SECRET_KEY_LENGTH:
-                raise ValueError(f"SECRET_KEY must be set to at least {MIN_SECRET_KEY_LENGTH} characters when "
-                                 f"APP_ENV={self.app_env}")
+                raise ValueError(
+                    f"SECRET_KEY must be set to at least {MIN_SECRET_KEY_LENGTH} characters when APP_ENV={self.app_env}"
+                )
         return self
 
     # -- derived values -------------------------------------------------------------------------------------
@@ -147,9 +167,15 @@ class Settings(BaseSettings):
         """The SQLAlchemy URL: PostgreSQL via psycopg 3 (password escaped by ``URL.create``) or SQLite."""
         if self.db_host:
             query = {"sslmode": self.db_sslmode} if self.db_sslmode else {}
-            return URL.create("postgresql+psycopg", username=self.db_user,
-                              password=self.db_password.get_secret_value() if self.db_password else None,
-                              host=self.db_host, port=self.db_port, database=self.db_name, query=query)
+            return URL.create(
+                "postgresql+psycopg",
+                username=self.db_user,
+                password=self.db_password.get_secret_value() if self.db_password else None,
+                host=self.db_host,
+                port=self.db_port,
+                database=self.db_name,
+                query=query,
+            )
         if self.database_url is not None:
             url = make_url(self.database_url.get_secret_value())
             if url.drivername in POSTGRES_SCHEMES:
@@ -201,7 +227,7 @@ def _format_error(exc: ValidationError) -> str:
         loc = ".".join(str(part) for part in err.get("loc", ()))
         message = err.get("msg", "invalid")
         if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
+            message = message[len("Value error, ") :]
         lines.append(f"{loc.upper()}: {message}" if loc else message)
     return "invalid configuration: " + "; ".join(lines)
 

@@ -34,9 +34,23 @@ with warnings.catch_warnings():  # starlette >= 1.x nudges towards httpx2; httpx
 from slipway_app.main import create_app  # noqa: E402
 from slipway_app.migrate import upgrade_to_head  # noqa: E402
 
-CONTRACT_VARS = ("PORT", "APP_ENV", "LOG_LEVEL", "WEB_CONCURRENCY", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER",
-                 "DB_PASSWORD", "DB_SSLMODE", "DATABASE_URL", "SECRET_KEY", "DB_STATEMENT_TIMEOUT_MS",
-                 "DB_MIGRATION_LOCK_TIMEOUT_MS", "FORWARDED_ALLOW_IPS")
+CONTRACT_VARS = (
+    "PORT",
+    "APP_ENV",
+    "LOG_LEVEL",
+    "WEB_CONCURRENCY",
+    "DB_HOST",
+    "DB_PORT",
+    "DB_NAME",
+    "DB_USER",
+    "DB_PASSWORD",
+    "DB_SSLMODE",
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "DB_STATEMENT_TIMEOUT_MS",
+    "DB_MIGRATION_LOCK_TIMEOUT_MS",
+    "FORWARDED_ALLOW_IPS",
+)
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -66,8 +80,10 @@ PG_AVAILABLE = _pg_available()
 def pg_admin() -> URL:
     """The admin URL. PostgreSQL is part of the test contract: without a server the tests fail, never skip."""
     if not PG_AVAILABLE:
-        pytest.fail(f"PostgreSQL not reachable at {make_url(ADMIN_URL).render_as_string()}: start it "
-                    f"(.ci/run does) or point TEST_DATABASE_URL at one")
+        pytest.fail(
+            f"PostgreSQL not reachable at {make_url(ADMIN_URL).render_as_string()}: start it "
+            f"(.ci/run does) or point TEST_DATABASE_URL at one"
+        )
     return psycopg_url(ADMIN_URL)
 
 
@@ -215,8 +231,13 @@ def json_logs() -> Iterator[LogCapture]:
 
 def child_env(tmp_path: Path, **env: str) -> dict[str, str]:
     """A minimal environment for a child ``app`` process: nothing inherited but PATH (and LANG)."""
-    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "LANG": "C.UTF-8",
-            "APP_ENV": "test", "PYTHONDONTWRITEBYTECODE": "1"}
+    base = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "APP_ENV": "test",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     base.update(env)
     return base
 
@@ -228,8 +249,15 @@ def app_command(*args: str) -> list[str]:
 
 def run_app(tmp_path: Path, *args: str, timeout: float = 15, **env: str) -> subprocess.CompletedProcess[str]:
     """Run ``app <args>`` in a clean environment (cwd ``tmp_path``: no stray ``.env``)."""
-    return subprocess.run(app_command(*args), env=child_env(tmp_path, **env), cwd=tmp_path, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        app_command(*args),
+        env=child_env(tmp_path, **env),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -261,8 +289,14 @@ def app_popen(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
     with _reaped() as procs:
 
         def start(*args: str, **env: str) -> subprocess.Popen[str]:
-            proc = subprocess.Popen(app_command(*args), env=child_env(tmp_path, **env), cwd=tmp_path, text=True,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                app_command(*args),
+                env=child_env(tmp_path, **env),
+                cwd=tmp_path,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
             procs.append(proc)
             return proc
 
@@ -327,9 +361,14 @@ def migrate_with_revision(tmp_path: Path) -> Iterator[Callable[..., subprocess.P
 
         def start(body: str, **env: str) -> subprocess.Popen[str]:
             versions = write_extra_revision(tmp_path / "extra_versions", body)
-            proc = subprocess.Popen([sys.executable, str(runner), "migrate"],
-                                    env=child_env(tmp_path, EXTRA_VERSIONS=str(versions), **env), cwd=tmp_path,
-                                    text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            proc = subprocess.Popen(
+                [sys.executable, str(runner), "migrate"],
+                env=child_env(tmp_path, EXTRA_VERSIONS=str(versions), **env),
+                cwd=tmp_path,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
             procs.append(proc)
             return proc
 

@@ -63,8 +63,10 @@ def test_list_pagination_with_cursor_and_offset(client: TestClient) -> None:
     assert default["limit"] == 20 and len(default["items"]) == 5
 
 
-@pytest.mark.parametrize("params", [{"limit": 101}, {"limit": 0}, {"limit": -1}, {"limit": "ten"},
-                                    {"offset": -1}, {"after": "x"}, {"after": 2**40}])
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": 101}, {"limit": 0}, {"limit": -1}, {"limit": "ten"}, {"offset": -1}, {"after": "x"}, {"after": 2**40}],
+)
 def test_list_rejects_bad_paging(client: TestClient, params: dict[str, Any]) -> None:
     response = client.get("/api/notes", params=params)
     assert response.status_code == 422
@@ -79,20 +81,23 @@ def test_bad_ids_are_422(client: TestClient, note_id: str) -> None:
         assert response.json()["detail"][0]["loc"] == ["path", "note_id"]
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({}, "title"),
-    ({"title": ""}, "title"),
-    ({"title": "   "}, "title"),
-    ({"title": "x" * 201}, "title"),
-    ({"title": 5}, "title"),
-    ({"title": None}, "title"),
-    ({"title": ["a"]}, "title"),
-    ({"title": "ok", "body": "b" * 10_001}, "body"),
-    ({"title": "ok", "body": 12}, "body"),
-    ({"title": "nul\x00byte"}, "title"),
-    ({"title": "ok", "body": "nul\x00"}, "body"),
-    ({"title": "ok", "extra": 1}, "extra"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "title"),
+        ({"title": ""}, "title"),
+        ({"title": "   "}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"title": 5}, "title"),
+        ({"title": None}, "title"),
+        ({"title": ["a"]}, "title"),
+        ({"title": "ok", "body": "b" * 10_001}, "body"),
+        ({"title": "ok", "body": 12}, "body"),
+        ({"title": "nul\x00byte"}, "title"),
+        ({"title": "ok", "body": "nul\x00"}, "body"),
+        ({"title": "ok", "extra": 1}, "extra"),
+    ],
+)
 def test_invalid_bodies_are_422_naming_the_field(client: TestClient, body: dict[str, Any], field: str) -> None:
     response = client.post("/api/notes", json=body)
     assert response.status_code == 422, response.text

@@ -38,8 +38,16 @@ def _version_rows(url: URL) -> list[str]:
 
 
 def test_check_prints_masked_config(app_cli: Any) -> None:
-    result = app_cli("check", APP_ENV="prod", DB_HOST="db.internal", DB_USER="app", DB_PASSWORD=SECRET,
-                     DB_SSLMODE="require", SECRET_KEY=SECRET_KEY, PORT="8080")
+    result = app_cli(
+        "check",
+        APP_ENV="prod",
+        DB_HOST="db.internal",
+        DB_USER="app",
+        DB_PASSWORD=SECRET,
+        DB_SSLMODE="require",
+        SECRET_KEY=SECRET_KEY,
+        PORT="8080",
+    )
     assert result.returncode == 0, result.stderr
     config = json.loads(result.stdout)
     assert config["DB_PASSWORD"] == "***" and config["SECRET_KEY"] == "***"
@@ -54,16 +62,24 @@ def test_check_exits_2_on_bad_config(app_cli: Any) -> None:
     assert "PORT" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
-    ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"),
-    ({"DB_HOST": "h"}, "DB_USER"),
-    ({"DATABASE_URL": f"mysql://u:{SECRET}@h/d"}, "DATABASE_URL"),
-    ({"APP_ENV": "prod", "DB_PASSWORD": SECRET}, "SECRET_KEY"),
-])
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"),
+        ({"DB_HOST": "h"}, "DB_USER"),
+        ({"DATABASE_URL": f"mysql://u:{SECRET}@h/d"}, "DATABASE_URL"),
+        ({"APP_ENV": "prod", "DB_PASSWORD": SECRET}, "SECRET_KEY"),
+    ],
+)
 @pytest.mark.parametrize("command", ["check", "serve", "migrate"])
-def test_bad_config_exits_2_before_doing_anything(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                                                  env: dict[str, str], expected: str, command: str) -> None:
+def test_bad_config_exits_2_before_doing_anything(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    env: dict[str, str],
+    expected: str,
+    command: str,
+) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setattr(os, "execv", lambda *_: pytest.fail("serve must not exec gunicorn with a bad config"))
@@ -115,9 +131,13 @@ def test_migrate_waits_for_the_advisory_lock(pg_databases: Any, app_popen: Any) 
             deadline = time.monotonic() + 8
             waiting = 0
             while time.monotonic() < deadline and not waiting:
-                waiting = holder.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                                              "AND NOT granted AND database = (SELECT oid FROM pg_database "
-                                              "WHERE datname = current_database())")).scalar_one()
+                waiting = holder.execute(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                        "AND NOT granted AND database = (SELECT oid FROM pg_database "
+                        "WHERE datname = current_database())"
+                    )
+                ).scalar_one()
                 time.sleep(0.05)
             assert waiting == 1, "app migrate never queued on the advisory lock"
             time.sleep(1.0)
@@ -160,8 +180,13 @@ def _free_port() -> int:
 
 def test_serve_runs_gunicorn_with_json_logs_and_stops_on_sigterm(app_popen: Any, tmp_path: Any) -> None:
     port = _free_port()
-    proc = app_popen("serve", PORT=str(port), WEB_CONCURRENCY="1", DATABASE_URL=f"sqlite:///{tmp_path / 's.db'}",
-                     FORWARDED_ALLOW_IPS="127.0.0.1/32")
+    proc = app_popen(
+        "serve",
+        PORT=str(port),
+        WEB_CONCURRENCY="1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 's.db'}",
+        FORWARDED_ALLOW_IPS="127.0.0.1/32",
+    )
     deadline = time.monotonic() + 10
     body = None
     while time.monotonic() < deadline and body is None:
@@ -176,8 +201,10 @@ def test_serve_runs_gunicorn_with_json_logs_and_stops_on_sigterm(app_popen: Any,
     assert headers["x-request-id"] == "srv-1"
     # Behind the ALB (here: the test, from a trusted 127.0.0.1): a caller-forged first entry, then the address the
     # ALB appended. The logged client is the rightmost untrusted entry, never the forged one.
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={
-        "X-Request-ID": "srv-xff", "X-Forwarded-For": "6.6.6.6, 203.0.113.9"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/healthz",
+        headers={"X-Request-ID": "srv-xff", "X-Forwarded-For": "6.6.6.6, 203.0.113.9"},
+    )
     with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - fixed local http URL
         assert response.status == 200
     proc.send_signal(signal.SIGTERM)  # the exec'd gunicorn master is the process we started
@@ -222,8 +249,14 @@ def test_gunicorn_config(monkeypatch: pytest.MonkeyPatch) -> None:
     assert conf.forwarded_allow_ips == conf.proxy_allow_ips == "127.0.0.1"
     assert conf.logconfig_dict["root"]["level"] == "WARNING"
     gunicorn = Config()
-    settings = {k: v for k, v in vars(conf).items() if not k.startswith("_") and not callable(v)
-                and not isinstance(v, type(conf)) and k not in {"annotations", "logging_dict", "load_settings"}}
+    settings = {
+        k: v
+        for k, v in vars(conf).items()
+        if not k.startswith("_")
+        and not callable(v)
+        and not isinstance(v, type(conf))
+        and k not in {"annotations", "logging_dict", "load_settings"}
+    }
     unknown = set(settings) - set(gunicorn.settings)
     assert not unknown, f"not gunicorn settings (would be silently ignored): {unknown}"
     for key, value in settings.items():
@@ -250,8 +283,9 @@ def _index_is_valid(url: URL, name: str) -> bool | None:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.execute(text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:n)"),
-                                {"n": name}).scalar_one_or_none()
+            return conn.execute(
+                text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:n)"), {"n": name}
+            ).scalar_one_or_none()
     finally:
         engine.dispose()
 
@@ -276,8 +310,11 @@ def test_migrate_gives_up_on_a_table_lock_after_the_lock_timeout(pg_databases: A
         with engine.connect() as reader:  # a long reader transaction: ACCESS SHARE on notes until rollback
             reader.execute(text("SELECT count(*) FROM notes"))
             started = time.monotonic()
-            proc = migrate_with_revision('op.add_column("notes", sa.Column("extra", sa.Text()))',
-                                         DATABASE_URL=_plain(url), DB_MIGRATION_LOCK_TIMEOUT_MS="500")
+            proc = migrate_with_revision(
+                'op.add_column("notes", sa.Column("extra", sa.Text()))',
+                DATABASE_URL=_plain(url),
+                DB_MIGRATION_LOCK_TIMEOUT_MS="500",
+            )
             try:  # without a lock_timeout, ALTER TABLE would wait (and queue every reader behind it) for ever
                 out, err = proc.communicate(timeout=10)
             finally:
@@ -302,8 +339,9 @@ raise AssertionError()
 """
 
 
-def test_migrate_reports_a_message_less_failure_with_its_traceback(pg_databases: Any,
-                                                                   migrate_with_revision: Any) -> None:
+def test_migrate_reports_a_message_less_failure_with_its_traceback(
+    pg_databases: Any, migrate_with_revision: Any
+) -> None:
     url = pg_databases.create()
     proc = migrate_with_revision(FAILING_REVISION, DATABASE_URL=_plain(url))
     out, err = proc.communicate(timeout=20)
@@ -323,10 +361,12 @@ def test_migrate_reports_a_message_less_failure_with_its_traceback(pg_databases:
 # -- secrets in DATABASE_URL ------------------------------------------------------------------------------------
 
 
-def test_check_masks_a_password_query_parameter(monkeypatch: pytest.MonkeyPatch,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("DATABASE_URL", f"postgresql://app@db.internal/app?password={SECRET}&sslmode=require"
-                                       f"&sslpassword={SECRET}x")
+def test_check_masks_a_password_query_parameter(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(
+        "DATABASE_URL", f"postgresql://app@db.internal/app?password={SECRET}&sslmode=require&sslpassword={SECRET}x"
+    )
     assert main(["check"]) == 0
     out = capsys.readouterr()
     assert SECRET not in out.out + out.err
@@ -345,9 +385,9 @@ def test_migrate_masks_a_password_query_parameter(app_cli: Any) -> None:
 
 @pytest.mark.parametrize("password", ["Pq7@Ss8/Wz#Rd9", "Zq9x@Kv2", "Ab3#Bc4@Cd5/De6", "Uv7@Vw8?Wx9"])
 @pytest.mark.parametrize("command", ["check", "migrate"])
-def test_an_unescaped_password_is_rejected_without_echoing_it(monkeypatch: pytest.MonkeyPatch,
-                                                              capsys: pytest.CaptureFixture[str], password: str,
-                                                              command: str) -> None:
+def test_an_unescaped_password_is_rejected_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], password: str, command: str
+) -> None:
     monkeypatch.setenv("DATABASE_URL", f"postgresql://app:{password}@db.internal:5432/app")
     with pytest.raises(SystemExit) as info:
         main([command])
@@ -359,10 +399,13 @@ def test_an_unescaped_password_is_rejected_without_echoing_it(monkeypatch: pytes
     assert "db.internal" not in out.err  # no part of the URL is echoed
 
 
-def test_a_url_encoded_password_is_accepted(monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_url_encoded_password_is_accepted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from urllib.parse import quote
 
     monkeypatch.setenv("DATABASE_URL", f"postgresql://app:{quote('p@ss/w#rd?', safe='')}@db.internal/app")
     assert main(["check"]) == 0
-    assert json.loads(capsys.readouterr().out)["effective_database_url"] == "postgresql+psycopg://app:***@db.internal/app"
+    assert (
+        json.loads(capsys.readouterr().out)["effective_database_url"] == "postgresql+psycopg://app:***@db.internal/app"
+    )

@@ -38,7 +38,8 @@ IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", "*.db", ".env"
 
 def _run(argv: list[str], timeout: float, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(  # noqa: S603 - argv built by this test from fixed parts, never from input
-        argv, capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
+        argv, capture_output=True, text=True, timeout=timeout, check=False, **kwargs
+    )
     assert result.returncode == 0, f"{' '.join(argv)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
     return result
 
@@ -73,8 +74,11 @@ class ImageVenv:
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in root.rglob("*") if p.is_file() and not p.is_symlink()}
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+        if p.is_file() and not p.is_symlink()
+    }
 
 
 @pytest.fixture(scope="session")
@@ -95,15 +99,45 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> ImageVenv:
     started = time.monotonic()
     _run([sys.executable, "-m", "venv", str(venv)], timeout=120)
     pip = [str(venv / "bin" / "python"), "-m", "pip"]
-    _run([*pip, "install", "--quiet", "--require-hashes", "--no-deps", "--no-compile", "-r",
-          str(context / "requirements.lock"), "-r", str(context / "build-requirements.lock")], timeout=600,
-         env=pip_env, cwd=context)
-    _run([*pip, "install", "--quiet", "--no-deps", "--no-compile", "--no-build-isolation", str(context)],
-         timeout=600, env=pip_env, cwd=context)
+    _run(
+        [
+            *pip,
+            "install",
+            "--quiet",
+            "--require-hashes",
+            "--no-deps",
+            "--no-compile",
+            "-r",
+            str(context / "requirements.lock"),
+            "-r",
+            str(context / "build-requirements.lock"),
+        ],
+        timeout=600,
+        env=pip_env,
+        cwd=context,
+    )
+    _run(
+        [*pip, "install", "--quiet", "--no-deps", "--no-compile", "--no-build-isolation", str(context)],
+        timeout=600,
+        env=pip_env,
+        cwd=context,
+    )
     _run([*pip, "uninstall", "--quiet", "--yes", "setuptools"], timeout=120, env=pip_env)
     _run([*pip, "check"], timeout=120, env=pip_env)
-    _run([str(venv / "bin" / "python"), "-m", "compileall", "-q", "-f", "--invalidation-mode", "unchecked-hash",
-          str(venv)], timeout=600, env=pip_env)
+    _run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "compileall",
+            "-q",
+            "-f",
+            "--invalidation-mode",
+            "unchecked-hash",
+            str(venv),
+        ],
+        timeout=600,
+        env=pip_env,
+    )
     seconds = time.monotonic() - started
     print(f"\nfresh image-like venv built in {seconds:.1f} s")
     workdir, tmp = root / "workdir", root / "tmp"
@@ -133,8 +167,13 @@ def _serving(image: ImageVenv, port: int, log: Path) -> Iterator[subprocess.Pope
     """``app serve`` as the container runs it; killed (whole process group) on the way out whatever happens."""
     with log.open("wb") as out:
         proc = subprocess.Popen(  # noqa: S603 - the venv's own console script, fixed argv
-            [str(image.bin / "app"), "serve"], cwd=image.workdir, env=image.env(PORT=str(port)),
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            [str(image.bin / "app"), "serve"],
+            cwd=image.workdir,
+            env=image.env(PORT=str(port)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 15
         while True:
@@ -179,9 +218,16 @@ def _read_response(sock: socket.socket) -> bytes:
 
 
 def test_installed_like_the_image_non_editable_with_bytecode(image_venv: ImageVenv) -> None:
-    out = _run([str(image_venv.bin / "python"), "-c",
-                "import pathlib, slipway_app; print(pathlib.Path(slipway_app.__file__).resolve().parent)"],
-               timeout=60, env=image_venv.env(), cwd=image_venv.workdir).stdout.strip()
+    out = _run(
+        [
+            str(image_venv.bin / "python"),
+            "-c",
+            "import pathlib, slipway_app; print(pathlib.Path(slipway_app.__file__).resolve().parent)",
+        ],
+        timeout=60,
+        env=image_venv.env(),
+        cwd=image_venv.workdir,
+    ).stdout.strip()
     package = Path(out)
     assert package.is_relative_to(image_venv.venv.resolve()), f"slipway_app imported from {package}, not the venv"
     assert (image_venv.bin / "app").is_file() and (image_venv.bin / "gunicorn").is_file()
@@ -212,8 +258,10 @@ def test_sigterm_drains_in_flight_request_then_exits_zero(image_venv: ImageVenv,
         body = json.dumps({"title": "slow", "body": "sent in two halves around SIGTERM"}).encode()
         # Expect: 100-continue makes the server say when the app starts reading the body: from then on the request
         # is certainly in flight (headers parsed, endpoint running), whatever the machine's load.
-        head = (f"POST /api/notes HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n").encode()
+        head = (
+            f"POST /api/notes HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+        ).encode()
         half = len(body) // 2
         with socket.create_connection(("127.0.0.1", port), timeout=GRACEFUL_TIMEOUT + 5) as client:
             client.sendall(head)
@@ -243,8 +291,10 @@ def test_sigterm_drains_in_flight_request_then_exits_zero(image_venv: ImageVenv,
         except subprocess.TimeoutExpired:
             pytest.fail(f"`app serve` still running {GRACEFUL_TIMEOUT + 5:.0f} s after SIGTERM:\n{log.read_text()}")
         exited = time.monotonic() - signalled
-        print(f"\nSIGTERM -> in-flight response after {answered:.2f} s (1 s of it waiting on purpose), "
-              f"process exit after {exited:.2f} s")
+        print(
+            f"\nSIGTERM -> in-flight response after {answered:.2f} s (1 s of it waiting on purpose), "
+            f"process exit after {exited:.2f} s"
+        )
         assert code == 0, f"`app serve` exited {code} after SIGTERM:\n{log.read_text()}"
         assert exited < GRACEFUL_TIMEOUT, f"shutdown took {exited:.1f} s, not within graceful_timeout"
         with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=2):
@@ -254,6 +304,7 @@ def test_sigterm_drains_in_flight_request_then_exits_zero(image_venv: ImageVenv,
 
 
 # -- docker compose ---------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
@@ -294,15 +345,19 @@ def test_compose_mirrors_the_ecs_runtime_contract(compose: dict[str, Any]) -> No
     assert "8000:8000" in [str(p) for p in app["ports"]]
 
 
-def test_compose_environment_matches_the_app_settings_and_the_database(compose: dict[str, Any],
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compose_environment_matches_the_app_settings_and_the_database(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     services = compose["services"]
     env, db_env = services["app"]["environment"], services["db"]["environment"]
     assert services["migrate"]["environment"] == env
     assert env["APP_ENV"] == "local" and env["DB_SSLMODE"] == "disable"
     assert env["DB_HOST"] == "db" and str(env["DB_PORT"]) == "5432"
     assert (env["DB_NAME"], env["DB_USER"], env["DB_PASSWORD"]) == (
-        db_env["POSTGRES_DB"], db_env["POSTGRES_USER"], db_env["POSTGRES_PASSWORD"])
+        db_env["POSTGRES_DB"],
+        db_env["POSTGRES_USER"],
+        db_env["POSTGRES_PASSWORD"],
+    )
     assert "local" in env["SECRET_KEY"] and "local" in env["DB_PASSWORD"], "dev secrets must say they are local-only"
     assert "LOCAL ONLY" in COMPOSE.read_text()
 

@@ -37,8 +37,11 @@ def table_locked(url: URL, table: str) -> Iterator[Connection]:
 
 
 def _waiting_on(holder: Connection, table: str) -> int:
-    return int(holder.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = to_regclass(:t)"),
-                              {"t": table}).scalar_one())
+    return int(
+        holder.execute(
+            text("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = to_regclass(:t)"), {"t": table}
+        ).scalar_one()
+    )
 
 
 def _get_while_locked(client: Any, path: str, holder: Connection, timeout: float = 8) -> tuple[Any, float]:
@@ -65,8 +68,9 @@ def _wait_until(predicate: Callable[[], bool], timeout: float = 10) -> bool:
 # -- pool exhausted (defect: sqlalchemy.exc.TimeoutError fell through to the generic 500) -------------------------
 
 
-def test_a_full_pool_is_a_503_with_retry_after(pg_url: URL, settings_for: Any, client_for: Any,
-                                               monkeypatch: Any) -> None:
+def test_a_full_pool_is_a_503_with_retry_after(
+    pg_url: URL, settings_for: Any, client_for: Any, monkeypatch: Any
+) -> None:
     assert db.POOL_TIMEOUT_SECONDS <= 2, "a saturated pool must answer quickly"
     monkeypatch.setattr(db, "POOL_SIZE", 1)
     monkeypatch.setattr(db, "MAX_OVERFLOW", 0)
@@ -94,8 +98,9 @@ def test_pooled_connections_carry_the_statement_timeout(pg_url: URL, settings_fo
         assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "750ms"
 
 
-def test_a_request_blocked_by_a_lock_is_a_503_after_the_statement_timeout(pg_url: URL, settings_for: Any,
-                                                                           client_for: Any) -> None:
+def test_a_request_blocked_by_a_lock_is_a_503_after_the_statement_timeout(
+    pg_url: URL, settings_for: Any, client_for: Any
+) -> None:
     client = client_for(settings_for(pg_url, db_statement_timeout_ms=300))
     with table_locked(pg_url, "notes") as holder:
         response, elapsed = _get_while_locked(client, "/api/notes", holder)
@@ -103,8 +108,9 @@ def test_a_request_blocked_by_a_lock_is_a_503_after_the_statement_timeout(pg_url
     assert elapsed < 4, f"blocked for {elapsed:.1f} s"
 
 
-def test_readyz_is_bounded_when_the_version_table_is_locked(pg_databases: Any, settings_for: Any,
-                                                            client_for: Any) -> None:
+def test_readyz_is_bounded_when_the_version_table_is_locked(
+    pg_databases: Any, settings_for: Any, client_for: Any
+) -> None:
     from slipway_app.migrate import upgrade_to_head
 
     url = pg_databases.create()
@@ -130,8 +136,9 @@ def test_healthz_is_a_coroutine_endpoint() -> None:
     assert inspect.iscoroutinefunction(routes["/healthz"].endpoint), "/healthz must not need a threadpool thread"
 
 
-def test_healthz_answers_while_every_worker_thread_waits_on_a_lock(pg_url: URL, settings_for: Any,
-                                                                   client_for: Any) -> None:
+def test_healthz_answers_while_every_worker_thread_waits_on_a_lock(
+    pg_url: URL, settings_for: Any, client_for: Any
+) -> None:
     client = client_for(settings_for(pg_url))
     threads = 2
 

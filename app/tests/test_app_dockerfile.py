@@ -32,6 +32,7 @@ LOCK_PYTHONS = {(3, 11), (3, 12), (3, 13)}
 
 # -- a small Dockerfile parser (enough for our own file) --------------------------------------------------------------
 
+
 @dataclass
 class Instruction:
     keyword: str
@@ -113,6 +114,7 @@ def _exec_form(args: str) -> list[str]:
 
 # -- hadolint ----------------------------------------------------------------------------------------------------------
 
+
 def _hadolint() -> str:
     candidates = [Path(sys.executable).with_name("hadolint"), shutil.which("hadolint")]
     for candidate in candidates:
@@ -123,7 +125,8 @@ def _hadolint() -> str:
 
 def test_hadolint_has_no_findings() -> None:
     result = subprocess.run(  # noqa: S603 - fixed argv: the pinned hadolint binary on our own Dockerfile
-        [_hadolint(), "--no-color", str(DOCKERFILE)], capture_output=True, text=True, timeout=60, check=False)
+        [_hadolint(), "--no-color", str(DOCKERFILE)], capture_output=True, text=True, timeout=60, check=False
+    )
     findings = (result.stdout + result.stderr).strip()
     assert result.returncode == 0 and not findings, f"hadolint findings:\n{findings}"
 
@@ -134,13 +137,16 @@ def test_every_hadolint_ignore_is_justified() -> None:
         if line.startswith("#") and "hadolint ignore" in line:
             before = lines[number - 1] if number else ""
             assert before.startswith("#") and "hadolint" not in before, (
-                f"line {number + 1}: put the reason for a hadolint ignore in a comment on the line above it")
+                f"line {number + 1}: put the reason for a hadolint ignore in a comment on the line above it"
+            )
 
 
 # -- the properties the deployment relies on -------------------------------------------------------------------------
 
-def test_final_stage_is_a_slim_python_image_the_lock_supports(dockerfile: tuple[dict[str, str], list[Stage]],
-                                                              builder: Stage, runtime: Stage) -> None:
+
+def test_final_stage_is_a_slim_python_image_the_lock_supports(
+    dockerfile: tuple[dict[str, str], list[Stage]], builder: Stage, runtime: Stage
+) -> None:
     base = runtime.base
     assert "$" not in base, f"unresolved ARG in FROM: {base}"
     slim_python = r"(?:docker\.io/)?(?:library/)?python:(\d+)\.(\d+)(?:\.\d+)?-slim(?:-[a-z]+)?(@sha256:[0-9a-f]{64})?"
@@ -158,7 +164,8 @@ def test_runtime_user_is_numeric_non_root(runtime: Stage) -> None:
     assert uid.isdigit() and gid.isdigit() and int(uid) != 0 and int(gid) != 0
     last_user_line = users[-1].line
     assert not [i for i in runtime.instructions if i.keyword == "RUN" and i.line > last_user_line], (
-        "nothing should run after USER (it would run as the app user at build time)")
+        "nothing should run after USER (it would run as the app user at build time)"
+    )
     # The ECS task definition uses the same numeric user.
     from components.containers import APP_USER
 
@@ -167,8 +174,14 @@ def test_runtime_user_is_numeric_non_root(runtime: Stage) -> None:
 
 def test_lock_is_installed_with_hashes_before_the_source_is_copied(builder: Stage) -> None:
     insts = builder.instructions
-    lock_install = [n for n, i in enumerate(insts) if i.keyword == "RUN" and "pip install" in i.args
-                    and "--require-hashes" in i.args and "requirements.lock" in i.args]
+    lock_install = [
+        n
+        for n, i in enumerate(insts)
+        if i.keyword == "RUN"
+        and "pip install" in i.args
+        and "--require-hashes" in i.args
+        and "requirements.lock" in i.args
+    ]
     assert lock_install, "the builder must `pip install --require-hashes -r requirements.lock`"
     assert "--no-deps" in insts[lock_install[0]].args
     lock_copy = [n for n, i in enumerate(insts) if i.keyword == "COPY" and "requirements.lock" in i.args]
@@ -237,8 +250,11 @@ def test_builder_copies_only_what_the_dockerignore_keeps(builder: Stage) -> None
 
 
 def test_dockerignore_keeps_the_build_inputs_out_of_reach_of_local_state() -> None:
-    patterns = [line.strip() for line in DOCKERIGNORE.read_text().splitlines()
-                if line.strip() and not line.strip().startswith("#")]
+    patterns = [
+        line.strip()
+        for line in DOCKERIGNORE.read_text().splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
     for required in ("**/.venv", "**/__pycache__", "tests", "**/.env", "**/*.db", ".git", "docs"):
         assert required in patterns, f".dockerignore must exclude {required}"
     for kept in ("pyproject.toml", "requirements.lock", "build-requirements.lock", "slipway_app"):
@@ -246,6 +262,7 @@ def test_dockerignore_keeps_the_build_inputs_out_of_reach_of_local_state() -> No
 
 
 # -- the lock ----------------------------------------------------------------------------------------------------------
+
 
 def _lock_entries() -> dict[str, tuple[str, str, list[str]]]:
     """name -> (version, marker, hashes)."""
@@ -282,7 +299,8 @@ def test_lock_satisfies_every_runtime_dependency_of_pyproject() -> None:
         name = canonicalize_name(req.name)
         assert name in entries, f"{req.name} is in pyproject.toml but not in requirements.lock"
         assert req.specifier.contains(entries[name][0], prereleases=True), (
-            f"{req.name}: lock pins {entries[name][0]}, pyproject wants {req.specifier}; regenerate the lock")
+            f"{req.name}: lock pins {entries[name][0]}, pyproject wants {req.specifier}; regenerate the lock"
+        )
         if "binary" in req.extras and name == "psycopg":
             assert "psycopg-binary" in entries, "psycopg[binary] needs psycopg-binary in the lock"
     assert "slipway-app" not in entries, "the app itself is installed separately with --no-deps"

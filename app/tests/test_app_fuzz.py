@@ -43,23 +43,54 @@ from slipway_app.models import BODY_MAX, TITLE_MAX  # noqa: E402
 from slipway_app.settings import Settings  # noqa: E402
 
 INT32_MAX = 2**31 - 1
-SECURITY_HEADERS = ("x-content-type-options", "x-frame-options", "referrer-policy", "content-security-policy",
-                    "strict-transport-security", "cross-origin-opener-policy", "cross-origin-resource-policy",
-                    "permissions-policy", "cache-control", "x-request-id")
-CONTRACT_VARS = ("PORT", "APP_ENV", "LOG_LEVEL", "WEB_CONCURRENCY", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER",
-                 "DB_PASSWORD", "DB_SSLMODE", "DATABASE_URL", "SECRET_KEY")
+SECURITY_HEADERS = (
+    "x-content-type-options",
+    "x-frame-options",
+    "referrer-policy",
+    "content-security-policy",
+    "strict-transport-security",
+    "cross-origin-opener-policy",
+    "cross-origin-resource-policy",
+    "permissions-policy",
+    "cache-control",
+    "x-request-id",
+)
+CONTRACT_VARS = (
+    "PORT",
+    "APP_ENV",
+    "LOG_LEVEL",
+    "WEB_CONCURRENCY",
+    "DB_HOST",
+    "DB_PORT",
+    "DB_NAME",
+    "DB_USER",
+    "DB_PASSWORD",
+    "DB_SSLMODE",
+    "DATABASE_URL",
+    "SECRET_KEY",
+)
 # Deterministic in CI; requests share the per-test database (state carries over between examples, as in production).
-FUZZ = settings(derandomize=True, database=None, deadline=None, print_blob=False,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.filter_too_much, HealthCheck.data_too_large])
+FUZZ = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=False,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+    ],
+)
 
 
 def _openapi_document() -> dict[str, Any]:
     """The app's OpenAPI document (needed at import: schemathesis parametrizes at collection; no database touched)."""
     # Empty values count as unset: the developer's environment cannot change (or break) the document.
     with mock.patch.dict(os.environ, dict.fromkeys(CONTRACT_VARS, "")):
-        app = create_app(Settings(database_url=f"sqlite:///{tempfile.gettempdir()}/slipway-fuzz-unused.db",
-                                  app_env="test"))
+        app = create_app(
+            Settings(database_url=f"sqlite:///{tempfile.gettempdir()}/slipway-fuzz-unused.db", app_env="test")
+        )
     app.state.engine.dispose()
     return app.openapi()
 
@@ -99,6 +130,7 @@ def test_fuzzed_schema_is_the_served_one(client: Any) -> None:
 
 # --- 1. schemathesis, from the OpenAPI document ------------------------------------------------------------------
 
+
 def _existing_note(client: Any) -> int:
     response = client.post("/api/notes", json={"title": "seed", "body": "seed body"})
     assert response.status_code == 201, response.text
@@ -128,15 +160,30 @@ def test_openapi_fuzz(case: Any, client: Any) -> None:
 
 # --- 2. hypothesis, raw requests straight at the ASGI app ---------------------------------------------------------
 
-def _asgi_request(client: Any, method: str, path: str, query: bytes, headers: list[tuple[bytes, bytes]],
-                  chunks: list[bytes]) -> tuple[int, dict[str, str], bytes]:
+
+def _asgi_request(
+    client: Any, method: str, path: str, query: bytes, headers: list[tuple[bytes, bytes]], chunks: list[bytes]
+) -> tuple[int, dict[str, str], bytes]:
     """Send one request to ``client.app`` as raw ASGI messages (no HTTP client normalising anything)."""
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-             "scheme": "http", "path": path, "raw_path": quote(path, safe="/").encode(),
-             "root_path": "", "query_string": query, "headers": [(b"host", b"testserver"), *headers],
-             "client": ("127.0.0.1", 50000), "server": ("testserver", 80), "state": {}}
-    messages = [{"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
-                for i, chunk in enumerate(chunks or [b""])]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": quote(path, safe="/").encode(),
+        "root_path": "",
+        "query_string": query,
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    messages = [
+        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+        for i, chunk in enumerate(chunks or [b""])
+    ]
     sent: list[dict[str, Any]] = []
 
     async def run() -> None:
@@ -169,22 +216,34 @@ any_text = st.text(st.characters(codec=None), max_size=40)  # any code point: NU
 # string as the raw visible-ASCII bytes of the request target (h11 and httptools reject anything else with a 400).
 path_text = st.text(st.characters(codec="utf-8"), max_size=40)
 raw_query = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="#"), max_size=40)
-ints = st.one_of(st.integers(-5, 5), st.integers(), st.sampled_from([INT32_MAX, INT32_MAX + 1, 2**63, -(2**63) - 1,
-                                                                     10**400]))
-path_ids = st.one_of(ints.map(str), path_text, st.sampled_from(["1e3", "0x10", " 1", "1.0", "+1", "1_0", "١", "²",
-                                                               "%00", "..", "1/2", ""]))
+ints = st.one_of(
+    st.integers(-5, 5), st.integers(), st.sampled_from([INT32_MAX, INT32_MAX + 1, 2**63, -(2**63) - 1, 10**400])
+)
+path_ids = st.one_of(
+    ints.map(str),
+    path_text,
+    st.sampled_from(["1e3", "0x10", " 1", "1.0", "+1", "1_0", "١", "²", "%00", "..", "1/2", ""]),
+)
 query_values = st.one_of(ints.map(str), any_text, st.sampled_from(["", "1e2", "true", "null", "-0", "²"]))
 query = st.one_of(
     st.lists(st.tuples(st.sampled_from(["limit", "offset", "after", "x"]), query_values), max_size=4).map(
-        lambda pairs: urlencode([(k, v.encode("utf-8", "surrogatepass")) for k, v in pairs]).encode()),
-    raw_query.map(str.encode))
+        lambda pairs: urlencode([(k, v.encode("utf-8", "surrogatepass")) for k, v in pairs]).encode()
+    ),
+    raw_query.map(str.encode),
+)
 json_values = st.recursive(
     st.none() | st.booleans() | ints | st.floats() | any_text,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4), max_leaves=12)
-note_fields = st.fixed_dictionaries({}, optional={
-    "title": st.one_of(json_values, st.text(max_size=5).map(lambda s: s * 60)),
-    "body": st.one_of(json_values, st.integers(BODY_MAX - 1, BODY_MAX + 1).map(lambda n: "b" * n)),
-    "extra": json_values})
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4),
+    max_leaves=12,
+)
+note_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "title": st.one_of(json_values, st.text(max_size=5).map(lambda s: s * 60)),
+        "body": st.one_of(json_values, st.integers(BODY_MAX - 1, BODY_MAX + 1).map(lambda n: "b" * n)),
+        "extra": json_values,
+    },
+)
 
 
 def _dump(value: Any) -> bytes:
@@ -192,26 +251,61 @@ def _dump(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=True, allow_nan=True).encode()
 
 
-bodies = st.one_of(note_fields.map(_dump), json_values.map(_dump), st.binary(max_size=64),
-                   st.sampled_from([b"", b"{", b'{"title": "\\ud800"}', b'{"title": 1' + b"0" * 400 + b"}",
-                                    b"\xff\xfe{}", b"[" * 5000, b'{"title": "a\\u0000b"}', b"null", b"1e999"]))
-content_types = st.one_of(st.sampled_from([
-    b"application/json", b"application/json; charset=utf-8", b"application/json; charset=latin-1",
-    b"application/merge-patch+json", b"text/plain", b"application/x-www-form-urlencoded",
-    b"multipart/form-data; boundary=x", b"multipart/form-data", b"application/xml", b"*/*", b""]),
-    st.text(latin1, max_size=30).map(lambda s: s.encode("latin-1")))
-content_lengths = st.one_of(st.just(None),  # None: the real length
-                            st.text(st.sampled_from("0123456789 +-_x.²³¹¼٣"), max_size=6),
-                            st.text(latin1, max_size=8), st.integers(0, 10**30).map(str),
-                            st.integers(4300, 5000).map(lambda n: "9" * n))
+bodies = st.one_of(
+    note_fields.map(_dump),
+    json_values.map(_dump),
+    st.binary(max_size=64),
+    st.sampled_from(
+        [
+            b"",
+            b"{",
+            b'{"title": "\\ud800"}',
+            b'{"title": 1' + b"0" * 400 + b"}",
+            b"\xff\xfe{}",
+            b"[" * 5000,
+            b'{"title": "a\\u0000b"}',
+            b"null",
+            b"1e999",
+        ]
+    ),
+)
+content_types = st.one_of(
+    st.sampled_from(
+        [
+            b"application/json",
+            b"application/json; charset=utf-8",
+            b"application/json; charset=latin-1",
+            b"application/merge-patch+json",
+            b"text/plain",
+            b"application/x-www-form-urlencoded",
+            b"multipart/form-data; boundary=x",
+            b"multipart/form-data",
+            b"application/xml",
+            b"*/*",
+            b"",
+        ]
+    ),
+    st.text(latin1, max_size=30).map(lambda s: s.encode("latin-1")),
+)
+content_lengths = st.one_of(
+    st.just(None),  # None: the real length
+    st.text(st.sampled_from("0123456789 +-_x.²³¹¼٣"), max_size=6),
+    st.text(latin1, max_size=8),
+    st.integers(0, 10**30).map(str),
+    st.integers(4300, 5000).map(lambda n: "9" * n),
+)
 
 
 @st.composite
 def raw_requests(draw: st.DrawFn) -> dict[str, Any]:
     """One arbitrary HTTP request aimed at the notes API (and a little beyond)."""
     method = draw(st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "FOO"]))
-    path = draw(st.one_of(st.sampled_from(["/api/notes", "/api/notes/", "/healthz", "/readyz", "/", "/nope"]),
-                          path_ids.map(lambda i: f"/api/notes/{i}")))
+    path = draw(
+        st.one_of(
+            st.sampled_from(["/api/notes", "/api/notes/", "/healthz", "/readyz", "/", "/nope"]),
+            path_ids.map(lambda i: f"/api/notes/{i}"),
+        )
+    )
     body = draw(bodies)
     headers: list[tuple[bytes, bytes]] = []
     if draw(st.booleans()):
@@ -227,22 +321,31 @@ def raw_requests(draw: st.DrawFn) -> dict[str, Any]:
 
 def _raw(method: str, path: str, body: bytes = b"", **headers: bytes) -> dict[str, Any]:
     """An explicit example for :func:`test_raw_request_fuzz`."""
-    return {"method": method, "path": path, "query": b"", "chunks": [body],
-            "headers": [(name.replace("_", "-").encode(), value) for name, value in headers.items()]}
+    return {
+        "method": method,
+        "path": path,
+        "query": b"",
+        "chunks": [body],
+        "headers": [(name.replace("_", "-").encode(), value) for name, value in headers.items()],
+    }
 
 
 @given(request=raw_requests())
 # Regressions found by this fuzzer: Content-Length "²" passed str.isdigit() (Unicode digits) and a 4301-digit one
 # exceeded int()'s digit limit; both made int() raise inside the body-size middleware -> 500 instead of 400/413.
-@example(request=_raw("POST", "/api/notes", b'{"title": "t"}', content_type=b"application/json",
-                      content_length=b"\xb2"))
-@example(request=_raw("POST", "/api/notes", b'{"title": "t"}', content_type=b"application/json",
-                      content_length=b"9" * 4301))
-@example(request=_raw("POST", "/api/notes", b'{"title": "t"}', content_type=b"application/json",
-                      content_length=b"0" * 4400 + b"14"))  # a legal length, leading zeros and all
+@example(
+    request=_raw("POST", "/api/notes", b'{"title": "t"}', content_type=b"application/json", content_length=b"\xb2")
+)
+@example(
+    request=_raw("POST", "/api/notes", b'{"title": "t"}', content_type=b"application/json", content_length=b"9" * 4301)
+)
+@example(
+    request=_raw(
+        "POST", "/api/notes", b'{"title": "t"}', content_type=b"application/json", content_length=b"0" * 4400 + b"14"
+    )
+)  # a legal length, leading zeros and all
 @example(request=_raw("POST", "/api/notes", b'{"title": "\\udc00"}', content_type=b"application/json"))
-@example(request=_raw("PUT", "/api/notes/1", b'{"title": "ok", "body": "\\u0000"}',
-                      content_type=b"application/json"))
+@example(request=_raw("PUT", "/api/notes/1", b'{"title": "ok", "body": "\\u0000"}', content_type=b"application/json"))
 @settings(FUZZ, max_examples=300)
 def test_raw_request_fuzz(client: Any, request: dict[str, Any]) -> None:
     """Whatever bytes arrive, the answer keeps the contract."""
@@ -256,15 +359,20 @@ def test_raw_request_fuzz(client: Any, request: dict[str, Any]) -> None:
 
 # --- 3. hypothesis, round trip -------------------------------------------------------------------------------------
 
+
 def _problem(value: str, *, max_len: int, blank_ok: bool) -> bool:
     """Whether the API must reject ``value`` (mirrors the README's rules, not the implementation)."""
     return len(value) > max_len or "\x00" in value or (not blank_ok and (not value or not value.strip()))
 
 
-texts = st.one_of(st.text(max_size=12), st.sampled_from(["", " ", "\t\n", "\x00", "a\x00", "\u3000", "é", "😀"]),
-                  st.tuples(st.sampled_from(["x", "é", "😀", " ", "\x00"]),
-                            st.sampled_from([TITLE_MAX, TITLE_MAX + 1, BODY_MAX, BODY_MAX + 1])
-                            ).map(lambda t: t[0] * t[1]))
+texts = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["", " ", "\t\n", "\x00", "a\x00", "\u3000", "é", "😀"]),
+    st.tuples(
+        st.sampled_from(["x", "é", "😀", " ", "\x00"]),
+        st.sampled_from([TITLE_MAX, TITLE_MAX + 1, BODY_MAX, BODY_MAX + 1]),
+    ).map(lambda t: t[0] * t[1]),
+)
 
 
 @given(title=texts, body=texts, new_title=texts, new_body=texts, patch_title=st.booleans())
@@ -277,8 +385,11 @@ def test_round_trip(client: Any, title: str, body: str, new_title: str, new_body
         raw = json.dumps(payload, ensure_ascii=False).encode()  # UTF-8; NUL still goes as \u0000 (6 bytes)
         response = client.request(method, url, content=raw, headers={"content-type": "application/json"})
         assert_contract(response.status_code, response.headers, response.content)
-        bad = [f for f, v in payload.items()
-               if _problem(v, max_len=TITLE_MAX if f == "title" else BODY_MAX, blank_ok=f == "body")]
+        bad = [
+            f
+            for f, v in payload.items()
+            if _problem(v, max_len=TITLE_MAX if f == "title" else BODY_MAX, blank_ok=f == "body")
+        ]
         if len(raw) > MAX_BODY_BYTES:
             assert response.status_code == 413, (payload, response.text)
             return None

@@ -125,15 +125,17 @@ def test_secrets_never_appear_in_logs(http: TestClient, json_logs: Any) -> None:
 
 
 def test_body_limit_with_content_length(http: TestClient) -> None:
-    response = http.post("/api/notes", content=b"{" + b" " * MAX_BODY_BYTES + b"}",
-                         headers={"content-type": "application/json"})
+    response = http.post(
+        "/api/notes", content=b"{" + b" " * MAX_BODY_BYTES + b"}", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     assert str(MAX_BODY_BYTES) in response.json()["detail"]
 
 
 def test_body_limit_with_chunked_body(http: TestClient) -> None:
-    response = http.post("/api/notes", content=_chunks(MAX_BODY_BYTES * 2),
-                         headers={"content-type": "application/json"})
+    response = http.post(
+        "/api/notes", content=_chunks(MAX_BODY_BYTES * 2), headers={"content-type": "application/json"}
+    )
     assert response.request.headers.get("transfer-encoding") == "chunked"
     assert "content-length" not in response.request.headers
     assert response.status_code == 413
@@ -142,12 +144,14 @@ def test_body_limit_with_chunked_body(http: TestClient) -> None:
 
 def test_chunked_body_under_the_limit_is_accepted(http: TestClient) -> None:
     payload = b'{"title": "chunked", "body": "' + b"y" * 5000 + b'"}'
-    response = http.post("/api/notes", content=iter([payload[:100], payload[100:]]),
-                         headers={"content-type": "application/json"})
+    response = http.post(
+        "/api/notes", content=iter([payload[:100], payload[100:]]), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 201, response.text
 
 
 def test_invalid_content_length_is_400(http: TestClient) -> None:
-    response = http.post("/api/notes", content=b"{}", headers={"content-length": "abc",
-                                                               "content-type": "application/json"})
+    response = http.post(
+        "/api/notes", content=b"{}", headers={"content-length": "abc", "content-type": "application/json"}
+    )
     assert response.status_code == 400

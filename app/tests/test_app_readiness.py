@@ -27,8 +27,9 @@ def test_readyz_503_until_migrated(pg_databases: Any, settings_for: Any, client_
     assert client.get("/readyz").status_code == 200
 
 
-def test_readyz_follows_the_database_down_and_back(pg_migrated_url: URL, tcp_proxy: Any, settings_for: Any,
-                                                   client_for: Any) -> None:
+def test_readyz_follows_the_database_down_and_back(
+    pg_migrated_url: URL, tcp_proxy: Any, settings_for: Any, client_for: Any
+) -> None:
     proxy = tcp_proxy()
     client = client_for(settings_for(pg_migrated_url.set(host="127.0.0.1", port=proxy.port)))
     assert client.get("/readyz").status_code == 200

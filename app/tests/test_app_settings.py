@@ -52,24 +52,28 @@ def test_database_url_sqlite(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     assert load_settings(env_file=None).sqlalchemy_url().database == f"{tmp_path}/x.db"
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    ({"PORT": "abc"}, "PORT"),
-    ({"PORT": "70000"}, "PORT"),
-    ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
-    ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"),
-    ({"APP_ENV": "staging"}, "APP_ENV"),
-    ({"DB_HOST": "h"}, "DB_USER and DB_PASSWORD"),
-    ({"DB_HOST": "h", "DB_USER": "u"}, "DB_PASSWORD"),
-    ({"DB_USER": "u", "DB_PASSWORD": "x"}, "DB_HOST"),
-    ({"DB_HOST": "h", "DB_USER": "u", "DB_PASSWORD": "x", "DB_SSLMODE": "sometimes"}, "DB_SSLMODE"),
-    ({"DATABASE_URL": "mysql://u:p@h/d"}, "DATABASE_URL"),
-    ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
-    ({"DATABASE_URL": "sqlite:///x.db", "DB_HOST": "h", "DB_USER": "u", "DB_PASSWORD": "x"}, "DATABASE_URL"),
-    ({"APP_ENV": "prod"}, "SECRET_KEY"),
-    ({"APP_ENV": "dev", "SECRET_KEY": "too-short"}, "SECRET_KEY"),
-])
-def test_invalid_configuration_names_the_variable(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
-                                                  expected: str) -> None:
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"PORT": "abc"}, "PORT"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"),
+        ({"APP_ENV": "staging"}, "APP_ENV"),
+        ({"DB_HOST": "h"}, "DB_USER and DB_PASSWORD"),
+        ({"DB_HOST": "h", "DB_USER": "u"}, "DB_PASSWORD"),
+        ({"DB_USER": "u", "DB_PASSWORD": "x"}, "DB_HOST"),
+        ({"DB_HOST": "h", "DB_USER": "u", "DB_PASSWORD": "x", "DB_SSLMODE": "sometimes"}, "DB_SSLMODE"),
+        ({"DATABASE_URL": "mysql://u:p@h/d"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "sqlite:///x.db", "DB_HOST": "h", "DB_USER": "u", "DB_PASSWORD": "x"}, "DATABASE_URL"),
+        ({"APP_ENV": "prod"}, "SECRET_KEY"),
+        ({"APP_ENV": "dev", "SECRET_KEY": "too-short"}, "SECRET_KEY"),
+    ],
+)
+def test_invalid_configuration_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str
+) -> None:
     _set(monkeypatch, **env)
     with pytest.raises(ConfigError, match=expected):
         load_settings(env_file=None)
@@ -116,25 +120,33 @@ def test_timeouts_and_forwarded_allow_ips_defaults(monkeypatch: pytest.MonkeyPat
     assert settings.db_statement_timeout_ms == 5000
     assert settings.db_migration_lock_timeout_ms == 10_000
     assert settings.forwarded_allow_ips == "127.0.0.1"
-    _set(monkeypatch, DB_STATEMENT_TIMEOUT_MS="2500", DB_MIGRATION_LOCK_TIMEOUT_MS="30000",
-         FORWARDED_ALLOW_IPS=" 10.20.0.0/16 ,127.0.0.1,  fd00::/8 ")
+    _set(
+        monkeypatch,
+        DB_STATEMENT_TIMEOUT_MS="2500",
+        DB_MIGRATION_LOCK_TIMEOUT_MS="30000",
+        FORWARDED_ALLOW_IPS=" 10.20.0.0/16 ,127.0.0.1,  fd00::/8 ",
+    )
     settings = load_settings(env_file=None)
     assert (settings.db_statement_timeout_ms, settings.db_migration_lock_timeout_ms) == (2500, 30_000)
     assert settings.forwarded_allow_ips == "10.20.0.0/16,127.0.0.1,fd00::/8"
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    ({"DB_STATEMENT_TIMEOUT_MS": "0"}, "DB_STATEMENT_TIMEOUT_MS"),
-    ({"DB_STATEMENT_TIMEOUT_MS": "5s"}, "DB_STATEMENT_TIMEOUT_MS"),
-    ({"DB_MIGRATION_LOCK_TIMEOUT_MS": "-1"}, "DB_MIGRATION_LOCK_TIMEOUT_MS"),
-    ({"FORWARDED_ALLOW_IPS": "*"}, "FORWARDED_ALLOW_IPS"),
-    ({"FORWARDED_ALLOW_IPS": "10.20.0.0/16,*"}, "FORWARDED_ALLOW_IPS"),
-    ({"FORWARDED_ALLOW_IPS": "10.20.0.1/16"}, "FORWARDED_ALLOW_IPS"),  # host bits set: gunicorn rejects it too
-    ({"FORWARDED_ALLOW_IPS": "alb.internal"}, "FORWARDED_ALLOW_IPS"),
-    ({"FORWARDED_ALLOW_IPS": " , "}, "FORWARDED_ALLOW_IPS"),
-])
-def test_invalid_timeouts_and_proxies_name_the_variable(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
-                                                        expected: str) -> None:
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"DB_STATEMENT_TIMEOUT_MS": "0"}, "DB_STATEMENT_TIMEOUT_MS"),
+        ({"DB_STATEMENT_TIMEOUT_MS": "5s"}, "DB_STATEMENT_TIMEOUT_MS"),
+        ({"DB_MIGRATION_LOCK_TIMEOUT_MS": "-1"}, "DB_MIGRATION_LOCK_TIMEOUT_MS"),
+        ({"FORWARDED_ALLOW_IPS": "*"}, "FORWARDED_ALLOW_IPS"),
+        ({"FORWARDED_ALLOW_IPS": "10.20.0.0/16,*"}, "FORWARDED_ALLOW_IPS"),
+        ({"FORWARDED_ALLOW_IPS": "10.20.0.1/16"}, "FORWARDED_ALLOW_IPS"),  # host bits set: gunicorn rejects it too
+        ({"FORWARDED_ALLOW_IPS": "alb.internal"}, "FORWARDED_ALLOW_IPS"),
+        ({"FORWARDED_ALLOW_IPS": " , "}, "FORWARDED_ALLOW_IPS"),
+    ],
+)
+def test_invalid_timeouts_and_proxies_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str
+) -> None:
     _set(monkeypatch, **env)
     with pytest.raises(ConfigError, match=expected):
         load_settings(env_file=None)

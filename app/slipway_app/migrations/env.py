@@ -21,8 +21,13 @@ def _run(connection: Connection) -> None:
     # transaction (`with op.get_context().autocommit_block(): op.create_index(..., postgresql_concurrently=True)`)
     # then only commits its own earlier statements, and a failing revision leaves the database at the previous
     # revision (consistent, and the next `app migrate` resumes there) instead of rolling back the whole batch.
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True,
-                      render_as_batch=connection.dialect.name == "sqlite", transaction_per_migration=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        render_as_batch=connection.dialect.name == "sqlite",
+        transaction_per_migration=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -46,8 +51,9 @@ def run_migrations_online() -> None:
 def run_migrations_offline() -> None:
     """Emit SQL instead of executing it (``app migrate --sql``)."""
     url = context.config.attributes.get("url") or load_settings().sqlalchemy_url()
-    context.configure(url=url, target_metadata=target_metadata, literal_binds=True,
-                      dialect_opts={"paramstyle": "named"})
+    context.configure(
+        url=url, target_metadata=target_metadata, literal_binds=True, dialect_opts={"paramstyle": "named"}
+    )
     with context.begin_transaction():
         context.run_migrations()
 
