@@ -3,6 +3,7 @@ and a monitor that records parent and dependencies (the stock mock monitor drops
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Optional
 
 import pulumi
@@ -40,17 +41,127 @@ NAME_LIMITS = {
 }
 
 
+# The input that carries a resource's explicit physical name, where it is not ``name`` (pulumi_aws argument names).
+NAME_INPUTS = {
+    "aws:rds/instance:Instance": "identifier",
+    "aws:s3/bucket:Bucket": "bucket",
+    "aws:s3/bucketV2:BucketV2": "bucket",
+    "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
+    "aws:ecs/taskDefinition:TaskDefinition": "family",
+}
+# Types whose provider id is the physical name (the `pulumi import` docs of each resource say which value is used).
+ID_IS_NAME = {
+    "aws:s3/bucket:Bucket",
+    "aws:s3/bucketV2:BucketV2",
+    "aws:cloudwatch/logGroup:LogGroup",
+    "aws:ecr/repository:Repository",
+    "aws:iam/role:Role",
+    "aws:cloudwatch/dashboard:Dashboard",
+    "aws:rds/subnetGroup:SubnetGroup",
+    "aws:rds/parameterGroup:ParameterGroup",
+}
+
+
+def physical_name(typ: str, name: str, inputs: dict[str, Any]) -> str:
+    """The name AWS will see: the explicit one when the program sets it, else the provider's auto-name.
+
+    Auto-names are ``<logical name>-<7 hex>`` (``name_prefix``/``identifier_prefix`` + 26 characters when given),
+    deterministic per logical name so the same stack plans to the same bytes.
+    """
+    key = NAME_INPUTS.get(typ, "name")
+    explicit = inputs.get(key)
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    prefix = inputs.get(f"{key}Prefix") or inputs.get("namePrefix")
+    h = fake_id(typ, name)
+    if isinstance(prefix, str) and prefix:
+        return prefix + (h * 2)[:26]
+    return f"{name}-{h[:7]}"
+
+
 class RecordingMonitor(MockMonitor):
-    """A mock monitor that keeps every registration with its parent, dependencies and inputs."""
+    """A mock monitor that keeps every registration with its parent, dependencies and inputs, and runs the
+    program's ``transforms`` the way the engine does.
+
+    Pulumi's own mock monitor never runs transforms, so a plan would show untransformed values. The engine
+    (``pkg/resource/deploy/source_eval.go``, ``RegisterResource``) applies, in this order: the resource's own
+    transforms, then those of its parent, grandparent and so on, then the stack transforms; each sees the output
+    of the previous one. This monitor does the same, calling the SDK's own registered callbacks (the code a real
+    ``pulumi up`` calls over gRPC), and records the transformed properties and options.
+    """
 
     mocks: SlipwayMocks
 
     def __init__(self, mocks: SlipwayMocks) -> None:
         super().__init__(mocks)
         self.recorded: list[Resource] = []
+        self._own_transforms: dict[str, list[Any]] = {}
+        self._parents: dict[str, str] = {}
+        self._stack_callbacks: list[Any] = []
+
+    def RegisterStackTransform(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        self._stack_callbacks.append(request)
+        return super().RegisterStackTransform(request)
+
+    def _transform(self, request: Any) -> Any:
+        """Apply own -> ancestors' -> stack transforms to the request, as the engine does; returns the request."""
+        chain = list(request.transforms)
+        current = request.parent
+        while current:
+            chain.extend(self._own_transforms.get(current, []))
+            current = self._parents.get(current, "")
+        chain.extend(self._stack_callbacks)
+        if not chain:
+            return request
+        from pulumi.runtime._callbacks import _CallbackServicer
+        from pulumi.runtime.proto import resource_pb2
+
+        options = resource_pb2.TransformResourceOptions(
+            depends_on=list(request.dependencies),
+            protect=request.protect,
+            ignore_changes=list(request.ignoreChanges),
+            replace_on_changes=list(request.replaceOnChanges),
+            retain_on_delete=request.retainOnDelete,
+            additional_secret_outputs=list(request.additionalSecretOutputs),
+            deleted_with=request.deletedWith,
+            provider=request.provider,
+        )
+        properties = request.object
+        for callback in chain:
+            servicer = next((s for s in _CallbackServicer._servicers if callback.token in s._callbacks), None)
+            if servicer is None:
+                raise RuntimeError(f"transform callback {callback.token} of {request.name} is not registered")
+            transform_request = resource_pb2.TransformRequest(
+                type=request.type,
+                name=request.name,
+                custom=request.custom,
+                parent=request.parent,
+                properties=properties,
+                options=options,
+            )
+            coro = servicer._callbacks[callback.token](transform_request.SerializeToString())
+            response = asyncio.run_coroutine_threadsafe(coro, servicer._loop).result()
+            if response.HasField("properties"):
+                properties = response.properties
+            if response.HasField("options"):
+                options = response.options
+        transformed = resource_pb2.RegisterResourceRequest()
+        transformed.CopyFrom(request)
+        transformed.object.CopyFrom(properties)
+        transformed.protect = options.protect
+        transformed.retainOnDelete = options.retain_on_delete
+        del transformed.dependencies[:]
+        transformed.dependencies.extend(sorted(set(request.dependencies) | set(options.depends_on)))
+        del transformed.ignoreChanges[:]
+        transformed.ignoreChanges.extend(options.ignore_changes)
+        return transformed
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        own = list(request.transforms)
+        request = self._transform(request)
         response = super().RegisterResource(request)
+        self._parents[response.urn] = request.parent
+        self._own_transforms[response.urn] = own
         if request.type == "pulumi:pulumi:Stack":
             return response
         inputs = _plain(rpc.deserialize_properties(request.object))
@@ -67,6 +178,9 @@ class RecordingMonitor(MockMonitor):
                 dependencies=sorted(deps),
                 custom=request.custom,
                 outputs=self.mocks.last_state.get((request.type, request.name), {}),
+                protect=request.protect,
+                retain_on_delete=request.retainOnDelete,
+                ignore_changes=list(request.ignoreChanges),
             )
         )
         return response
@@ -83,7 +197,10 @@ class SlipwayMocks(pulumi.runtime.Mocks):
         computed = self._computed(args.typ, args.name, state)
         state.update(computed)
         self.last_state[(args.typ, args.name)] = computed
-        resource_id = computed.pop("__id", None) or f"{args.name}-{fake_id(args.name, length=8)}"
+        resource_id = computed.pop("__id", None)
+        if resource_id is None and args.typ in ID_IS_NAME:
+            resource_id = physical_name(args.typ, args.name, state)
+        resource_id = resource_id or f"{args.name}-{fake_id(args.name, length=8)}"
         return resource_id, state
 
     def _arn(self, service: str, resource: str, regional: bool = True) -> str:
@@ -92,7 +209,7 @@ class SlipwayMocks(pulumi.runtime.Mocks):
 
     def _computed(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         h = fake_id(typ, name)
-        auto = inputs.get("name") or f"{name}-{h[:7]}"
+        auto = physical_name(typ, name, inputs)
         limit = NAME_LIMITS.get(typ)
         if limit and len(auto) > limit:  # what the provider refuses at preview; never truncate it away
             raise ValueError(f"{typ} {name}: name {auto!r} is {len(auto)} characters; AWS allows {limit}")
@@ -122,7 +239,9 @@ class SlipwayMocks(pulumi.runtime.Mocks):
                 "address": f"{auto}.c{h[:10]}.{self.region}.rds.amazonaws.com",
                 "endpoint": f"{auto}.c{h[:10]}.{self.region}.rds.amazonaws.com:5432",
                 "arn": self._arn("rds", f"db:{auto}"),
-                "resourceId": f"db-{h.upper()}",
+                "resourceId": f"db-{h.upper()[:26]}",
+                # pulumi-aws 6+ (terraform-provider-aws 5+): the instance id is the DBI resource id, not its name.
+                "__id": f"db-{h.upper()[:26]}",
             },
             "aws:lb/loadBalancer:LoadBalancer": {
                 "name": auto,

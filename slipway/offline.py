@@ -56,6 +56,9 @@ class Resource:
     dependencies: list[str]
     custom: bool
     outputs: dict[str, Any] = field(default_factory=dict)
+    protect: bool = False
+    retain_on_delete: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
 
     def input(self, *path: str | int, default: Any = None) -> Any:
         """Nested input lookup: ``r.input("healthCheck", "interval")``; secrets come back unwrapped."""
@@ -136,11 +139,44 @@ class ResourceGraph:
                     "parent": r.parent,
                     "inputs": mask(r.inputs),
                     "dependencies": r.dependencies,
+                    **({"protect": True} if r.protect else {}),
+                    **({"retainOnDelete": True} if r.retain_on_delete else {}),
+                    **({"ignoreChanges": r.ignore_changes} if r.ignore_changes else {}),
                 }
                 for r in self.resources
             ],
             "outputs": mask(self.outputs),
         }
+
+
+def stable_order(resources: list[Resource]) -> list[Resource]:
+    """Creation order that does not depend on scheduling: parents and dependencies first, ties broken by URN.
+
+    The Pulumi runtime registers resources as their inputs resolve, so the recorded order varies from run to run;
+    the plan and its JSON must not (a saved plan diffs cleanly in a pull request).
+    """
+    import heapq
+
+    by_urn = {r.urn: r for r in resources}
+    before = {r.urn: {d for d in [r.parent, *r.dependencies] if d in by_urn and d != r.urn} for r in resources}
+    after: dict[str, list[str]] = {urn: [] for urn in by_urn}
+    for urn, preds in before.items():
+        for pred in preds:
+            after[pred].append(urn)
+    ready = [urn for urn, preds in before.items() if not preds]
+    heapq.heapify(ready)
+    ordered: list[Resource] = []
+    while ready:
+        urn = heapq.heappop(ready)
+        ordered.append(by_urn[urn])
+        for nxt in after[urn]:
+            before[nxt].discard(urn)
+            if not before[nxt]:
+                heapq.heappush(ready, nxt)
+    if len(ordered) != len(resources):  # a cycle cannot be registered by the SDK; keep whatever is left by URN
+        seen = {r.urn for r in ordered}
+        ordered.extend(sorted((r for r in resources if r.urn not in seen), key=lambda r: r.urn))
+    return ordered
 
 
 def mask(value: Any) -> Any:
@@ -252,7 +288,7 @@ def _run(
 ) -> ResourceGraph:
     import pulumi
     from pulumi.runtime import settings as pulumi_settings
-    from pulumi.runtime.stack import wait_for_rpcs
+    from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
     from .mocks import RecordingMonitor, SlipwayMocks
@@ -265,15 +301,16 @@ def _run(
     pulumi_settings.SETTINGS.outputs.clear()
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            program()
-            _sync_await(wait_for_rpcs())
+            # As the Python language host does: the program runs inside the event loop (stack transforms and
+            # other runtime calls need a running loop), then every RPC is awaited and the callback server stopped.
+            _sync_await(run_pulumi_func(program))
     except BaseException as exc:
         exc.resources_registered = len(monitor.recorded)  # type: ignore[attr-defined]
         pulumi_settings.ROOT.set(None)
         raise
     root = pulumi_settings.get_root_resource()
     outputs = {k: _resolve(v) for k, v in getattr(root, "outputs", {}).items()}
-    graph = ResourceGraph(stack=stack, resources=monitor.recorded, outputs=outputs)
+    graph = ResourceGraph(stack=stack, resources=stable_order(monitor.recorded), outputs=outputs)
     pulumi_settings.ROOT.set(None)
     return graph
 
