@@ -11,9 +11,12 @@ and the migration task) carries that group; the database group admits port 5432 
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -22,6 +25,89 @@ from .config import LOG_RETENTION_DAYS
 
 PORT = 5432
 LOG_EXPORTS = ("postgresql", "upgrade")
+LATEST = "latest"
+_RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|\+00:00)$")
+_SNAPSHOT = re.compile(r"^(arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:)?(rds:)?[A-Za-z][A-Za-z0-9-]{0,254}$")
+_INSTANCE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_AUTOMATED_BACKUPS_ARN = re.compile(r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:auto-backup:ab-[a-z0-9]+$")
+
+
+def parse_utc(value: str) -> dt.datetime:
+    """An RFC 3339 time in UTC (``2026-11-30T12:00:00Z``, ``...+00:00``) -> an aware datetime; ValueError else."""
+    if not _RFC3339_UTC.match(value):
+        raise ValueError(f"time {value!r}: expected RFC 3339 in UTC, e.g. 2026-11-30T12:00:00Z, or {LATEST!r}")
+    return dt.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class RestoreSpec:
+    """Where a restored database comes from (stack config ``slipway:dbRestore``): exactly one of ``time`` (point in
+    time from automated backups) or ``snapshot``. Validated on construction: a time must be RFC 3339 UTC and not in
+    the future (the retention window is checked by :class:`Database`, which knows it)."""
+
+    time: Optional[str] = None
+    """Point in time to restore: RFC 3339 UTC (``2026-11-30T12:00:00Z``) or ``latest`` (the latest restorable time,
+    usually under 5 minutes ago). Default None (then ``snapshot`` is required)."""
+    source_identifier: Optional[str] = None
+    """Time form only: the instance whose automated backups are restored, or the ARN of retained automated backups
+    (``arn:aws:rds:<region>:<account>:auto-backup:ab-...``) when that instance is gone. Default None: this
+    component's own instance."""
+    snapshot: Optional[str] = None
+    """Snapshot identifier (``slipway-prod-db-final``, ``rds:slipway-prod-db-2026-11-30-03-05``) or snapshot ARN.
+    Default None (then ``time`` is required)."""
+    keep_source: bool = True
+    """Keep declaring the original instance (unchanged, protected) next to the restored one. Default True; False
+    only when the original no longer exists (accidental deletion, region loss), or Pulumi would recreate it empty."""
+
+    def __post_init__(self) -> None:
+        if (self.time is None) == (self.snapshot is None):
+            raise ValueError("restore: give exactly one of time (RFC 3339 UTC or 'latest') or snapshot, not both")
+        if self.snapshot is not None:
+            if self.source_identifier is not None:
+                raise ValueError("restore: source_identifier goes with time, not with snapshot")
+            if not _SNAPSHOT.match(self.snapshot):
+                raise ValueError(f"restore: snapshot {self.snapshot!r} is neither a snapshot identifier nor its ARN")
+        if self.time is not None and self.time != LATEST:
+            when = parse_utc(self.time)
+            if when > dt.datetime.now(dt.UTC):
+                raise ValueError(f"restore: time {self.time} is in the future")
+        source = self.source_identifier
+        if source is not None and not (_INSTANCE.match(source) or _AUTOMATED_BACKUPS_ARN.match(source)):
+            raise ValueError(
+                f"restore: source_identifier {source!r} is neither an instance identifier nor an automated backups ARN"
+            )
+
+    @property
+    def restore_time(self) -> Optional[dt.datetime]:
+        """The time to restore to; None for a snapshot or ``latest``."""
+        return parse_utc(self.time) if self.time is not None and self.time != LATEST else None
+
+    @property
+    def suffix(self) -> str:
+        """Identifier suffix of the restored instance, derived from the spec (stable across ``pulumi up`` runs):
+        ``pitr-latest``, ``pitr-20261130-120000`` or ``snap-<8 hex of the snapshot>``."""
+        when = self.restore_time
+        if when is not None:
+            return f"pitr-{when:%Y%m%d-%H%M%S}"
+        if self.time == LATEST:
+            return "pitr-latest"
+        return f"snap-{hashlib.sha256(str(self.snapshot).encode()).hexdigest()[:8]}"
+
+
+def restore_arguments(spec: RestoreSpec, own_identifier: str) -> dict[str, Any]:
+    """The ``aws.rds.Instance`` arguments that make it a restore of ``spec`` (the only ones that differ)."""
+    if spec.snapshot is not None:
+        return {"snapshot_identifier": spec.snapshot}
+    source = spec.source_identifier or own_identifier
+    when = spec.restore_time
+    return {
+        "restore_to_point_in_time": aws.rds.InstanceRestoreToPointInTimeArgs(
+            use_latest_restorable_time=True if when is None else None,
+            restore_time=when.strftime("%Y-%m-%dT%H:%M:%SZ") if when is not None else None,
+            source_db_instance_identifier=None if _AUTOMATED_BACKUPS_ARN.match(source) else source,
+            source_db_instance_automated_backups_arn=source if _AUTOMATED_BACKUPS_ARN.match(source) else None,
+        )
+    }
 
 
 @dataclass(frozen=True)
@@ -68,6 +154,9 @@ class DatabaseArgs:
     """Master user name. Default ``app``."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
+    restore: Optional[RestoreSpec] = None
+    """Serve from a new instance restored from backups or a snapshot, with every other setting above; the original
+    is kept, protected (see :class:`RestoreSpec`). Default None: no restore."""
 
 
 def parameter_family(engine_version: str) -> str:
@@ -145,54 +234,71 @@ class Database(pulumi.ComponentResource):
             opts=child,
         )
         identifier = args.identifier or name
-        # RDS creates its export log groups itself, never expiring; created first, ours carry a retention.
-        log_groups = [
-            aws.cloudwatch.LogGroup(
-                f"{name}-{kind}-logs",
-                name=f"/aws/rds/instance/{identifier}/{kind}",
-                retention_in_days=args.log_retention_days,
+
+        def rds_instance(name: str, identifier: str, **restore: Any) -> aws.rds.Instance:
+            """The instance and its export log groups; ``restore`` adds the restore arguments, nothing else differs."""
+            # RDS creates its export log groups itself, never expiring; created first, ours carry a retention.
+            log_groups = [
+                aws.cloudwatch.LogGroup(
+                    f"{name}-{kind}-logs",
+                    name=f"/aws/rds/instance/{identifier}/{kind}",
+                    retention_in_days=args.log_retention_days,
+                    tags=tags,
+                    opts=child,
+                )
+                for kind in LOG_EXPORTS
+            ]
+            resource = aws.rds.Instance(
+                f"{name}-instance",
+                identifier=identifier,
+                engine="postgres",
+                engine_version=args.engine_version,
+                instance_class=args.instance_class,
+                allocated_storage=args.allocated_storage_gb,
+                max_allocated_storage=args.max_allocated_storage_gb,
+                storage_type="gp3",
+                storage_encrypted=True,
+                db_name=args.db_name,
+                username=args.username,
+                password=pulumi.Output.secret(args.password),
+                port=PORT,
+                db_subnet_group_name=subnets.name,
+                parameter_group_name=params.name,
+                vpc_security_group_ids=[db_sg.id],
+                publicly_accessible=False,
+                multi_az=args.multi_az,
+                backup_retention_period=args.backup_retention_days,
+                backup_window=args.backup_window,
+                maintenance_window=args.maintenance_window,
+                copy_tags_to_snapshot=True,
+                delete_automated_backups=not args.final_snapshot,
+                deletion_protection=args.deletion_protection,
+                skip_final_snapshot=not args.final_snapshot,
+                final_snapshot_identifier=f"{name}-final" if args.final_snapshot else None,
+                auto_minor_version_upgrade=True,
+                allow_major_version_upgrade=False,
+                apply_immediately=args.apply_immediately,
+                performance_insights_enabled=args.performance_insights,
+                performance_insights_retention_period=7 if args.performance_insights else None,
+                enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+                ca_cert_identifier="rds-ca-rsa2048-g1",
+                **restore,
                 tags=tags,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection, depends_on=log_groups),
             )
-            for kind in LOG_EXPORTS
-        ]
-        instance = aws.rds.Instance(
-            f"{name}-instance",
-            identifier=identifier,
-            engine="postgres",
-            engine_version=args.engine_version,
-            instance_class=args.instance_class,
-            allocated_storage=args.allocated_storage_gb,
-            max_allocated_storage=args.max_allocated_storage_gb,
-            storage_type="gp3",
-            storage_encrypted=True,
-            db_name=args.db_name,
-            username=args.username,
-            password=pulumi.Output.secret(args.password),
-            port=PORT,
-            db_subnet_group_name=subnets.name,
-            parameter_group_name=params.name,
-            vpc_security_group_ids=[db_sg.id],
-            publicly_accessible=False,
-            multi_az=args.multi_az,
-            backup_retention_period=args.backup_retention_days,
-            backup_window=args.backup_window,
-            maintenance_window=args.maintenance_window,
-            copy_tags_to_snapshot=True,
-            delete_automated_backups=not args.final_snapshot,
-            deletion_protection=args.deletion_protection,
-            skip_final_snapshot=not args.final_snapshot,
-            final_snapshot_identifier=f"{name}-final" if args.final_snapshot else None,
-            auto_minor_version_upgrade=True,
-            allow_major_version_upgrade=False,
-            apply_immediately=args.apply_immediately,
-            performance_insights_enabled=args.performance_insights,
-            performance_insights_retention_period=7 if args.performance_insights else None,
-            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
-            ca_cert_identifier="rds-ca-rsa2048-g1",
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection, depends_on=log_groups),
-        )
+            return resource
+
+        if args.restore is None:
+            instance = rds_instance(name, identifier)
+        else:
+            if args.restore.keep_source:  # the original, unchanged and still protected, next to the restored one
+                rds_instance(name, identifier)
+            # A new Pulumi resource with a new identifier: replacing the protected original in place is refused.
+            instance = rds_instance(
+                f"{name}-{args.restore.suffix}",
+                f"{identifier}-{args.restore.suffix}",
+                **restore_arguments(args.restore, identifier),
+            )
         self.address = instance.address
         self.port = PORT
         self.endpoint = instance.endpoint
@@ -225,5 +331,13 @@ def _validate(args: DatabaseArgs) -> None:
         problems.append("allocated_storage_gb: gp3 needs at least 20 GiB")
     if args.log_retention_days not in LOG_RETENTION_DAYS:
         problems.append(f"log_retention_days={args.log_retention_days}: CloudWatch allows {LOG_RETENTION_DAYS}")
+    when = args.restore.restore_time if args.restore else None
+    if args.restore and when and args.restore.source_identifier is None:  # own backups: this retention applies
+        oldest = dt.datetime.now(dt.UTC) - dt.timedelta(days=args.backup_retention_days)
+        if when < oldest:
+            problems.append(
+                f"restore time {args.restore.time} is older than the {args.backup_retention_days}-day backup "
+                f"retention (earliest {oldest:%Y-%m-%dT%H:%M:%SZ}); restore a snapshot instead"
+            )
     if problems:
         raise ValueError("; ".join(problems))
