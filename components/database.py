@@ -164,13 +164,14 @@ def parameter_family(engine_version: str) -> str:
 
 
 class Database(pulumi.ComponentResource):
-    """Outputs: ``address``, ``port``, ``endpoint``, ``identifier``, ``db_name``, ``username``,
+    """Outputs: ``address``, ``port``, ``endpoint``, ``identifier``, ``arn``, ``db_name``, ``username``,
     ``security_group_id`` and ``client_security_group_id`` (attach it to whatever must connect)."""
 
     address: pulumi.Output[str]
     port: int
     endpoint: pulumi.Output[str]
     identifier: pulumi.Output[str]
+    arn: pulumi.Output[str]
     db_name: str
     username: str
     security_group_id: pulumi.Output[str]
@@ -303,6 +304,7 @@ class Database(pulumi.ComponentResource):
         self.port = PORT
         self.endpoint = instance.endpoint
         self.identifier = instance.identifier
+        self.arn = instance.arn
         self.db_name = args.db_name
         self.username = args.username
         self.security_group_id = db_sg.id
@@ -312,6 +314,7 @@ class Database(pulumi.ComponentResource):
                 "address": self.address,
                 "endpoint": self.endpoint,
                 "identifier": self.identifier,
+                "arn": self.arn,
                 "security_group_id": self.security_group_id,
                 "client_security_group_id": self.client_security_group_id,
             }

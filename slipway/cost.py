@@ -24,6 +24,7 @@ CATEGORY = {
     "aws:lb/loadBalancer:LoadBalancer": "load balancer",
     "aws:ecs/service:Service": "compute (Fargate)",
     "aws:rds/instance:Instance": "database (RDS)",
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": "database (RDS)",
     "aws:secretsmanager/secret:Secret": "secrets",
     "aws:kms/key:Key": "secrets",
     "aws:cloudwatch/logGroup:LogGroup": "monitoring",
@@ -262,6 +263,18 @@ def _rds(r: Any, c: Context) -> Priced:
         f", Multi-AZ x{factor}" if factor != 1 else ""
     )
     return cost, detail
+
+
+@pricer("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")
+def _rds_backup_copy(r: Any, c: Context) -> Priced:
+    """Backups replicated to a second region: their storage there (no free allocation in the destination) plus the
+    inter-region transfer of the snapshots and transaction logs; priced at the stack region's table."""
+    p, stored, moved = c.price, c.usage["db_backup_copy_gb"], c.usage["db_backup_transfer_gb"]
+    cost = stored * p["rds_backup_storage_gb_month"] + moved * p["inter_region_transfer_gb"]
+    return cost, (
+        f"{stored:g} GB stored x ${p['rds_backup_storage_gb_month']} + {moved:g} GB copied x "
+        f"${p['inter_region_transfer_gb']} ({_in(r, 'region', default='second region')})"
+    )
 
 
 @pricer("aws:secretsmanager/secret:Secret")

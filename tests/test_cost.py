@@ -42,6 +42,8 @@ OVERRIDES = {
     "ecr_gb": 3,
     "s3_gb": 10,
     "insights_metrics": 10,
+    "db_backup_copy_gb": 50,
+    "db_backup_transfer_gb": 30,
 }
 NAT = [res("aws:ec2/natGateway:NatGateway", f"nat-{i}") for i in range(2)]
 CASES: dict[str, tuple[list[dict[str, Any]], float]] = {
@@ -71,6 +73,17 @@ CASES: dict[str, tuple[list[dict[str, Any]], float]] = {
     "aws:rds/instance:Instance": (
         [res("aws:rds/instance:Instance", "db", instanceClass="db.t4g.medium", allocatedStorage=50, multiAz=True)],
         106.40,
+    ),
+    # backups in the second region: 50 GB x $0.095 stored + 30 GB x $0.02 copied
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": (
+        [
+            res(
+                "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
+                "copy",
+                region="us-west-2",
+            )
+        ],
+        5.35,
     ),
     "aws:secretsmanager/secret:Secret": ([res("aws:secretsmanager/secret:Secret", "s")], 0.40),
     "aws:kms/key:Key": ([res("aws:kms/key:Key", "k")], 1.00),
