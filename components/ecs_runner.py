@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -144,6 +144,7 @@ def run_one_off_task(
     log_group: str,
     log_stream_prefix: str,
     command: Optional[Sequence[str]] = None,
+    environment: Optional[Mapping[str, str]] = None,
     region: Optional[str] = None,
     timeout_s: float = 900,
     poll_s: float = 5,
@@ -160,7 +161,8 @@ def run_one_off_task(
 
     Raises :class:`TaskStartError` when ECS does not start it and :class:`TaskTimeoutError` (after stopping the task)
     when it runs too long. A non-zero exit is *returned*; call :meth:`TaskResult.raise_for_failure` to turn it into an
-    error. One progress line is emitted per state change.
+    error. One progress line is emitted per state change. ``command`` and ``environment`` override the container's
+    (``environment`` adds to or replaces single variables of the task definition's, e.g. ``DB_HOST``).
     """
     if not subnets:
         raise ValueError("subnets: at least one subnet is required for an awsvpc task")
@@ -183,8 +185,13 @@ def run_one_off_task(
             }
         },
     }
+    override: dict[str, Any] = {"name": container_name}
     if command:
-        request["overrides"] = {"containerOverrides": [{"name": container_name, "command": list(command)}]}
+        override["command"] = list(command)
+    if environment:
+        override["environment"] = [{"name": k, "value": v} for k, v in environment.items()]
+    if len(override) > 1:
+        request["overrides"] = {"containerOverrides": [override]}
     try:
         response = ecs.run_task(**request)
     except ClientError as err:

@@ -130,6 +130,24 @@ def moto_task(arn: str) -> Any:
     return ecs_backends[DEFAULT_ACCOUNT_ID][REGION].tasks[CLUSTER][arn]
 
 
+def test_environment_overrides_single_variables_of_the_container(aws: dict[str, Any]) -> None:
+    """The restore drill points the app at a temporary instance this way: only DB_HOST/DB_PORT change."""
+    result = run(
+        aws, FakeTime(), [], command=["app", "check"], environment={"DB_HOST": "tmp.example", "DB_PORT": "5432"}
+    )
+    assert moto_task(result.task_arn).overrides == {
+        "containerOverrides": [
+            {
+                "name": CONTAINER,
+                "command": ["app", "check"],
+                "environment": [{"name": "DB_HOST", "value": "tmp.example"}, {"name": "DB_PORT", "value": "5432"}],
+            }
+        ]
+    }
+    no_override = run(aws, FakeTime(), [])
+    assert not moto_task(no_override.task_arn).overrides, "no command and no environment: no override at all"
+
+
 def test_success_returns_exit_code_log_tail_and_a_progress_line_per_state(aws: dict[str, Any]) -> None:
     fake, progress = FakeTime(lambda: write_task_logs(aws, ["start", "upgrade 0001", "upgrade 0002", "done"])), []
     result = run(aws, fake, progress, command=["app", "migrate"])
