@@ -149,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BASE.json",
         help="compare with a saved `--json` plan and print a Markdown summary for a pull request",
     )
+    from . import drill  # imported here: after ROOT is on sys.path (it uses components.ecs_runner)
+
+    drill.add_parser(sub)
     return parser
 
 
@@ -177,6 +180,10 @@ def _region(stack: str) -> Optional[str]:
 
 def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "drill":
+        from . import drill
+
+        return drill.main(args, out, err)
     from components.config import ConfigError
     from policy.rules import evaluate
 
