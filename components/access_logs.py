@@ -65,6 +65,12 @@ class AccessLogBucketArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
+    def __post_init__(self) -> None:
+        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
+        from .validation import access_log_bucket_args
+
+        access_log_bucket_args(self)
+
 
 def bucket_policy(bucket_arn: str, elb_account_arn: Optional[str], account_id: str) -> str:
     logs = f"{bucket_arn}/{PREFIX}/AWSLogs/{account_id}/*"

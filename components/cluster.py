@@ -22,6 +22,12 @@ class EcsClusterArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
+    def __post_init__(self) -> None:
+        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
+        from .validation import ecs_cluster_args
+
+        ecs_cluster_args(self)
+
 
 class EcsCluster(pulumi.ComponentResource):
     """Outputs: ``cluster_name``, ``cluster_arn``."""

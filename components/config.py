@@ -1,9 +1,11 @@
 """StackConfig: the one place stack configuration is read and validated.
 
-Every key lives in the ``slipway`` namespace (``slipway:natStrategy``) except the AWS region, which is the
-provider's own ``aws:region``. Values arrive from Pulumi as strings; they are parsed here and checked all at
-once, so a bad stack file fails with ONE error that lists every bad key, its value and how to fix it, before any
-resource is registered.
+Every key lives in the ``slipway`` namespace (``slipway:natStrategy``) except the AWS provider's own ``aws:region``
+and ``aws:profile``. Values arrive from Pulumi as strings; they are parsed here and checked all at once with the
+validators the components' Args use (:mod:`components.validation`), so a bad stack file fails with ONE error that
+lists every bad key, its value as written, why, and a line to paste into ``Pulumi.<stack>.yaml``, before any resource
+is registered. Keys nobody reads (``slipway:minTask``, ``minTasks`` without the namespace, ``app:minTasks``) are
+refused too, with a did-you-mean.
 
 Two environment profiles supply the defaults: ``dev`` (cheap and disposable, still TLS and a private database)
 and ``prod`` (highly available and protected). Any key set in ``Pulumi.<stack>.yaml`` overrides its profile.
@@ -12,66 +14,63 @@ and ``prod`` (highly available and protected). Any key set in ``Pulumi.<stack>.y
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
+import yaml
+
+from .validation import (
+    ARCHITECTURES,
+    CERT_ARN,
+    DOMAIN,
+    ECR_DIGEST_URI,
+    EMAIL,
+    FARGATE_SIZES,
+    INSTANCE_CLASS,
+    LOG_LEVELS,
+    LOG_RETENTION_DAYS,
+    NAT_STRATEGIES,
+    REGION,
+    ZONE_ID,
+    Checks,
+    Dialect,
+    Problem,
+    closest,
+    fargate_table_text,
+    normalized,
+    plain,
+    windows_disjoint,
+)
+
+__all__ = [
+    "ARCHITECTURES",
+    "FARGATE_SIZES",
+    "KEY_DOCS",
+    "KNOWN_KEYS",
+    "LOG_RETENTION_DAYS",
+    "NAT_STRATEGIES",
+    "ConfigError",
+    "StackConfig",
+]
 
 NAMESPACE = "slipway"
-
-# CloudWatch Logs accepts only these retention values (PutRetentionPolicy API reference).
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
-# Fargate task sizes: cpu units -> allowed memory (MiB).
-FARGATE_SIZES: dict[int, tuple[int, ...]] = {
-    256: (512, 1024, 2048),
-    512: tuple(range(1024, 4097, 1024)),
-    1024: tuple(range(2048, 8193, 1024)),
-    2048: tuple(range(4096, 16385, 1024)),
-    4096: tuple(range(8192, 30721, 1024)),
-}
-NAT_STRATEGIES = ("none", "single", "per_az")
-ARCHITECTURES = ("arm64", "x86_64")
 ENVIRONMENTS = ("dev", "prod")
-_WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
-_MAINT_WINDOW = re.compile(
-    r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-"
-    r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
-)
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
-_CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
-_DIGEST_URI = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_NAME = re.compile(r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")
 # Load balancer and target group names (max 32) are "<appName>-<stack>-web-alb-" + 7 random characters.
 MAX_PREFIX = 32 - len("-web-alb-") - 7
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+_NAME = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
+MIN_APP_NAME = 3
+# Namespaces whose keys are someone else's (providers, the engine): only a key that is one of ours, spelt
+# differently, is refused there.
+FOREIGN_NAMESPACES = ("aws", "pulumi", "docker", "random", "tls", "command")
+
+
+def max_app_name(stack: str) -> int:
+    """The longest appName that fits with this stack name: ``<appName>-<stack>`` may have MAX_PREFIX characters."""
+    return MAX_PREFIX - 1 - len(stack)
 
 
 class ConfigError(pulumi.RunError):
@@ -79,8 +78,13 @@ class ConfigError(pulumi.RunError):
 
     def __init__(self, problems: list[str], stack: str) -> None:
         self.problems = problems
+        self.stack = stack
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid configuration for stack '{stack}' ({len(problems)} problem(s)):\n{lines}")
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        super().__init__(
+            f"invalid configuration for stack '{stack}' ({count}); the fixes go in Pulumi.{stack}.yaml under "
+            f"`config:` (or `pulumi config set KEY VALUE`):\n{lines}"
+        )
 
 
 # Per-environment defaults (string values, exactly as they would appear in a stack file).
@@ -154,37 +158,42 @@ PROFILES: dict[str, dict[str, str]] = {
 # What each key means (the README table and the Pulumi.yaml schema are generated from, and tested against, this).
 KEY_DOCS: dict[str, str] = {
     "environment": "Profile: dev (cheap, disposable) or prod (highly available, protected). Required.",
-    "appName": "Name prefix of every resource, 3-20 chars [a-z0-9-]; appName-stack at most 16 (ALB name limit).",
-    "vpcCidr": "Private IPv4 block of the VPC, /16 to /20.",
+    "appName": f"Name prefix of every resource: lowercase letters, digits and '-', starting with a letter; "
+    f"{MIN_APP_NAME} characters up to {MAX_PREFIX - 1} minus the stack name's length ({max_app_name('dev')} for dev, "
+    f"{max_app_name('prod')} for prod), because <appName>-<stack>-web-alb-<7 random> must fit AWS's 32-character "
+    f"load balancer name.",
+    "vpcCidr": "Private IPv4 block of the VPC, /16 to /20, host bits zero (each subnet is 1/16 of it).",
     "azCount": "Availability zones spanned (2-6).",
     "natStrategy": "none | single | per_az. none runs tasks in public subnets behind an ALB-only security group.",
     "architecture": "arm64 (Graviton, cheaper) or x86_64, for the image and the tasks.",
-    "cpu": "Fargate task CPU units (256, 512, 1024, 2048, 4096).",
-    "memory": "Fargate task memory in MiB, valid for the chosen cpu.",
-    "minTasks": "Autoscaling floor and initial task count.",
-    "maxTasks": "Autoscaling ceiling.",
+    "cpu": f"Fargate task CPU units: {', '.join(map(str, FARGATE_SIZES))}.",
+    "memory": f"Fargate task memory in MiB, valid for the chosen cpu ({fargate_table_text()}).",
+    "minTasks": "Autoscaling floor and initial task count (1-100; prod >= 2).",
+    "maxTasks": "Autoscaling ceiling (1-100, >= minTasks).",
     "fargateSpot": "Run the service on Fargate Spot (interruptible, ~70% cheaper). Refused in prod.",
-    "containerPort": "Port the app listens on.",
+    "containerPort": "Port the app listens on (1024-65535).",
     "healthCheckPath": "Liveness path used by the target group and the container health check.",
-    "healthCheckGracePeriodSeconds": "Seconds ECS ignores failing load-balancer health checks of a new task.",
-    "deregistrationDelaySeconds": "Connection draining before a target leaves the load balancer (AWS default 300).",
+    "healthCheckGracePeriodSeconds": "Seconds ECS ignores failing load-balancer health checks of a new task (0-600).",
+    "deregistrationDelaySeconds": "Connection draining before a target leaves the load balancer, 0-3600 (AWS default "
+    "300).",
     "cpuTargetPercent": "Target-tracking CPU utilisation for autoscaling (10-90).",
-    "requestsPerTarget": "Target-tracking ALB requests per task per minute.",
+    "requestsPerTarget": "Target-tracking ALB requests per task per minute (10-100000).",
     "tlsPolicy": "HTTPS listener security policy; must be a TLS 1.3 policy.",
     "dbInstanceClass": "RDS instance class.",
-    "dbEngineVersion": "PostgreSQL major version (minor versions upgrade automatically).",
+    "dbEngineVersion": "PostgreSQL MAJOR version, a whole number such as 17 (RDS picks and upgrades the minor).",
     "dbAllocatedStorageGb": "Initial gp3 storage in GiB (>= 20).",
-    "dbMaxAllocatedStorageGb": "Storage autoscaling ceiling in GiB.",
+    "dbMaxAllocatedStorageGb": "Storage autoscaling ceiling in GiB (>= dbAllocatedStorageGb).",
     "dbMultiAz": "Synchronous standby in a second AZ. Required in prod.",
     "backupRetentionDays": "Automated backup and point-in-time-recovery retention (1-35; prod >= 14).",
-    "backupWindow": "Daily backup window, UTC, hh24:mi-hh24:mi.",
-    "maintenanceWindow": "Weekly maintenance window, UTC, ddd:hh24:mi-ddd:hh24:mi; must not overlap backups.",
+    "backupWindow": "Daily backup window, UTC, hh24:mi-hh24:mi, at least 30 minutes.",
+    "maintenanceWindow": "Weekly maintenance window, UTC, ddd:hh24:mi-ddd:hh24:mi, at least 30 minutes; must not "
+    "overlap backups.",
     "deletionProtection": "RDS and ALB deletion protection plus Pulumi protect on the database. Required in prod.",
     "logRetentionDays": "CloudWatch log retention; a CloudWatch-allowed value (prod >= 90).",
     "albAccessLogs": "Write ALB access logs to an encrypted S3 bucket.",
     "logLevel": "App log level: DEBUG, INFO, WARNING or ERROR.",
-    "webConcurrency": "Gunicorn worker processes per task. webConcurrency x 10 pooled connections x maxTasks x 2 "
-    "(rollout) must fit the database class's max_connections.",
+    "webConcurrency": "Gunicorn worker processes per task (1-32). webConcurrency x 10 pooled connections x maxTasks x "
+    "2 (rollout) must fit the database class's max_connections.",
     "domain": "DNS name to serve (with hostedZoneId: DNS-validated ACM certificate and alias record).",
     "hostedZoneId": "Route 53 hosted zone of domain.",
     "certificateArn": "Existing ACM certificate in the stack's region (instead of domain + hostedZoneId).",
@@ -195,6 +204,54 @@ KEY_DOCS: dict[str, str] = {
 # Keys with no default: optional (None when unset).
 OPTIONAL_KEYS = ("domain", "hostedZoneId", "certificateArn", "alarmEmail", "imageUri")
 KNOWN_KEYS = frozenset(PROFILES["dev"]) | frozenset(OPTIONAL_KEYS) | {"environment"}
+
+
+def key_type(key: str) -> str:
+    """The Pulumi.yaml schema type of a key: what its profile default looks like."""
+    sample = PROFILES["dev"].get(key)
+    if sample in ("true", "false"):
+        return "boolean"
+    if sample is not None and sample.isdigit():
+        return "integer"
+    return "string"
+
+
+# Integer keys with a plain range (cpu, memory and logRetentionDays have their own checks).
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "azCount": (2, 6),
+    "minTasks": (1, 100),
+    "maxTasks": (1, 100),
+    "containerPort": (1024, 65535),
+    "healthCheckGracePeriodSeconds": (0, 600),
+    "deregistrationDelaySeconds": (0, 3600),
+    "cpuTargetPercent": (10, 90),
+    "requestsPerTarget": (10, 100000),
+    "dbAllocatedStorageGb": (20, 65536),
+    "dbMaxAllocatedStorageGb": (20, 65536),
+    "backupRetentionDays": (1, 35),
+    "webConcurrency": (1, 32),
+}
+# Valid stand-ins for optional keys whose value is a `secure:` ciphertext the offline engine cannot decrypt.
+_PLACEHOLDERS = {
+    "domain": "secure-placeholder.example.com",
+    "hostedZoneId": "ZSECUREPLACEHOLDER0",
+    "certificateArn": "arn:aws:acm:{region}:123456789012:certificate/00000000-0000-4000-8000-000000000000",
+    "alarmEmail": "secure-placeholder@example.com",
+    "imageUri": "123456789012.dkr.ecr.{region}.amazonaws.com/secure-placeholder@sha256:" + "0" * 64,
+}
+
+
+def secure_placeholder(key: str, environment: Optional[str], region: Optional[str]) -> Optional[str]:
+    """A value that passes ``key``'s own checks, standing in offline for a ``secure:`` value (None: not our key)."""
+    name = key.split(":", 1)[1] if key.startswith(f"{NAMESPACE}:") else None
+    if name not in KNOWN_KEYS:
+        return None
+    env = environment if environment in ENVIRONMENTS else "dev"
+    if name == "environment":
+        return env
+    if name in PROFILES[env]:
+        return PROFILES[env][name]
+    return _PLACEHOLDERS[name].format(region=region or "us-east-1")
 
 
 @dataclass(frozen=True)
@@ -282,18 +339,28 @@ class StackConfig:
 
     @classmethod
     def load(cls) -> StackConfig:
-        """Read the current stack's config through ``pulumi.Config`` and validate it."""
-        ns = pulumi.Config(NAMESPACE)
-        values = {key: ns.get(key) for key in KNOWN_KEYS}
-        present = {k: v for k, v in values.items() if v is not None}
-        aws_config = pulumi.Config("aws")
-        cfg = cls.from_mapping(pulumi.get_stack(), present, region=aws_config.get("region"))
-        return dataclasses.replace(cfg, aws_profile=aws_config.get("profile") or None)
+        """Read the current stack's config and validate it: every ``slipway:`` key, and every other key that looks
+        like one of ours."""
+        from pulumi.runtime.config import CONFIG, get_config, get_config_env
+
+        everything = {key: get_config(key) for key in {*CONFIG.get(), *get_config_env()}}
+        prefix = f"{NAMESPACE}:"
+        ours = {k[len(prefix) :]: v for k, v in everything.items() if k.startswith(prefix) and v is not None}
+        others = {k: v for k, v in everything.items() if not k.startswith(prefix) and v is not None}
+        cfg = cls.from_mapping(pulumi.get_stack(), ours, region=everything.get("aws:region"), other_keys=others)
+        return dataclasses.replace(cfg, aws_profile=everything.get("aws:profile") or None)
 
     @classmethod
-    def from_mapping(cls, stack: str, values: Mapping[str, Any], region: Optional[str]) -> StackConfig:
-        """Validate raw (string) config values for ``stack``; raise :class:`ConfigError` listing every problem."""
-        return _Parser(stack, values, region).build()
+    def from_mapping(
+        cls,
+        stack: str,
+        values: Mapping[str, Any],
+        region: Optional[str],
+        other_keys: Optional[Mapping[str, Any]] = None,
+    ) -> StackConfig:
+        """Validate raw (string) config values of the ``slipway`` namespace (keys without the prefix) for ``stack``;
+        ``other_keys`` are the stack's keys outside it, full names. Raise :class:`ConfigError` listing every problem."""
+        return _Parser(stack, values, region, other_keys or {}).build()
 
 
 # The sample app's SQLAlchemy pool per worker process: pool_size 5 + max_overflow 5 (app/slipway_app/db.py; a test
@@ -305,7 +372,7 @@ RDS_RESERVED_CONNECTIONS = 3
 def peak_db_connections(cfg: StackConfig) -> int:
     """Connections the service may hold at once: every worker's full pool on maxTasks x 2 tasks (a rollout runs old
     and new side by side at 200 %), plus the migration task."""
-    return cfg.web_concurrency * APP_DB_CONNECTIONS_PER_WORKER * cfg.max_tasks * 2 + 1
+    return _peak(cfg.web_concurrency, cfg.max_tasks)
 
 
 def db_connection_limit(instance_class: str) -> int:
@@ -314,307 +381,402 @@ def db_connection_limit(instance_class: str) -> int:
     return default_max_connections(instance_class) - RDS_RESERVED_CONNECTIONS
 
 
+MISSING: Any = object()
+"""The value of a key that is not set at all."""
+
+
+def config_string(value: Any) -> str:
+    """A YAML value as Pulumi hands it to the program: booleans lowercase, objects as JSON, the rest as text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
+def yaml_value(value: Any) -> str:
+    """``value`` as one writes it in a stack file: ``false``, ``256``, ``lots``; quoted only when YAML needs it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(list(value) if isinstance(value, tuple) else value)
+    text = str(value)
+    try:
+        parsed = yaml.safe_load(f"k: {text}")
+    except yaml.YAMLError:
+        parsed = None
+    if text and text == text.strip() and isinstance(parsed, dict) and config_string(parsed.get("k")) == text:
+        return text
+    return yaml.safe_dump(text, default_style="'").strip().removesuffix("\n...")
+
+
+class ConfigDialect(Dialect):
+    """Problems as stack-file lines: the line as written, why, and a line to paste instead."""
+
+    def __init__(self, verbatim: frozenset[str] | set[str] = frozenset()) -> None:
+        self.verbatim = verbatim
+        """Keys shown as written (outside the namespace, or without any)."""
+
+    def key(self, field: str) -> str:
+        return field if ":" in field or field in self.verbatim else f"{NAMESPACE}:{field}"
+
+    def value(self, value: Any) -> str:
+        return yaml_value(value)
+
+    def setting(self, field: str, value: Any) -> str:
+        return f"{self.key(field)}: {self.value(value)}"
+
+    def render(self, problem: Problem) -> str:
+        if problem.value is MISSING:
+            head = f"{self.key(problem.field)} is not set"
+        else:
+            head = self.setting(problem.field, problem.value)
+        lines = [head, f"    {problem.reason}"]
+        for i, fix in enumerate(problem.fixes):
+            settings = fix if isinstance(fix, list) else [fix]
+            for j, setting in enumerate(settings):
+                text = setting if isinstance(setting, str) else self.setting(*setting)
+                label = ("fix:" if i == 0 else "or: ") if j == 0 else "    "
+                lines.append(f"    {label} {text}")
+        return "\n".join(lines)
+
+
 class _Parser:
     """Collects every problem instead of stopping at the first."""
 
-    def __init__(self, stack: str, values: Mapping[str, Any], region: Optional[str]) -> None:
+    def __init__(
+        self, stack: str, values: Mapping[str, Any], region: Optional[str], other_keys: Mapping[str, Any]
+    ) -> None:
         self.stack = stack
-        self.raw = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in values.items()}
+        self.raw = {k: config_string(v) for k, v in values.items()}
+        self.others = {k: config_string(v) for k, v in other_keys.items()}
         self.region = region
-        self.problems: list[str] = []
-
-    # -- helpers -------------------------------------------------------------------------------------------
-    def bad(self, key: str, value: Any, fix: str) -> None:
-        self.problems.append(f"{NAMESPACE}:{key} = {value!r}: {fix}")
-
-    def text(self, key: str) -> Optional[str]:
-        value = self.raw.get(key)
-        return value.strip() if value is not None and value.strip() else None
-
-    def integer(self, key: str, lo: int, hi: int) -> int:
-        value = self.raw[key]
-        try:
-            number = int(value)
-        except ValueError:
-            self.bad(key, value, f"must be a whole number between {lo} and {hi}")
-            return lo
-        if not lo <= number <= hi:
-            self.bad(key, value, f"must be between {lo} and {hi}")
-        return number
-
-    def boolean(self, key: str) -> bool:
-        value = self.raw[key].lower()
-        if value not in ("true", "false"):
-            self.bad(key, self.raw[key], "must be true or false")
-        return value == "true"
-
-    def choice(self, key: str, options: tuple[str, ...]) -> str:
-        value = self.raw[key]
-        if value not in options:
-            self.bad(key, value, f"must be one of: {', '.join(options)}")
-        return value
-
-    def pattern(self, key: str, regex: re.Pattern[str], fix: str) -> Optional[str]:
-        value = self.text(key)
-        if value is not None and not regex.match(value):
-            self.bad(key, value, fix)
-        return value
+        self.c = Checks()
+        self.misspelt: dict[str, str] = {}
 
     # -- the parse -----------------------------------------------------------------------------------------
     def build(self) -> StackConfig:
-        env = self.raw.get("environment")
-        if env not in ENVIRONMENTS:
-            self.bad("environment", env, "set slipway:environment to dev or prod in Pulumi.<stack>.yaml")
-            raise ConfigError(self.problems, self.stack)
-        unknown = sorted(set(self.raw) - KNOWN_KEYS)
-        for key in unknown:
-            self.bad(key, self.raw[key], "unknown key; see the config table in README.md (keys are camelCase)")
-        self.raw = {**PROFILES[env], **self.raw}
-        if not self.region or not _REGION.match(self.region):
-            self.problems.append(f"aws:region = {self.region!r}: set it with `pulumi config set aws:region us-east-1`")
-        cfg = self.parse(env)
-        self.cross_checks(cfg)
-        if self.problems:
-            raise ConfigError(self.problems, self.stack)
-        return cfg
-
-    def parse(self, env: str) -> StackConfig:
-        i, b, c = self.integer, self.boolean, self.choice
-        cpu = i("cpu", 256, 4096)
-        if cpu not in FARGATE_SIZES:
-            self.bad("cpu", cpu, f"must be a Fargate CPU size: {', '.join(map(str, FARGATE_SIZES))}")
-        memory = i("memory", 512, 30720)
-        if cpu in FARGATE_SIZES and memory not in FARGATE_SIZES[cpu]:
-            allowed = FARGATE_SIZES[cpu]
-            self.bad(
-                "memory",
-                memory,
-                f"with cpu={cpu} Fargate allows {allowed[0]}..{allowed[-1]} MiB in steps "
-                f"of 1024 (or 512/1024/2048 for cpu=256)",
-            )
-        log_days = i("logRetentionDays", 1, 3653)
-        if log_days not in LOG_RETENTION_DAYS:
-            self.bad(
-                "logRetentionDays",
-                log_days,
-                f"CloudWatch only accepts {', '.join(map(str, LOG_RETENTION_DAYS[:12]))}, ... days",
-            )
-        path = self.raw["healthCheckPath"]
-        if not path.startswith("/") or " " in path:
-            self.bad("healthCheckPath", path, "must be an absolute URL path such as /healthz")
-        level = self.raw["logLevel"].upper()
-        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-            self.bad("logLevel", self.raw["logLevel"], "must be one of DEBUG, INFO, WARNING, ERROR")
+        self.unknown_keys()
+        profile = self.environment()
+        self.blank_values(profile)
+        merged = {**PROFILES[profile], **{k: v for k, v in self.raw.items() if k in KNOWN_KEYS}}
+        v = self.parse(merged, profile)
+        if not self.region:
+            self.c.bad("aws:region", MISSING, "the AWS region of the stack's resources", ("aws:region", "us-east-1"))
+        elif not REGION.match(self.region):
+            self.c.bad("aws:region", self.region, "must be an AWS region name", ("aws:region", "us-east-1"))
+        self.cross_checks(v, profile)
+        if self.c.problems:
+            dialect = ConfigDialect(verbatim=set(self.others))
+            raise ConfigError([dialect.render(p) for p in self.c.problems], self.stack)
         return StackConfig(
             stack=self.stack,
-            environment=env,
+            environment=profile,
             region=self.region or "",
-            app_name=self.pattern(
-                "appName", _NAME, "3-20 chars: lowercase letters, digits and '-', starting with a letter"
-            )
-            or "slipway",
-            vpc_cidr=self.cidr("vpcCidr"),
-            az_count=i("azCount", 2, 6),
-            nat_strategy=c("natStrategy", NAT_STRATEGIES),
-            architecture=c("architecture", ARCHITECTURES),
-            cpu=cpu,
-            memory=memory,
-            min_tasks=i("minTasks", 1, 100),
-            max_tasks=i("maxTasks", 1, 100),
-            fargate_spot=b("fargateSpot"),
-            container_port=i("containerPort", 1024, 65535),
-            health_check_path=path,
-            health_check_grace_period_seconds=i("healthCheckGracePeriodSeconds", 0, 600),
-            deregistration_delay_seconds=i("deregistrationDelaySeconds", 0, 3600),
-            cpu_target_percent=i("cpuTargetPercent", 10, 90),
-            requests_per_target=i("requestsPerTarget", 10, 100000),
-            tls_policy=self.pattern(
-                "tlsPolicy",
-                re.compile(r"^ELBSecurityPolicy-TLS13-"),
-                "use a TLS 1.3 policy such as ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-            )
-            or "",
-            db_instance_class=self.pattern(
-                "dbInstanceClass",
-                re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$"),
-                "must be an RDS class such as db.t4g.micro",
-            )
-            or "",
-            db_engine_version=self.pattern(
-                "dbEngineVersion",
-                re.compile(r"^1[4-9](\.\d+)?$"),
-                "must be a supported PostgreSQL major (14-19), e.g. 17",
-            )
-            or "",
-            db_allocated_storage_gb=i("dbAllocatedStorageGb", 20, 65536),
-            db_max_allocated_storage_gb=i("dbMaxAllocatedStorageGb", 20, 65536),
-            db_multi_az=b("dbMultiAz"),
-            backup_retention_days=i("backupRetentionDays", 1, 35),
-            backup_window=self.pattern("backupWindow", _WINDOW, "must be hh24:mi-hh24:mi in UTC, e.g. 03:00-04:00")
-            or "",
-            maintenance_window=self.pattern(
-                "maintenanceWindow", _MAINT_WINDOW, "must be ddd:hh24:mi-ddd:hh24:mi in UTC, e.g. sun:04:30-sun:05:30"
-            )
-            or "",
-            deletion_protection=b("deletionProtection"),
-            log_retention_days=log_days,
-            alb_access_logs=b("albAccessLogs"),
-            log_level=level,
-            web_concurrency=i("webConcurrency", 1, 32),
-            domain=self.pattern("domain", _DOMAIN, "must be a lowercase DNS name such as app.example.com"),
-            hosted_zone_id=self.pattern(
-                "hostedZoneId", _ZONE_ID, "must be a Route 53 zone id such as Z0123456789ABCDEFGHIJ"
-            ),
-            certificate_arn=self.pattern(
-                "certificateArn",
-                _CERT_ARN,
-                "must be an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)",
-            ),
-            alarm_email=self.pattern("alarmEmail", _EMAIL, "must be an e-mail address"),
-            image_uri=self.pattern(
-                "imageUri", _DIGEST_URI, "must pin a digest: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO@sha256:<64 hex>"
-            ),
+            aws_profile=None,
+            **{_FIELDS[k]: v[k] for k in v},
         )
 
-    def cidr(self, key: str) -> str:
-        value = self.raw[key]
-        try:
-            net = ipaddress.ip_network(value, strict=True)
-        except ValueError:
-            self.bad(key, value, "must be an IPv4 CIDR block such as 10.20.0.0/16")
-            return value
-        if net.version != 4 or not 16 <= net.prefixlen <= 20 or not net.is_private:
-            self.bad(
-                key, value, "must be a private IPv4 block from /16 to /20 (subnets are 1/16 of it), e.g. 10.20.0.0/16"
+    def unknown_keys(self) -> None:
+        for key in sorted(set(self.raw) - KNOWN_KEYS):
+            self.misplaced(key, key, self.raw[key], f"slipway reads no key named {key}")
+        for full, value in sorted(self.others.items()):
+            namespace, _, name = full.rpartition(":")
+            if not namespace:
+                self.misplaced(full, name, value, "has no namespace, so nothing reads it")
+            elif namespace not in FOREIGN_NAMESPACES or any(normalized(name) == normalized(k) for k in KNOWN_KEYS):
+                self.misplaced(full, name, value, f"is in the {namespace} namespace, which slipway does not read", True)
+
+    def misplaced(self, field: str, name: str, value: str, why: str, foreign: bool = False) -> None:
+        guess = closest(name, KNOWN_KEYS)
+        if guess is None:
+            if not foreign:  # a key in someone else's namespace that looks like none of ours is theirs
+                self.c.bad(
+                    field, value, f"{why}; slipway's keys are listed in README.md (Configuration)", "delete this line"
+                )
+            return
+        self.misspelt[guess] = value
+        hint = " (keys are camelCase)" if normalized(guess) == normalized(name) and guess != name else ""
+        if guess in self.raw:
+            self.c.bad(
+                field, value, f"{why}; did you mean {NAMESPACE}:{guess}? It is set already{hint}", "delete this line"
             )
-        return value
+        else:
+            self.c.bad(field, value, f"{why}; did you mean {NAMESPACE}:{guess}?{hint}", (f"{NAMESPACE}:{guess}", value))
 
-    def cross_checks(self, cfg: StackConfig) -> None:
-        checks: list[tuple[bool, str, Any, str]] = [
-            (
-                cfg.min_tasks <= cfg.max_tasks,
-                "minTasks",
-                cfg.min_tasks,
-                f"must not exceed maxTasks ({cfg.max_tasks}); raise slipway:maxTasks or lower slipway:minTasks",
-            ),
-            (
-                cfg.db_max_allocated_storage_gb >= cfg.db_allocated_storage_gb,
-                "dbMaxAllocatedStorageGb",
-                cfg.db_max_allocated_storage_gb,
-                f"storage autoscaling ceiling must be >= dbAllocatedStorageGb ({cfg.db_allocated_storage_gb})",
-            ),
-            (
-                not (cfg.domain and not cfg.hosted_zone_id and not cfg.certificate_arn),
+    def environment(self) -> str:
+        """The profile to apply; a missing or misspelt environment is a problem, and the closest profile is used
+        so the remaining keys are still checked."""
+        fallback = self.stack if self.stack in ENVIRONMENTS else "dev"
+        env = self.raw.get("environment")
+        if env is None:
+            misspelt = self.misspelt.get("environment")
+            if misspelt is None:
+                self.c.bad(
+                    "environment",
+                    MISSING,
+                    "picks the profile whose defaults apply: dev or prod",
+                    ("environment", fallback),
+                )
+            elif misspelt in ENVIRONMENTS:
+                return misspelt
+            return fallback
+        if env.strip() and not self.c.one_of("environment", env, ENVIRONMENTS):
+            guess = closest(env, ENVIRONMENTS)
+            return guess if guess is not None else fallback
+        return env if env in ENVIRONMENTS else fallback
+
+    def blank_values(self, profile: str) -> None:
+        for key in sorted(k for k in self.raw if k in KNOWN_KEYS):
+            if self.raw[key].strip():
+                continue
+            default = PROFILES[profile].get(key)
+            if default is None and key == "environment":
+                default = profile
+            if default is not None:
+                why = f"is blank: Pulumi passes an empty value, not the default ({yaml_value(default)})"
+                self.c.bad(key, self.raw[key], why, (key, _typed(key, default)), "delete this line for the default")
+            else:
+                self.c.bad(key, self.raw[key], "is blank; delete this line to leave it unset", "delete this line")
+            del self.raw[key]
+
+    def parse(self, merged: Mapping[str, str], profile: str) -> dict[str, Any]:
+        """Typed values by key; a value that cannot be parsed becomes MISSING (its problem is recorded, and checks
+        that involve it are skipped)."""
+        c, defaults = self.c, PROFILES[profile]
+        v: dict[str, Any] = {}
+        for key, raw in merged.items():
+            kind = key_type(key)
+            if key == "environment":
+                continue
+            if kind == "integer" and key != "dbEngineVersion":
+                if re.fullmatch(r"-?\d+", raw.strip()):
+                    v[key] = int(raw)
+                else:
+                    c.bad(key, raw, f"must be a whole number{_expected(key)}", (key, int(defaults[key])))
+                    v[key] = MISSING
+            elif kind == "boolean":
+                if raw in ("true", "false"):
+                    v[key] = raw == "true"
+                else:
+                    lower = raw.lower()
+                    guess = lower in ("true", "yes", "on", "1") if lower in _BOOLISH else defaults[key] == "true"
+                    hint = " (lowercase)" if lower in ("true", "false") else ""
+                    c.bad(key, raw, f"must be true or false{hint}", (key, guess))
+                    v[key] = MISSING
+            else:
+                v[key] = raw
+        for key in OPTIONAL_KEYS:
+            v.setdefault(key, None)
+        return v
+
+    def cross_checks(self, v: dict[str, Any], profile: str) -> None:
+        c = self.c
+        known: dict[str, Any] = {k: (x if x is not MISSING else _UNKNOWN) for k, x in v.items()}
+        for key, (lo, hi) in INT_RANGES.items():
+            c.int_range(key, known[key], lo, hi)
+        c.fargate_size("cpu", known["cpu"], "memory", known["memory"])
+        c.log_retention("logRetentionDays", known["logRetentionDays"])
+        c.vpc_cidr("vpcCidr", known["vpcCidr"])
+        c.one_of("natStrategy", known["natStrategy"], NAT_STRATEGIES)
+        c.one_of("architecture", known["architecture"], ARCHITECTURES)
+        c.one_of("logLevel", known["logLevel"], LOG_LEVELS)
+        c.url_path("healthCheckPath", known["healthCheckPath"])
+        c.tls_policy("tlsPolicy", known["tlsPolicy"])
+        c.matches("dbInstanceClass", known["dbInstanceClass"], INSTANCE_CLASS, "an RDS class", "db.t4g.micro")
+        c.major_version("dbEngineVersion", known["dbEngineVersion"])
+        c.rds_windows("backupWindow", known["backupWindow"], "maintenanceWindow", known["maintenanceWindow"])
+        c.matches("domain", known["domain"], DOMAIN, "a lowercase DNS name", "app.example.com")
+        c.matches("hostedZoneId", known["hostedZoneId"], ZONE_ID, "a Route 53 zone id", "Z0123456789EXAMPLE0AB")
+        c.matches(
+            "certificateArn",
+            known["certificateArn"],
+            CERT_ARN,
+            "an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)",
+            f"arn:aws:acm:{self.region or 'us-east-1'}:123456789012:certificate/0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6",
+        )
+        c.matches("alarmEmail", known["alarmEmail"], EMAIL, "an e-mail address", "oncall@example.com")
+        c.matches(
+            "imageUri",
+            known["imageUri"],
+            ECR_DIGEST_URI,
+            "an ECR image pinned by digest: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO@sha256:<64 hex>",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/slipway-dev@sha256:" + "0" * 64,
+        )
+        self.app_name(known["appName"])
+        c.not_above("minTasks", known["minTasks"], "maxTasks", known["maxTasks"])
+        if _ints(known["dbAllocatedStorageGb"], known["dbMaxAllocatedStorageGb"]):
+            if known["dbMaxAllocatedStorageGb"] < known["dbAllocatedStorageGb"]:
+                c.bad(
+                    "dbMaxAllocatedStorageGb",
+                    known["dbMaxAllocatedStorageGb"],
+                    "the storage autoscaling ceiling must be >= dbAllocatedStorageGb "
+                    f"({known['dbAllocatedStorageGb']})",
+                    ("dbMaxAllocatedStorageGb", known["dbAllocatedStorageGb"]),
+                )
+        domain, zone, cert = known["domain"], known["hostedZoneId"], known["certificateArn"]
+        if domain and not zone and not cert:
+            c.bad(
                 "domain",
-                cfg.domain,
-                "a domain needs slipway:hostedZoneId (DNS-validated ACM certificate) or slipway:certificateArn",
-            ),
-            (
-                not (cfg.hosted_zone_id and not cfg.domain),
+                domain,
+                "a domain needs hostedZoneId (DNS-validated ACM certificate and alias record) or certificateArn",
+                ("hostedZoneId", "Z0123456789EXAMPLE0AB"),
+                ("certificateArn", "arn:aws:acm:REGION:ACCOUNT:certificate/ID"),
+            )
+        if zone and not domain:
+            c.bad(
                 "hostedZoneId",
-                cfg.hosted_zone_id,
-                "set slipway:domain too: the zone is only used to validate and alias that domain",
-            ),
-            (
-                not (cfg.certificate_arn and cfg.region and f":acm:{cfg.region}:" not in cfg.certificate_arn),
+                zone,
+                "the zone is only used to validate and alias domain, which is not set",
+                ("domain", "app.example.com"),
+            )
+        if cert and self.region and CERT_ARN.match(cert) and f":acm:{self.region}:" not in cert:
+            c.bad(
                 "certificateArn",
-                cfg.certificate_arn,
-                f"an ALB needs a certificate in its own region ({cfg.region})",
-            ),
-            (
-                _windows_disjoint(cfg.backup_window, cfg.maintenance_window),
-                "maintenanceWindow",
-                cfg.maintenance_window,
-                f"must not overlap backupWindow ({cfg.backup_window})",
-            ),
-            (
-                peak_db_connections(cfg) <= db_connection_limit(cfg.db_instance_class),
-                "webConcurrency",
-                cfg.web_concurrency,
-                f"at peak (maxTasks={cfg.max_tasks}, doubled during a rollout) the app may open "
-                f"{peak_db_connections(cfg)} database connections; {cfg.db_instance_class} allows about "
-                f"{db_connection_limit(cfg.db_instance_class)}: lower slipway:webConcurrency or slipway:maxTasks, or "
-                f"raise slipway:dbInstanceClass",
-            ),
-            (
-                len(cfg.prefix) <= MAX_PREFIX,
+                cert,
+                f"an ALB needs a certificate in its own region ({self.region})",
+                ("certificateArn", re.sub(r":acm:[a-z0-9-]+:", f":acm:{self.region}:", cert)),
+            )
+        self.connections(known)
+        if profile == "prod":
+            self.prod_checks(known)
+
+    def app_name(self, name: Any) -> None:
+        if not plain(name):
+            return
+        limit = max_app_name(self.stack)
+        fixed = re.sub(r"[^a-z0-9-]", "-", name.lower()).strip("-")
+        fixed = re.sub(r"^[^a-z]+", "", fixed)[: max(limit, MIN_APP_NAME)].rstrip("-") or "app"
+        if not _NAME.match(name) or len(name) < MIN_APP_NAME:
+            self.c.bad(
                 "appName",
-                cfg.app_name,
-                f"'{cfg.prefix}' (appName-stack) is {len(cfg.prefix)} chars; AWS caps load balancer and target group "
-                f"names at 32, which leaves {MAX_PREFIX} for appName-stack: shorten slipway:appName",
+                name,
+                f"must be {MIN_APP_NAME} or more lowercase letters, digits and '-', starting with a letter and not "
+                f"ending with '-'",
+                ("appName", fixed),
+            )
+        elif len(name) > limit:
+            if limit < MIN_APP_NAME:
+                why = (
+                    f"no appName fits with stack name '{self.stack}' ({len(self.stack)} characters): "
+                    f"<appName>-<stack> may have at most {MAX_PREFIX} characters; use a shorter stack name"
+                )
+                self.c.bad("appName", name, why)
+                return
+            why = (
+                f"is {len(name)} characters; with stack '{self.stack}' appName may have at most {limit} "
+                f"({MAX_PREFIX} - 1 - {len(self.stack)}), because <appName>-<stack>-web-alb-<7 random> is the load "
+                f"balancer's name and AWS caps load balancer and target group names at 32"
+            )
+            self.c.bad("appName", name, why, ("appName", fixed))
+
+    def connections(self, v: Mapping[str, Any]) -> None:
+        workers, tasks, cls = v["webConcurrency"], v["maxTasks"], v["dbInstanceClass"]
+        if not (_ints(workers, tasks) and plain(cls) and INSTANCE_CLASS.match(cls)):
+            return
+        peak = _peak(workers, tasks)
+        limit = db_connection_limit(cls)
+        if peak <= limit:
+            return
+        fit = [w for w in range(workers - 1, 0, -1) if _peak(w, tasks) <= limit]
+        self.c.bad(
+            "webConcurrency",
+            workers,
+            f"at peak (maxTasks {tasks}, doubled during a rollout) the app may open {peak} database connections; "
+            f"{cls} allows about {limit}: lower webConcurrency or maxTasks, or raise dbInstanceClass",
+            *([("webConcurrency", fit[0])] if fit else []),
+            ("dbInstanceClass", "db.t4g.medium" if cls != "db.t4g.medium" else "db.t4g.large"),
+        )
+
+    def prod_checks(self, v: Mapping[str, Any]) -> None:
+        c = self.c
+        rules: list[tuple[bool, str, Any, str]] = [
+            (v["deletionProtection"] is False, "deletionProtection", True, "prod requires deletion protection"),
+            (
+                _ints(v["backupRetentionDays"]) and v["backupRetentionDays"] < 14,
+                "backupRetentionDays",
+                14,
+                "prod keeps backups at least 14 days (up to 35)",
             ),
+            (
+                _ints(v["logRetentionDays"]) and v["logRetentionDays"] < 90,
+                "logRetentionDays",
+                90,
+                "prod keeps logs at least 90 days",
+            ),
+            (v["dbMultiAz"] is False, "dbMultiAz", True, "prod requires a Multi-AZ database"),
+            (v["natStrategy"] == "none", "natStrategy", "per_az", "prod runs tasks in private subnets behind NAT"),
+            (
+                _ints(v["minTasks"]) and v["minTasks"] < 2,
+                "minTasks",
+                2,
+                "prod needs at least 2 tasks to survive an AZ or task failure",
+            ),
+            (v["fargateSpot"] is True, "fargateSpot", False, "prod must not run on interruptible Fargate Spot"),
         ]
-        if cfg.is_prod:
-            checks += [
-                (
-                    cfg.deletion_protection,
-                    "deletionProtection",
-                    cfg.deletion_protection,
-                    "prod requires deletion_protection=true; set slipway:deletionProtection: 'true' "
-                    "in Pulumi.prod.yaml",
-                ),
-                (
-                    cfg.backup_retention_days >= 14,
-                    "backupRetentionDays",
-                    cfg.backup_retention_days,
-                    "prod keeps backups at least 14 days; set slipway:backupRetentionDays between 14 and 35",
-                ),
-                (
-                    cfg.log_retention_days >= 90,
-                    "logRetentionDays",
-                    cfg.log_retention_days,
-                    "prod keeps logs at least 90 days; set slipway:logRetentionDays to 90 or more",
-                ),
-                (
-                    cfg.db_multi_az,
-                    "dbMultiAz",
-                    cfg.db_multi_az,
-                    "prod requires a Multi-AZ database; set slipway:dbMultiAz: 'true'",
-                ),
-                (
-                    cfg.nat_strategy != "none",
-                    "natStrategy",
-                    cfg.nat_strategy,
-                    "prod runs tasks in private subnets; set slipway:natStrategy to per_az (or single)",
-                ),
-                (
-                    cfg.min_tasks >= 2,
-                    "minTasks",
-                    cfg.min_tasks,
-                    "prod needs at least 2 tasks to survive an AZ or task failure; set slipway:minTasks >= 2",
-                ),
-                (
-                    cfg.tls_mode != "self_signed",
-                    "domain",
-                    cfg.domain,
-                    "prod needs a trusted certificate: set slipway:domain + slipway:hostedZoneId, "
-                    "or slipway:certificateArn",
-                ),
-                (
-                    not cfg.fargate_spot,
-                    "fargateSpot",
-                    cfg.fargate_spot,
-                    "prod must not run on interruptible Fargate Spot; set slipway:fargateSpot: 'false'",
-                ),
-            ]
-        for ok, key, value, fix in checks:
-            if not ok:
-                self.bad(key, value, fix)
+        for bad, key, fix, why in rules:
+            if bad:
+                c.bad(key, v[key], why, (key, fix))
+        if not v["domain"] and not v["certificateArn"]:
+            c.bad(
+                "domain",
+                MISSING,
+                "prod needs a trusted certificate: set domain and hostedZoneId, or certificateArn (self-signed is "
+                "dev only)",
+                [("domain", "app.example.com"), ("hostedZoneId", "Z0123456789EXAMPLE0AB")],
+                ("certificateArn", f"arn:aws:acm:{self.region or 'us-east-1'}:123456789012:certificate/ID"),
+            )
 
 
-def _minutes(hhmm: str) -> int:
-    hours, minutes = hhmm.split(":")
-    return int(hours) * 60 + int(minutes)
+_BOOLISH = ("true", "false", "yes", "no", "on", "off", "1", "0")
 
 
-def _windows_disjoint(backup: str, maintenance: str) -> bool:
-    """True when the daily backup window never overlaps the weekly maintenance window (both UTC)."""
-    if not (_WINDOW.match(backup) and _MAINT_WINDOW.match(maintenance)):
-        return True  # format errors are reported on their own keys
-    b_start, b_end = (_minutes(x) for x in backup.split("-"))
-    m_start, m_end = (_minutes(x.split(":", 1)[1]) for x in maintenance.split("-"))
+class _Unknown:
+    """A value that could not be parsed: the shared checks skip it like an unresolved Output."""
 
-    def spans(start: int, end: int) -> list[tuple[int, int]]:
-        return [(start, end)] if start < end else [(start, 1440), (0, end)]
+    def __await__(self) -> Any:  # makes validation.plain() treat it as not known yet
+        raise NotImplementedError
 
-    return not any(a < d and c < b for a, b in spans(b_start, b_end) for c, d in spans(m_start, m_end))
+
+_UNKNOWN = _Unknown()
+
+
+def _expected(key: str) -> str:
+    if key in INT_RANGES:
+        return " from {} to {}".format(*INT_RANGES[key])
+    if key == "cpu":
+        return f", a Fargate CPU size: {', '.join(map(str, FARGATE_SIZES))}"
+    if key == "memory":
+        return " of MiB that Fargate allows with the cpu"
+    if key == "logRetentionDays":
+        return ", one of CloudWatch's retention values"
+    return ""
+
+
+def _ints(*values: Any) -> bool:
+    return all(isinstance(x, int) and not isinstance(x, bool) for x in values)
+
+
+def _peak(workers: int, tasks: int) -> int:
+    return workers * APP_DB_CONNECTIONS_PER_WORKER * tasks * 2 + 1
+
+
+def _typed(key: str, raw: str) -> Any:
+    kind = key_type(key)
+    if kind == "boolean":
+        return raw == "true"
+    if kind == "integer" and key != "dbEngineVersion":
+        return int(raw)
+    return raw
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), key)
+
+
+# StackConfig field of each key (appName -> app_name); the one irregular spelling is spelled out.
+_FIELDS = {key: _snake(key) for key in KNOWN_KEYS if key != "environment"}
+assert set(_FIELDS.values()) <= {f.name for f in dataclasses.fields(StackConfig)}, "a key without a StackConfig field"
+_windows_disjoint = windows_disjoint

@@ -158,6 +158,12 @@ class DatabaseArgs:
     """Serve from a new instance restored from backups or a snapshot, with every other setting above; the original
     is kept, protected (see :class:`RestoreSpec`). Default None: no restore."""
 
+    def __post_init__(self) -> None:
+        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
+        from .validation import database_args
+
+        database_args(self)
+
 
 def parameter_family(engine_version: str) -> str:
     return f"postgres{engine_version.split('.')[0]}"

@@ -181,6 +181,12 @@ class MigrationGateArgs:
     aws_profile: Optional[str] = None
     """Named AWS profile for the gate's calls (the stack's ``aws:profile``). Default None: default credentials."""
 
+    def __post_init__(self) -> None:
+        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
+        from .validation import migration_gate_args
+
+        migration_gate_args(self)
+
 
 class MigrationGate(pulumi.dynamic.Resource, module="slipway", name="MigrationGate"):
     """Runs the migration task during ``pulumi up``. Outputs: ``task_arn``, ``exit_code``."""
@@ -226,6 +232,12 @@ class RolloutCheckArgs:
     """Seconds to wait for the rollout. Default 1800 (the circuit breaker decides well before)."""
     aws_profile: Optional[str] = None
     """Named AWS profile for the check's calls (the stack's ``aws:profile``). Default None: default credentials."""
+
+    def __post_init__(self) -> None:
+        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
+        from .validation import rollout_check_args
+
+        rollout_check_args(self)
 
 
 class RolloutCheck(pulumi.dynamic.Resource, module="slipway", name="RolloutCheck"):

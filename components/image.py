@@ -52,6 +52,12 @@ class AppImageArgs:
     aws_profile: Optional[str] = None
     """Named AWS profile for that lookup (the stack's ``aws:profile``). Default None: default credentials."""
 
+    def __post_init__(self) -> None:
+        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
+        from .validation import app_image_args
+
+        app_image_args(self, PLATFORMS)
+
 
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
     """One ``.dockerignore`` pattern as a regex over ``/``-separated paths relative to the context (Go

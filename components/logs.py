@@ -23,6 +23,12 @@ class AppLogsArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
+    def __post_init__(self) -> None:
+        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
+        from .validation import app_logs_args
+
+        app_logs_args(self)
+
 
 class AppLogs(pulumi.ComponentResource):
     """Outputs: ``log_group_name``, ``log_group_arn``."""

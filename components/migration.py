@@ -66,6 +66,12 @@ class MigrationTaskArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
+    def __post_init__(self) -> None:
+        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
+        from .validation import migration_task_args
+
+        migration_task_args(self)
+
 
 class MigrationTask(pulumi.ComponentResource):
     """Outputs: ``task_definition_arn``, ``security_group_id`` and ``gate`` (the resource to deploy after)."""

@@ -37,6 +37,12 @@ class NetworkArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
+    def __post_init__(self) -> None:
+        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
+        from .validation import network_args
+
+        network_args(self)
+
 
 def subnet_cidrs(cidr_block: str, az_count: int) -> tuple[list[str], list[str]]:
     """Split the VPC block into 16 equal subnets: public ones first, private ones from the 9th on."""

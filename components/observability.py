@@ -54,6 +54,12 @@ class ObservabilityArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
+    def __post_init__(self) -> None:
+        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
+        from .validation import observability_args
+
+        observability_args(self)
+
 
 def alarm_key_policy(account_id: str) -> str:
     """Key policy: the account administers the key (IAM decides who); CloudWatch alarms of this account may use it

@@ -35,6 +35,12 @@ class ContainerRegistryArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
+    def __post_init__(self) -> None:
+        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
+        from .validation import container_registry_args
+
+        container_registry_args(self, _REPOSITORY_NAME)
+
 
 def lifecycle_policy(keep_images: int, untagged_expiry_days: int) -> str:
     """ECR lifecycle policy JSON: expire untagged images first, then cap the number of tagged ones."""

@@ -30,6 +30,12 @@ class AppSecretsArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
+    def __post_init__(self) -> None:
+        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
+        from .validation import app_secrets_args
+
+        app_secrets_args(self)
+
 
 def read_policy_document(arns: list[str]) -> str:
     """IAM policy JSON allowing GetSecretValue on exactly ``arns``."""

@@ -62,6 +62,12 @@ class TaskRolesArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
+    def __post_init__(self) -> None:
+        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
+        from .validation import task_roles_args
+
+        task_roles_args(self)
+
 
 def execution_policy_document(repository_arns: list[str], log_group_arn: str, secret_arns: list[str]) -> str:
     """Least-privilege policy JSON for the ECS execution role."""

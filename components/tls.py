@@ -35,6 +35,12 @@ class TlsCertificateArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
+    def __post_init__(self) -> None:
+        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
+        from .validation import tls_certificate_args
+
+        tls_certificate_args(self)
+
 
 class TlsCertificate(pulumi.ComponentResource):
     """Output: ``certificate_arn`` (validated, ready for a listener)."""

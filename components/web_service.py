@@ -97,6 +97,12 @@ class WebServiceArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
+    def __post_init__(self) -> None:
+        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
+        from .validation import web_service_args
+
+        web_service_args(self)
+
 
 class WebService(pulumi.ComponentResource):
     """Outputs: ``url``, ``dns_name``, ``alb_arn``, ``alb_arn_suffix``, ``target_group_arn_suffix``,

@@ -197,33 +197,102 @@ class StackFileError(Exception):
 def load_config(
     stack: str, root: Path = ROOT, overrides: Optional[Mapping[str, Any]] = None
 ) -> tuple[str, dict[str, str], list[str]]:
-    """Project name, the flat config map the CLI would hand the program, and the secret keys."""
+    """Project name, the flat config map the CLI would hand the program, and the secret keys.
+
+    A missing or malformed file raises :class:`StackFileError` with one line naming the file, line and column. A key
+    set to nothing in the stack file stays, blank, for the program to refuse (``overrides`` of None remove a key).
+    ``secure:`` values become placeholders that pass the key's own checks (``components.config.secure_placeholder``)
+    and stay secret.
+    """
+    from components.config import secure_placeholder
+
     project_file, stack_file = root / "Pulumi.yaml", root / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
         stacks = sorted(p.name[7:-5] for p in root.glob("Pulumi.*.yaml"))
         raise StackFileError(f"no stack file {stack_file.name}; known stacks: {', '.join(stacks)}")
-    project = yaml.safe_load(project_file.read_text())
-    name = project["name"]
+    project = _read_yaml(project_file)
+    name = project.get("name")
+    if not isinstance(name, str):
+        raise StackFileError(f"{project_file.name}: the project needs a `name:`")
     config: dict[str, str] = {}
     secret_keys: list[str] = []
-    for key, spec in (project.get("config") or {}).items():
+    for key, spec in (_mapping_at(project_file, project, "config") or {}).items():
         full = key if ":" in key else f"{name}:{key}"
         if isinstance(spec, dict) and "default" in spec:
             config[full] = _config_string(spec["default"])
         elif not isinstance(spec, dict):
             config[full] = _config_string(spec)
-    values = dict((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})
+    values: dict[str, Any] = {k: "" if v is None else v for k, v in (_stack_values(stack_file) or {}).items()}
     values.update(overrides or {})
+    environment = values.get(f"{name}:environment")
+    region = values.get("aws:region")
     for key, value in values.items():
         if value is None:  # an override of None removes the key
             config.pop(key, None)
             continue
         if isinstance(value, dict) and "secure" in value:
-            config[key] = f"[secure placeholder for {key}]"
+            placeholder = secure_placeholder(
+                key,
+                environment if isinstance(environment, str) else stack,
+                region if isinstance(region, str) else None,
+            )
+            config[key] = placeholder if placeholder is not None else f"[secure placeholder for {key}]"
             secret_keys.append(key)
         else:
             config[key] = _config_string(value)
     return name, config, secret_keys
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """The file's top-level mapping; a syntax error or any other shape is a StackFileError naming line and column."""
+    text = path.read_text()
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark, start = exc.problem_mark or exc.context_mark, exc.context_mark
+        where = f"{path.name}:{mark.line + 1}:{mark.column + 1}" if mark else path.name
+        context = (
+            f" ({exc.context} at line {start.line + 1}, column {start.column + 1})" if start and exc.context else ""
+        )
+        raise StackFileError(f"{where}: not valid YAML: {exc.problem or exc.context}{context}") from None
+    except yaml.YAMLError as exc:
+        raise StackFileError(f"{path.name}: not valid YAML: {exc}") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise StackFileError(f"{path.name}:1:1: expected a mapping of keys (`config:`), found {_kind(doc)}")
+    return doc
+
+
+def _mapping_at(path: Path, doc: dict[str, Any], key: str) -> Optional[dict[str, Any]]:
+    """``doc[key]``, which must be a mapping (or absent); else a StackFileError at the value's line and column."""
+    value = doc.get(key)
+    if value is None or isinstance(value, dict):
+        return value
+    node = yaml.compose(path.read_text())
+    line, column = 1, 1
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if k.value == key:
+                line, column = v.start_mark.line + 1, v.start_mark.column + 1
+    raise StackFileError(
+        f"{path.name}:{line}:{column}: `{key}:` must be a mapping of KEY: VALUE lines, found {_kind(value)} "
+        f"{json.dumps(value, default=str)}"
+    )
+
+
+def _stack_values(stack_file: Path) -> Optional[dict[str, Any]]:
+    values = _mapping_at(stack_file, _read_yaml(stack_file), "config")
+    for key in values or {}:
+        if not isinstance(key, str):
+            raise StackFileError(f"{stack_file.name}: config key {key!r} must be text such as slipway:{key}")
+    return values
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def _config_string(value: Any) -> str:

@@ -1,8 +1,9 @@
 """``python -m slipway plan --stack dev``: the stack's resources, offline, as a tree, JSON or a Mermaid diagram, with
 policy findings, an estimated monthly bill (``--cost``) and a Markdown diff against a saved plan (``--diff``).
 
-Exit status: 0 on success, 1 when a mandatory policy rule fails, 2 when the stack's configuration (or stack file),
-a ``--diff`` base or an ``--assume`` override is invalid, with the error on stderr.
+Exit status: 0 on success, 1 when a mandatory policy rule fails, 2 when the stack's configuration, its stack file
+(missing, or not YAML: one line naming file, line and column), a component's Args, a ``--diff`` base or an
+``--assume`` override is invalid, with the error on stderr and never a traceback.
 """
 
 from __future__ import annotations
@@ -185,6 +186,7 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: Te
 
         return drill.main(args, out, err)
     from components.config import ConfigError
+    from components.validation import ArgsError
     from policy.rules import evaluate
 
     from .policy_report import render_markdown as findings_markdown
@@ -196,7 +198,7 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: Te
         costs.assumptions_for(environment, overrides)  # reject unknown keys before the run
         base = _load_base(args.diff) if args.diff else None
         graph = run_stack(args.stack)
-    except (ConfigError, StackFileError, costs.CostError, BaseError) as exc:
+    except (ConfigError, ArgsError, StackFileError, costs.CostError, BaseError) as exc:
         print(f"error: {exc}", file=err)
         return 2
     findings = evaluate(graph.resources, environment)

@@ -213,21 +213,20 @@ def test_providers_serialize_by_reference_so_state_stays_small() -> None:
 
 
 def test_args_are_validated_before_registration() -> None:
-    args = gates.MigrationGateArgs(
-        cluster="c",
-        task_definition="t",
-        container_name="migrate",
-        subnets=["s"],
-        security_groups=["g"],
-        assign_public_ip=False,
-        log_group="g",
-        log_stream_prefix="migrate",
-        region="eu-west-1",
-        image_digest=DIGEST,
-        timeout_s=10,
-    )
     with pytest.raises(ValueError, match="timeout_s=10"):
-        gates.MigrationGate("gate", args)
+        gates.MigrationGateArgs(
+            cluster="c",
+            task_definition="t",
+            container_name="migrate",
+            subnets=["s"],
+            security_groups=["g"],
+            assign_public_ip=False,
+            log_group="g",
+            log_stream_prefix="migrate",
+            region="eu-west-1",
+            image_digest=DIGEST,
+            timeout_s=10,
+        )
     with pytest.raises(ValueError, match="timeout_s=5"):
         gates.RolloutCheck(
             "rollout",

@@ -100,13 +100,16 @@ def test_key_deletion_window_outside_kms_limits_is_refused() -> None:
     from components.observability import Observability, ObservabilityArgs
     from slipway.offline import run_program
 
-    args = ObservabilityArgs(
-        alb_arn_suffix="a",
-        target_group_arn_suffix="t",
-        cluster_name="c",
-        service_name="s",
-        db_identifier="d",
-        key_deletion_window_days=3,
-    )
-    with pytest.raises(ValueError, match="key_deletion_window_days=3"):
-        run_program(lambda: Observability("o", args))
+    def args() -> ObservabilityArgs:
+        return ObservabilityArgs(
+            alb_arn_suffix="a",
+            target_group_arn_suffix="t",
+            cluster_name="c",
+            service_name="s",
+            db_identifier="d",
+            key_deletion_window_days=3,
+        )
+
+    with pytest.raises(ValueError, match="key_deletion_window_days=3") as err:
+        run_program(lambda: Observability("o", args()))
+    assert err.value.resources_registered == 0  # type: ignore[attr-defined]  # refused by the Args, before anything

@@ -111,7 +111,8 @@ def test_cli_reports_bad_config_and_unknown_stacks_with_exit_2(monkeypatch: pyte
     monkeypatch.setattr(plan, "run_stack", lambda s: original(s, overrides={"slipway:backupRetentionDays": 99}))
     err = io.StringIO()
     assert plan.main(["plan", "--stack", "dev"], out=io.StringIO(), err=err) == 2
-    assert "slipway:backupRetentionDays = '99'" in err.getvalue() and "between 1 and 35" in err.getvalue()
+    assert "slipway:backupRetentionDays: 99\n" in err.getvalue() and "from 1 to 35" in err.getvalue()
+    assert "fix: slipway:backupRetentionDays: 35" in err.getvalue()
     monkeypatch.setattr(plan, "run_stack", original)
     err = io.StringIO()
     assert plan.main(["plan", "--stack", "qa"], out=io.StringIO(), err=err) == 2

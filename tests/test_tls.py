@@ -41,13 +41,13 @@ def test_existing_certificate_arn_is_used_as_is() -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("kwargs", "message"),
     [
-        (TlsCertificateArgs(mode="domain", domain="a.example.com"), "needs both domain and hosted_zone_id"),
-        (TlsCertificateArgs(mode="certificate"), "needs certificate_arn"),
-        (TlsCertificateArgs(mode="letsencrypt"), "use one of"),
+        ({"mode": "domain", "domain": "a.example.com"}, "needs both domain and hosted_zone_id"),
+        ({"mode": "certificate"}, "needs certificate_arn"),
+        ({"mode": "letsencrypt"}, "must be one of"),
     ],
 )
-def test_incomplete_modes_are_refused(args: TlsCertificateArgs, message: str) -> None:
+def test_incomplete_modes_are_refused(kwargs: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        run_program(lambda: TlsCertificate("t", args))
+        run_program(lambda: TlsCertificate("t", TlsCertificateArgs(**kwargs)))  # type: ignore[arg-type]

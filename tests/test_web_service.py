@@ -180,7 +180,7 @@ def _args(**overrides: object) -> WebServiceArgs:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"min_tasks": 5, "max_tasks": 2}, "min_tasks=5 exceeds max_tasks=2"),
+        ({"min_tasks": 5, "max_tasks": 2}, r"min_tasks=5: exceeds max_tasks \(2\)"),
         ({"tls_policy": "ELBSecurityPolicy-2016-08"}, "TLS 1.3 policy"),
         ({"architecture": "sparc"}, "architecture"),
     ],

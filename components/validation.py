@@ -1,0 +1,714 @@
+"""One set of validators for stack configuration and component Args.
+
+:class:`components.config.StackConfig` and every component's Args dataclass (in ``__post_init__``) run the same
+checks, so a team that builds the components directly gets exactly the refusals the stack file gets. A check never
+stops at the first problem: it records a :class:`Problem` and goes on, and the caller raises ONE error listing all
+of them before any resource exists.
+
+A check names fields the way its caller does (``memory`` for ``WebServiceArgs``, ``memory`` for the ``slipway:``
+key, ``cidr_block`` vs ``vpcCidr``) and the caller's :class:`Dialect` renders values and fixes: YAML lines that
+paste into ``Pulumi.<stack>.yaml`` for configuration, ``field=value`` for Python Args.
+
+Values that are not plain yet (a ``pulumi.Output``, an awaitable, a list holding one) are skipped: they are
+checked by AWS when they resolve, never guessed at here.
+
+Limits come from AWS's own definitions: the Fargate task sizes from the ECS API reference (botocore's
+``RegisterTaskDefinition`` ``memory`` documentation), the RDS window rules from ``CreateDBInstance``
+(``PreferredBackupWindow``/``PreferredMaintenanceWindow``: formats, UTC, at least 30 minutes, no overlap), log
+retention from CloudWatch Logs ``PutRetentionPolicy``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+import pulumi
+
+if TYPE_CHECKING:
+    from .access_logs import AccessLogBucketArgs
+    from .cluster import EcsClusterArgs
+    from .database import DatabaseArgs
+    from .gates import MigrationGateArgs, RolloutCheckArgs
+    from .image import AppImageArgs
+    from .logs import AppLogsArgs
+    from .migration import MigrationTaskArgs
+    from .network import NetworkArgs
+    from .observability import ObservabilityArgs
+    from .registry import ContainerRegistryArgs
+    from .secrets import AppSecretsArgs
+    from .task_roles import TaskRolesArgs
+    from .tls import TlsCertificateArgs
+    from .web_service import WebServiceArgs
+
+# CloudWatch Logs accepts only these retention values (PutRetentionPolicy API reference).
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+# Fargate task sizes, cpu units -> allowed memory (MiB), as the ECS API reference lists them (RegisterTaskDefinition,
+# ``memory``). 8192 and 16384 need Linux platform 1.4.0 or later, which LATEST is.
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+    8192: tuple(range(16384, 61441, 4096)),
+    16384: tuple(range(32768, 122881, 8192)),
+}
+NAT_STRATEGIES = ("none", "single", "per_az")
+ARCHITECTURES = ("arm64", "x86_64")
+TLS_MODES = ("domain", "certificate", "self_signed")
+CONTAINER_INSIGHTS = ("enabled", "enhanced", "disabled")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# PostgreSQL majors RDS offers (or is about to): the key is a MAJOR version, RDS picks and upgrades the minor.
+POSTGRES_MAJORS = range(14, 20)
+# A VPC from /16 to /20: each subnet is 1/16 of it (see components.network.subnet_cidrs), so /20 gives /24 subnets.
+VPC_PREFIXES = range(16, 21)
+SUBNET_SPLIT_BITS = 4
+MIN_RDS_WINDOW_MINUTES = 30
+
+WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+MAINT_WINDOW = re.compile(
+    r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
+)
+DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+ECR_DIGEST_URI = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$")
+DIGEST_REF = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+TLS13_POLICY = "ELBSecurityPolicy-TLS13-"
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+# -- values ----------------------------------------------------------------------------------------------------
+def plain(value: Any) -> bool:
+    """True for a value known now: not a ``pulumi.Output``, not an awaitable, no such thing inside a list/dict."""
+    if isinstance(value, pulumi.Output) or hasattr(value, "__await__"):
+        return False
+    if isinstance(value, (list, tuple)):
+        return all(plain(v) for v in value)
+    if isinstance(value, Mapping):
+        return all(plain(v) for v in value.values())
+    return True
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insert, delete, substitute: 1 each)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def normalized(name: str) -> str:
+    """``min_tasks``, ``MinTasks``, ``min-tasks`` and ``minTasks`` all normalize to ``mintasks``."""
+    return re.sub(r"[-_\s]", "", name).lower()
+
+
+def closest(name: str, candidates: Iterable[str]) -> Optional[str]:
+    """The candidate ``name`` most likely meant: equal up to case and ``_``/``-`` first, then by edit distance (at most
+    2, or 1 for short names, on the normalized spelling)."""
+    options = list(candidates)
+    same = [c for c in options if normalized(c) == normalized(name)]
+    if same:
+        return same[0]
+    limit = 1 if len(name) <= 4 else 2
+    scored = sorted((edit_distance(normalized(name), normalized(c)), c) for c in options)
+    return scored[0][1] if scored and scored[0][0] <= limit else None
+
+
+def fargate_memory_text(cpu: int) -> str:
+    """The memory values Fargate allows with ``cpu``, in words (``1024 to 4096 MiB in steps of 1024``)."""
+    allowed = FARGATE_SIZES[cpu]
+    if len(allowed) <= 3:
+        return f"{', '.join(map(str, allowed[:-1]))} or {allowed[-1]} MiB"
+    return f"{allowed[0]} to {allowed[-1]} MiB in steps of {allowed[1] - allowed[0]}"
+
+
+def fargate_table_text() -> str:
+    return "; ".join(f"cpu {cpu}: {fargate_memory_text(cpu)}" for cpu in FARGATE_SIZES)
+
+
+# -- problems and how they read --------------------------------------------------------------------------------
+Fix = Union[tuple[str, Any], str, list[tuple[str, Any]]]
+"""What fixes a problem: a setting ``(field, value)``, several settings that go together, or a sentence."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    """The field or key as its owner names it."""
+    value: Any
+    """The refused value (for configuration: the string exactly as written)."""
+    reason: str
+    """Why it is refused, naming other fields by their owner's names."""
+    fixes: tuple[Fix, ...] = ()
+    """Settings that fix it (the first is the suggestion; more are alternatives)."""
+
+
+class Dialect:
+    """How a Problem reads. The base class speaks Python (for Args)."""
+
+    def value(self, value: Any) -> str:
+        return repr(value)
+
+    def setting(self, field: str, value: Any) -> str:
+        return f"{field}={self.value(value)}"
+
+    def fix(self, fix: Fix) -> str:
+        if isinstance(fix, str):
+            return fix
+        if isinstance(fix, list):
+            return ", ".join(self.setting(*f) for f in fix)
+        return self.setting(*fix)
+
+    def render(self, problem: Problem) -> str:
+        fixes = [self.fix(f) for f in problem.fixes]
+        text = f"{self.setting(problem.field, problem.value)}: {problem.reason}"
+        return f"{text}; fix: {' or '.join(fixes)}" if fixes else text
+
+
+class ArgsError(ValueError):
+    """Component Args refused: every bad field at once, raised before the component or any child exists."""
+
+    def __init__(self, owner: str, problems: Sequence[Problem]) -> None:
+        self.owner = owner
+        self.problems = list(problems)
+        dialect = Dialect()
+        lines = "\n".join(f"  - {dialect.render(p)}" for p in problems)
+        count = f"{len(problems)} invalid field{'s' if len(problems) != 1 else ''}"
+        super().__init__(f"{owner}: {count}:\n{lines}")
+
+
+class Checks:
+    """Collects problems. Every check returns True when the value passed (or could not be checked yet)."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def bad(self, field: str, value: Any, reason: str, *fixes: Fix) -> bool:
+        self.problems.append(Problem(field, value, reason, tuple(fixes)))
+        return False
+
+    def raise_for(self, owner: str) -> None:
+        if self.problems:
+            raise ArgsError(owner, self.problems)
+
+    # -- scalars -----------------------------------------------------------------------------------------------
+    def int_range(self, field: str, value: Any, lo: int, hi: Optional[int], unit: str = "") -> bool:
+        if not plain(value):
+            return True
+        suffix = f" {unit}" if unit else ""
+        if isinstance(value, bool) or not isinstance(value, int):
+            return self.bad(field, value, "must be a whole number", (field, lo))
+        if value < lo:
+            span = f"from {lo} to {hi}{suffix}" if hi is not None else f"at least {lo}{suffix}"
+            return self.bad(field, value, f"must be {span}", (field, lo))
+        if hi is not None and value > hi:
+            return self.bad(field, value, f"must be from {lo} to {hi}{suffix}", (field, hi))
+        return True
+
+    def one_of(self, field: str, value: Any, options: Sequence[str], why: str = "") -> bool:
+        if not plain(value) or value in options:
+            return True
+        text = f"must be one of {', '.join(options)}{why}"
+        if isinstance(value, str):
+            guess = closest(value, options)
+            if guess is not None and guess.lower() == value.lower():
+                return self.bad(field, value, f"{text} (values are case-sensitive)", (field, guess))
+            if guess is not None:
+                return self.bad(field, value, f"{text}; did you mean {guess}?", (field, guess))
+        return self.bad(field, value, text, (field, options[0]))
+
+    def matches(self, field: str, value: Any, regex: re.Pattern[str], what: str, example: str) -> bool:
+        if not plain(value) or value is None:
+            return True
+        if not isinstance(value, str) or not regex.match(value):
+            return self.bad(field, value, f"must be {what}", (field, example))
+        return True
+
+    def required(self, field: str, value: Any, what: str, example: Any) -> bool:
+        if not plain(value) or (value is not None and value != "" and value != [] and value != ()):
+            return True
+        return self.bad(field, value, f"is required: {what}", (field, example))
+
+    # -- AWS shapes --------------------------------------------------------------------------------------------
+    def fargate_size(self, cpu_field: str, cpu: Any, memory_field: str, memory: Any) -> bool:
+        """cpu must be a Fargate size, and memory one of the values Fargate allows with that cpu."""
+        if not (plain(cpu) and plain(memory)):
+            return True
+        if not isinstance(cpu, int) or isinstance(cpu, bool) or cpu not in FARGATE_SIZES:
+            sizes = ", ".join(map(str, FARGATE_SIZES))
+            near = min(FARGATE_SIZES, key=lambda c: abs(c - cpu)) if isinstance(cpu, int) else 256
+            return self.bad(cpu_field, cpu, f"must be a Fargate CPU size: {sizes}", (cpu_field, near))
+        if not isinstance(memory, int) or isinstance(memory, bool):
+            return self.bad(
+                memory_field, memory, "must be a whole number of MiB", (memory_field, FARGATE_SIZES[cpu][0])
+            )
+        allowed = FARGATE_SIZES[cpu]
+        if memory in allowed:
+            return True
+        nearest = min(allowed, key=lambda m: (abs(m - memory), m))
+        cpus = [c for c, mems in FARGATE_SIZES.items() if memory in mems]
+        other = f"; {memory} MiB needs {cpu_field} {' or '.join(map(str, cpus))}" if cpus else ""
+        reason = (
+            f"Fargate has no task with {cpu_field} {cpu} and {memory_field} {memory}: with {cpu_field} {cpu} "
+            f"{memory_field} must be {fargate_memory_text(cpu)}{other}"
+        )
+        fixes: list[Fix] = [(memory_field, nearest)]
+        fixes += [(cpu_field, c) for c in cpus[:1]]
+        return self.bad(memory_field, memory, reason, *fixes)
+
+    def vpc_cidr(self, field: str, value: Any) -> bool:
+        if not plain(value):
+            return True
+        example = "10.20.0.0/16"
+        try:
+            net = ipaddress.ip_network(str(value), strict=False)
+        except ValueError:
+            return self.bad(field, value, "must be an IPv4 CIDR block such as 10.20.0.0/16", (field, example))
+        if net.version != 4:
+            return self.bad(field, value, "must be an IPv4 block (the VPC is IPv4)", (field, example))
+        ok = True
+        if str(net) != str(value):
+            ok = self.bad(
+                field,
+                value,
+                f"has host bits set: {value} is inside {net}, whose network address is {net.network_address}",
+                (field, str(net)),
+            )
+        if not net.is_private:
+            ok = self.bad(
+                field, value, "must be a private block (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)", (field, example)
+            )
+        if net.prefixlen not in VPC_PREFIXES:
+            subnet = net.prefixlen + SUBNET_SPLIT_BITS
+            lo, hi = VPC_PREFIXES[0], VPC_PREFIXES[-1]
+            if net.prefixlen > hi:
+                wider = net.supernet(new_prefix=hi)
+                why = (
+                    f"is too small: each subnet is 1/16 of the VPC, so a /{net.prefixlen} gives /{subnet} subnets "
+                    f"({2 ** (32 - subnet) - 5} usable addresses each); use /{lo} to /{hi}"
+                )
+                ok = self.bad(field, value, why, (field, str(wider)))
+            else:
+                narrower = next(net.subnets(new_prefix=lo))
+                why = f"must be /{lo} to /{hi} (a /{net.prefixlen} is larger than AWS allows for a VPC)"
+                ok = self.bad(field, value, why, (field, str(narrower)))
+        return ok
+
+    def major_version(self, field: str, value: Any) -> bool:
+        if not plain(value):
+            return True
+        text = str(value)
+        majors = f"{POSTGRES_MAJORS[0]} to {POSTGRES_MAJORS[-1]}"
+        if re.fullmatch(r"\d+", text):
+            if int(text) in POSTGRES_MAJORS:
+                return True
+            return self.bad(field, value, f"must be a PostgreSQL major version RDS offers ({majors})", (field, "17"))
+        head = re.match(r"^(\d+)\.\d+", text)
+        if head and int(head.group(1)) in POSTGRES_MAJORS:
+            return self.bad(
+                field,
+                value,
+                "is a MAJOR version: RDS picks the newest minor and upgrades minors itself; a pinned minor would "
+                "fight those upgrades",
+                (field, head.group(1)),
+            )
+        return self.bad(field, value, f"must be a PostgreSQL major version ({majors}), e.g. 17", (field, "17"))
+
+    def log_retention(self, field: str, value: Any) -> bool:
+        if not plain(value) or value in LOG_RETENTION_DAYS:
+            return True
+        if isinstance(value, int) and not isinstance(value, bool):
+            near = min((d for d in LOG_RETENTION_DAYS if d >= value), default=LOG_RETENTION_DAYS[-1])
+        else:
+            near = 90
+        allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
+        return self.bad(
+            field, value, f"is not a CloudWatch retention value; CloudWatch allows {allowed}", (field, near)
+        )
+
+    def rds_windows(self, backup_field: str, backup: Any, maint_field: str, maintenance: Any) -> bool:
+        """RDS's rules: hh24:mi-hh24:mi and ddd:hh24:mi-ddd:hh24:mi in UTC, each at least 30 minutes, no overlap."""
+        if not (plain(backup) and plain(maintenance)):
+            return True
+        ok = True
+        if not isinstance(backup, str) or not WINDOW.match(backup):
+            ok = self.bad(backup_field, backup, "must be hh24:mi-hh24:mi in UTC", (backup_field, "03:00-04:00"))
+        elif _daily_length(*_span(backup)) < MIN_RDS_WINDOW_MINUTES:
+            ok = self.bad(
+                backup_field, backup, "RDS needs a window of at least 30 minutes", (backup_field, "03:00-04:00")
+            )
+        example = "sun:04:30-sun:05:30"
+        if not isinstance(maintenance, str) or not MAINT_WINDOW.match(maintenance):
+            ok = self.bad(maint_field, maintenance, "must be ddd:hh24:mi-ddd:hh24:mi in UTC", (maint_field, example))
+        elif _weekly_length(*_week_span(maintenance)) < MIN_RDS_WINDOW_MINUTES:
+            ok = self.bad(maint_field, maintenance, "RDS needs a window of at least 30 minutes", (maint_field, example))
+        if ok and not windows_disjoint(backup, maintenance):
+            start = _span(backup)[1] + 30
+            day = maintenance[:3]
+            moved = f"{day}:{_hhmm(start)}-{day}:{_hhmm(start + 60)}"
+            ok = self.bad(
+                maint_field,
+                maintenance,
+                f"overlaps {backup_field} ({backup}); RDS refuses overlapping windows",
+                (maint_field, moved),
+            )
+        return ok
+
+    def digest_image(self, field: str, value: Any) -> bool:
+        if not plain(value) or (isinstance(value, str) and DIGEST_REF.match(value)):
+            return True
+        return self.bad(
+            field,
+            value,
+            "must pin the image by digest (REPOSITORY@sha256:<64 hex>), not by tag: ECS would otherwise resolve "
+            "the tag at every task start",
+            (field, "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:" + "0" * 64),
+        )
+
+    def not_above(self, low_field: str, low: Any, high_field: str, high: Any) -> bool:
+        if not (plain(low) and plain(high)) or not all(isinstance(v, int) for v in (low, high)) or low <= high:
+            return True
+        return self.bad(low_field, low, f"exceeds {high_field} ({high})", (low_field, high), (high_field, low))
+
+    def tls_policy(self, field: str, value: Any) -> bool:
+        if not plain(value) or (isinstance(value, str) and value.startswith(TLS13_POLICY)):
+            return True
+        return self.bad(
+            field,
+            value,
+            f"must be a TLS 1.3 policy ({TLS13_POLICY}...)",
+            (field, "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"),
+        )
+
+    def url_path(self, field: str, value: Any) -> bool:
+        if not plain(value) or (isinstance(value, str) and value.startswith("/") and " " not in value):
+            return True
+        return self.bad(field, value, "must be an absolute URL path such as /healthz", (field, "/healthz"))
+
+    def domain_needs_zone(self, domain_field: str, domain: Any, zone_field: str, zone: Any) -> bool:
+        if not (plain(domain) and plain(zone)) or not domain or zone:
+            return True
+        return self.bad(
+            domain_field,
+            domain,
+            f"needs {zone_field}: without it no alias record is created, yet the url output would name the domain",
+            (zone_field, "Z0123456789EXAMPLE0AB"),
+        )
+
+
+def _span(window: str) -> tuple[int, int]:
+    start, end = window.split("-")
+    return _minutes(start), _minutes(end)
+
+
+def _week_span(window: str) -> tuple[int, int]:
+    start, end = window.split("-")
+    return _week_minutes(start), _week_minutes(end)
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _week_minutes(dhhmm: str) -> int:
+    day, rest = dhhmm.split(":", 1)
+    return DAYS.index(day) * 1440 + _minutes(rest)
+
+
+def _daily_length(start: int, end: int) -> int:
+    return (end - start) % 1440
+
+
+def _weekly_length(start: int, end: int) -> int:
+    return (end - start) % (7 * 1440)
+
+
+def _hhmm(minutes: int) -> str:
+    minutes %= 1440
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def windows_disjoint(backup: str, maintenance: str) -> bool:
+    """True when the daily backup window never overlaps the weekly maintenance window (both UTC). Malformed windows
+    count as disjoint: their format is reported on their own fields."""
+    if not (WINDOW.match(backup) and MAINT_WINDOW.match(maintenance)):
+        return True
+    b_start, b_end = _span(backup)
+    m_start, m_end = _week_span(maintenance)
+    week = 7 * 1440
+
+    def spans(start: int, end: int, period: int) -> list[tuple[int, int]]:
+        return [(start, end)] if start < end else [(start, period), (0, end)]
+
+    daily = [(d * 1440 + a, d * 1440 + b) for d in range(8) for a, b in spans(b_start, b_end, 1440)]
+    weekly = spans(m_start, m_end, week)
+    shifted = weekly + [(a + week, b + week) for a, b in weekly]
+    return not any(a < d and c < b for a, b in daily for c, d in shifted)
+
+
+# -- component Args: each Args dataclass's __post_init__ calls one of these --------------------------------------
+def web_service_args(args: WebServiceArgs) -> None:
+    c = Checks()
+    c.fargate_size("cpu", args.cpu, "memory", args.memory)
+    c.digest_image("image", args.image)
+    c.one_of("architecture", args.architecture, ARCHITECTURES)
+    c.int_range("min_tasks", args.min_tasks, 1, None)
+    c.int_range("max_tasks", args.max_tasks, 1, None)
+    c.not_above("min_tasks", args.min_tasks, "max_tasks", args.max_tasks)
+    c.int_range("container_port", args.container_port, 1, 65535)
+    c.url_path("health_check_path", args.health_check_path)
+    c.int_range("health_check_grace_period_seconds", args.health_check_grace_period_seconds, 0, 2147483647)
+    c.int_range("deregistration_delay_seconds", args.deregistration_delay_seconds, 0, 3600, "seconds")
+    c.int_range("cpu_target_percent", args.cpu_target_percent, 10, 90)
+    c.int_range("requests_per_target", args.requests_per_target, 1, None)
+    c.tls_policy("tls_policy", args.tls_policy)
+    c.matches("domain", args.domain, DOMAIN, "a lowercase DNS name", "app.example.com")
+    c.matches("hosted_zone_id", args.hosted_zone_id, ZONE_ID, "a Route 53 zone id", "Z0123456789EXAMPLE0AB")
+    c.domain_needs_zone("domain", args.domain, "hosted_zone_id", args.hosted_zone_id)
+    c.raise_for("WebServiceArgs")
+
+
+def migration_task_args(args: MigrationTaskArgs) -> None:
+    c = Checks()
+    c.fargate_size("cpu", args.cpu, "memory", args.memory)
+    c.digest_image("image", args.image)
+    c.one_of("architecture", args.architecture, ARCHITECTURES)
+    if plain(args.timeout_seconds) and args.timeout_seconds < 60:
+        c.bad("timeout_seconds", args.timeout_seconds, "allow at least 60 s for Fargate to pull and start the task")
+    if plain(args.command) and not args.command:
+        c.bad(
+            "command",
+            args.command,
+            "is empty: the task would run the image's default command",
+            ("command", ["app", "migrate"]),
+        )
+    c.raise_for("MigrationTaskArgs")
+
+
+def network_args(args: NetworkArgs) -> None:
+    c = Checks()
+    c.vpc_cidr("cidr_block", args.cidr_block)
+    c.int_range("az_count", args.az_count, 2, 6)
+    if c.problems and c.problems[-1].field == "az_count":
+        c.problems[-1] = Problem(
+            "az_count", args.az_count, "an ALB and RDS need 2 to 6 availability zones", c.problems[-1].fixes
+        )
+    c.one_of("nat_strategy", args.nat_strategy, NAT_STRATEGIES)
+    zones = args.availability_zones
+    if zones is not None and plain(zones) and isinstance(args.az_count, int) and len(zones) < args.az_count:
+        c.bad(
+            "availability_zones",
+            list(zones),
+            f"availability_zones lists {len(zones)} zones; az_count needs {args.az_count}",
+            ("az_count", max(len(zones), 2)),
+        )
+    c.raise_for("NetworkArgs")
+
+
+def database_args(args: DatabaseArgs) -> None:
+    c = Checks()
+    c.major_version("engine_version", args.engine_version)
+    c.matches("instance_class", args.instance_class, INSTANCE_CLASS, "an RDS instance class", "db.t4g.micro")
+    c.int_range("allocated_storage_gb", args.allocated_storage_gb, 20, 65536, "GiB (gp3 needs at least 20)")
+    c.int_range("max_allocated_storage_gb", args.max_allocated_storage_gb, 20, 65536, "GiB")
+    if all(isinstance(v, int) for v in (args.allocated_storage_gb, args.max_allocated_storage_gb)):
+        if args.max_allocated_storage_gb < args.allocated_storage_gb:
+            c.bad(
+                "max_allocated_storage_gb",
+                args.max_allocated_storage_gb,
+                f"the storage autoscaling ceiling must be >= allocated_storage_gb ({args.allocated_storage_gb})",
+                ("max_allocated_storage_gb", args.allocated_storage_gb),
+            )
+    if plain(args.backup_retention_days) and not 1 <= args.backup_retention_days <= 35:
+        c.bad(
+            "backup_retention_days",
+            args.backup_retention_days,
+            "RDS allows 1 to 35 (0 disables backups and point-in-time recovery, which slipway never does)",
+            ("backup_retention_days", 14),
+        )
+    c.rds_windows("backup_window", args.backup_window, "maintenance_window", args.maintenance_window)
+    c.log_retention("log_retention_days", args.log_retention_days)
+    c.raise_for("DatabaseArgs")
+
+
+def task_roles_args(args: TaskRolesArgs) -> None:
+    c = Checks()
+    c.required(
+        "repository_arns",
+        args.repository_arns,
+        "without an ECR repository ARN the execution role can pull no image",
+        ["arn:aws:ecr:us-east-1:123456789012:repository/slipway-dev"],
+    )
+    c.required(
+        "log_group_arn",
+        args.log_group_arn,
+        "the execution role could write no logs",
+        "arn:aws:logs:us-east-1:123456789012:log-group:/slipway/app",
+    )
+    c.raise_for("TaskRolesArgs")
+
+
+def tls_certificate_args(args: TlsCertificateArgs) -> None:
+    c = Checks()
+    if c.one_of("mode", args.mode, TLS_MODES):
+        if args.mode == "domain" and not (args.domain and args.hosted_zone_id):
+            c.bad(
+                "mode",
+                args.mode,
+                "mode='domain' needs both domain and hosted_zone_id",
+                [("domain", args.domain or "app.example.com"), ("hosted_zone_id", "Z0123456789EXAMPLE0AB")],
+            )
+        if args.mode == "certificate" and not args.certificate_arn:
+            c.bad(
+                "mode",
+                args.mode,
+                "mode='certificate' needs certificate_arn",
+                ("certificate_arn", "arn:aws:acm:us-east-1:123456789012:certificate/ID"),
+            )
+    c.matches("domain", args.domain, DOMAIN, "a lowercase DNS name", "app.example.com")
+    c.matches("hosted_zone_id", args.hosted_zone_id, ZONE_ID, "a Route 53 zone id", "Z0123456789EXAMPLE0AB")
+    c.matches(
+        "certificate_arn",
+        args.certificate_arn,
+        CERT_ARN,
+        "an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)",
+        "arn:aws:acm:us-east-1:123456789012:certificate/0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6",
+    )
+    c.int_range("self_signed_validity_hours", args.self_signed_validity_hours, 24 * 31, None, "hours")
+    c.raise_for("TlsCertificateArgs")
+
+
+def app_logs_args(args: AppLogsArgs) -> None:
+    c = Checks()
+    c.log_retention("retention_days", args.retention_days)
+    c.raise_for("AppLogsArgs")
+
+
+def app_secrets_args(args: AppSecretsArgs) -> None:
+    c = Checks()
+    if plain(args.recovery_window_days) and not 7 <= args.recovery_window_days <= 30:
+        c.bad(
+            "recovery_window_days",
+            args.recovery_window_days,
+            "Secrets Manager allows 7 to 30 days",
+            ("recovery_window_days", 30),
+        )
+    if plain(args.password_length) and args.password_length < 20:
+        c.bad("password_length", args.password_length, "use at least 20 characters", ("password_length", 40))
+    c.raise_for("AppSecretsArgs")
+
+
+def container_registry_args(args: ContainerRegistryArgs, name_pattern: re.Pattern[str]) -> None:
+    c = Checks()
+    c.int_range("keep_images", args.keep_images, 1, None)
+    c.int_range("untagged_expiry_days", args.untagged_expiry_days, 1, None, "days")
+    if args.repository_name is not None and plain(args.repository_name):
+        if not name_pattern.fullmatch(args.repository_name):
+            c.bad(
+                "repository_name",
+                args.repository_name,
+                "use 2-256 lowercase letters, digits and '-', '_', '.', '/' separators (ECR's rule)",
+            )
+    c.raise_for("ContainerRegistryArgs")
+
+
+def ecs_cluster_args(args: EcsClusterArgs) -> None:
+    c = Checks()
+    c.one_of("container_insights", args.container_insights, CONTAINER_INSIGHTS)
+    c.raise_for("EcsClusterArgs")
+
+
+def observability_args(args: ObservabilityArgs) -> None:
+    c = Checks()
+    if plain(args.key_deletion_window_days) and not 7 <= args.key_deletion_window_days <= 30:
+        c.bad(
+            "key_deletion_window_days",
+            args.key_deletion_window_days,
+            "KMS allows 7..30 days",
+            ("key_deletion_window_days", 30),
+        )
+    c.matches("alarm_email", args.alarm_email, EMAIL, "an e-mail address", "oncall@example.com")
+    c.matches("db_instance_class", args.db_instance_class, INSTANCE_CLASS, "an RDS instance class", "db.t4g.micro")
+    if plain(args.error_rate_percent) and not 0 < args.error_rate_percent <= 100:
+        c.bad(
+            "error_rate_percent",
+            args.error_rate_percent,
+            "must be above 0 and at most 100",
+            ("error_rate_percent", 5.0),
+        )
+    if plain(args.p95_latency_seconds) and args.p95_latency_seconds <= 0:
+        c.bad("p95_latency_seconds", args.p95_latency_seconds, "must be above 0", ("p95_latency_seconds", 1.0))
+    c.int_range("db_allocated_storage_gb", args.db_allocated_storage_gb, 20, 65536, "GiB")
+    c.raise_for("ObservabilityArgs")
+
+
+def app_image_args(args: AppImageArgs, platforms: Iterable[str]) -> None:
+    c = Checks()
+    c.one_of("architecture", args.architecture, tuple(platforms))
+    if plain(args.tag) and not args.tag:
+        c.bad("tag", args.tag, "is empty: use image_tag(context, architecture)")
+    c.raise_for("AppImageArgs")
+
+
+def access_log_bucket_args(args: AccessLogBucketArgs) -> None:
+    c = Checks()
+    c.int_range("expiration_days", args.expiration_days, 1, None, "days")
+    c.matches("region", args.region, REGION, "an AWS region name", "us-east-1")
+    c.raise_for("AccessLogBucketArgs")
+
+
+def gate_timeout(owner: str, field: str, value: int) -> None:
+    c = Checks()
+    if plain(value) and not 60 <= value <= 86_400:
+        c.bad(field, value, "use 60..86400 seconds", (field, 900))
+    c.raise_for(owner)
+
+
+def migration_gate_args(args: MigrationGateArgs) -> None:
+    c = Checks()
+    if not args.container_name:
+        c.bad("container_name", args.container_name, "container_name and log_stream_prefix are required")
+    if not args.log_stream_prefix:
+        c.bad("log_stream_prefix", args.log_stream_prefix, "container_name and log_stream_prefix are required")
+    if plain(args.timeout_s) and not 60 <= args.timeout_s <= 86_400:
+        c.bad("timeout_s", args.timeout_s, "use 60..86400 seconds", ("timeout_s", 900))
+    c.raise_for("MigrationGateArgs")
+
+
+def rollout_check_args(args: RolloutCheckArgs) -> None:
+    gate_timeout("RolloutCheckArgs", "timeout_s", args.timeout_s)
