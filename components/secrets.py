@@ -56,7 +56,8 @@ def read_policy_document(arns: list[str]) -> str:
 
 class AppSecrets(pulumi.ComponentResource):
     """Outputs: ``db_password`` (secret), ``db_password_arn``, ``secret_key_arn``, ``arns`` and
-    ``read_policy_json``. ``container_secrets`` maps env var names to secret ARNs for ``valueFrom``."""
+    ``read_policy_json``. ``container_secrets`` maps env var names to ``valueFrom`` references pinned to the current
+    secret version (``<arn>:::<version-id>``), so changing a value rolls every task that reads it."""
 
     db_password: pulumi.Output[str]
     db_password_arn: pulumi.Output[str]
@@ -71,12 +72,13 @@ class AppSecrets(pulumi.ComponentResource):
             raise ValueError(f"recovery_window_days={args.recovery_window_days}: Secrets Manager allows 7 to 30")
         if args.password_length < 20:
             raise ValueError(f"password_length={args.password_length}: use at least 20 characters")
+        self._pinned: dict[str, pulumi.Output[str]] = {}
         db_password, db_arn = self._secret(name, "db-password", "Master password of the app database", args)
         secret_key, key_arn = self._secret(name, "secret-key", "Signing key of the web app", args)
         self.db_password = pulumi.Output.secret(db_password)
         self.db_password_arn = db_arn
         self.secret_key_arn = key_arn
-        self.container_secrets = {"DB_PASSWORD": db_arn, "SECRET_KEY": key_arn}
+        self.container_secrets = {"DB_PASSWORD": self._pinned["db-password"], "SECRET_KEY": self._pinned["secret-key"]}
         self.arns = pulumi.Output.all(db_arn, key_arn)
         self.read_policy_json = self.arns.apply(read_policy_document)
         self.register_outputs({"db_password_arn": db_arn, "secret_key_arn": key_arn})
@@ -107,4 +109,8 @@ class AppSecrets(pulumi.ComponentResource):
         )
         # Consumers of the ARN wait for the value to exist: a task must never start against an empty secret.
         arn = pulumi.Output.all(secret.arn, version.id).apply(lambda pair: pair[0])
+        # Containers read the secret pinned to this version (valueFrom "<arn>:<json-key>:<stage>:<version-id>"), so a
+        # new value is a new task definition: the migration gate reruns and the service rolls to tasks that read it.
+        # An unpinned ARN would leave running tasks on the old value until something else replaced them.
+        self._pinned[key] = pulumi.Output.concat(secret.arn, ":::", version.version_id)
         return value.result, arn

@@ -274,13 +274,24 @@ class SlipwayMocks(pulumi.runtime.Mocks):
             "aws:secretsmanager/secret:Secret": {
                 "name": auto,
                 "arn": self._arn("secretsmanager", f"secret:{auto}-{h[:6]}"),
+                "__id": self._arn("secretsmanager", f"secret:{auto}-{h[:6]}"),  # a secret's id is its ARN
             },
             "aws:iam/role:Role": {"name": auto, "arn": self._arn("iam", f"role/{auto}", regional=False)},
             "aws:s3/bucket:Bucket": {"bucket": auto, "arn": f"arn:aws:s3:::{auto}"},
             "aws:sns/topic:Topic": {"name": auto, "arn": self._arn("sns", auto)},
             "aws:cloudwatch/dashboard:Dashboard": {"dashboardArn": self._arn("cloudwatch", f"dashboard/{auto}", False)},
             "random:index/randomPassword:RandomPassword": {
-                "result": SecretValue("offline-" + fake_id("password", name, length=32))
+                # Depends on the generator's inputs, as a real regeneration would change the value.
+                "result": SecretValue("offline-" + fake_id("password", name, repr(sorted(inputs.items())), length=32))
+            },
+            "random:index/randomId:RandomId": {
+                "hex": fake_id(
+                    "randomid", name, repr(sorted(inputs.items())), length=2 * int(inputs.get("byteLength", 4))
+                ),
+            },
+            "aws:secretsmanager/secretVersion:SecretVersion": {
+                "versionId": _uuid(fake_id("version", name, repr(_raw(inputs.get("secretString"))), length=32)),
+                "arn": str(inputs.get("secretId", "")),
             },
             "tls:index/privateKey:PrivateKey": {
                 "privateKeyPem": "-----BEGIN PRIVATE KEY-----\noffline\n-----END PRIVATE KEY-----\n"
@@ -365,6 +376,19 @@ class SlipwayMocks(pulumi.runtime.Mocks):
             zones["names"] = [f"{self.region}-bos-1a", *zones["names"]]
             zones["zoneIds"] = ["use1-bos1-az1", *zones["zoneIds"]]
         return answers[args.token], []
+
+
+def _raw(value: Any) -> Any:
+    """A secret input's plain value, whichever wrapping the RPC layer used."""
+    if isinstance(value, SecretValue):
+        return value.value
+    if rpc.is_rpc_secret(value):
+        return rpc.unwrap_rpc_secret(value)
+    return value
+
+
+def _uuid(hex32: str) -> str:
+    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:32]}"
 
 
 def _regular_zones_only(invoke_args: dict[str, Any]) -> bool:

@@ -150,6 +150,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BASE.json",
         help="compare with a saved `--json` plan and print a Markdown summary for a pull request",
     )
+    policy = sub.add_parser(
+        "deploy-policy",
+        help="print the least-privilege IAM policy CI's deploy role needs for this stack (from its graph)",
+    )
+    policy.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
+    policy.add_argument("--account", default="ACCOUNT_ID", help="AWS account id to put in ARNs (default ACCOUNT_ID)")
+    policy.add_argument(
+        "--state-bucket",
+        default="STATE_BUCKET",
+        help="S3 bucket of the Pulumi state backend (default STATE_BUCKET)",
+    )
+    policy.add_argument("--out-dir", help="write managed-policy-sized documents deploy-policy-<stack>-N.json here")
     from . import drill  # imported here: after ROOT is on sys.path (it uses components.ecs_runner)
 
     drill.add_parser(sub)
@@ -185,6 +197,10 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: Te
         from . import drill
 
         return drill.main(args, out, err)
+    if args.command == "deploy-policy":
+        from . import deploy_policy
+
+        return deploy_policy.main(args, out, err)
     from components.config import ConfigError
     from components.validation import ArgsError
     from policy.rules import evaluate

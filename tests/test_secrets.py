@@ -50,3 +50,30 @@ def test_read_policy_names_exactly_the_given_arns() -> None:
 def test_bad_args_are_refused(kwargs: dict[str, int], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         run_program(lambda: AppSecrets("s", AppSecretsArgs(**kwargs)))
+
+
+def _web_secrets(graph: ResourceGraph) -> dict[str, str]:
+    web = next(t for t in graph.by_type("aws:ecs/taskDefinition:TaskDefinition") if t.input("family").endswith("-web"))
+    container = json.loads(web.input("containerDefinitions"))[0]
+    return {s["name"]: s["valueFrom"] for s in container["secrets"]}
+
+
+def test_containers_read_the_secret_version_the_stack_wrote(stack: ResourceGraph) -> None:
+    """valueFrom is pinned (<arn>:<json-key>:<stage>:<version-id>, the ECS-documented form) to the version this stack
+    wrote, so a new value is a new task definition: the gate reruns and the service rolls."""
+    versions = {v.input("secretId"): v.outputs["versionId"] for v in stack.by_type(VERSION)}
+    for value_from in _web_secrets(stack).values():
+        arn, json_key, stage, version_id = value_from.rsplit(":", 3)
+        assert (json_key, stage) == ("", "") and versions[arn] == version_id, value_from
+
+
+def test_a_new_password_rolls_the_service() -> None:
+    """Regenerating the password (here: a longer one) writes a new version, which the pinned valueFrom names."""
+
+    def program(length: int) -> None:
+        AppSecrets("s", AppSecretsArgs(password_length=length))
+
+    first = run_program(lambda: program(40))
+    second = run_program(lambda: program(48))
+    pick = lambda g: sorted(v.outputs["versionId"] for v in g.by_type(VERSION))  # noqa: E731
+    assert pick(first) != pick(second), "a new value is a new version"

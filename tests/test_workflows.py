@@ -506,16 +506,23 @@ def test_deploy_iam_documents_are_scoped() -> None:
     assert sorted(s.rsplit(":", 1)[-1] for s in subjects) == ["dev", "production"]
     assert all(":environment:" in s and "*" not in s for s in subjects), subjects
     assert "StringLike" not in statement["Condition"], "no wildcard subjects"
-    policy = json.loads((ROOT / "deploy" / "iam" / "deploy-policy.json").read_text())
-    for st in policy["Statement"]:
+    statements = [
+        st
+        for path in sorted((ROOT / "deploy" / "iam").glob("deploy-policy-*.json"))
+        for st in json.loads(path.read_text())["Statement"]
+    ]
+    assert statements, "deploy/iam holds the generated deploy policies"
+    for st in statements:
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
         assert st["Effect"] == "Allow"
         for action in actions:
             service, _, verb = action.partition(":")
             assert verb != "*" and action != "*", f"{st['Sid']}: {action} is a whole service"
             if service == "iam" and verb != "CreateServiceLinkedRole":
-                assert "role/slipway-*" in json.dumps(st["Resource"]), f"{st['Sid']}: IAM beyond slipway roles"
-    pass_role = next(st for st in policy["Statement"] if st["Action"] == "iam:PassRole")
+                assert re.search(r"role/slipway-(dev|prod)-\*", json.dumps(st["Resource"])), (
+                    f"{st['Sid']}: IAM beyond own roles"
+                )
+    pass_role = next(st for st in statements if st["Action"] == "iam:PassRole")
     assert pass_role["Condition"]["StringEquals"]["iam:PassedToService"] == "ecs-tasks.amazonaws.com"
 
 

