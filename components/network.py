@@ -96,11 +96,15 @@ class Network(pulumi.ComponentResource):
             tags={**tags, "Name": f"{name}-public"},
             opts=child,
         )
-        public = [
-            self._subnet(name, "public", i, vpc, azs[i], public_cidrs[i], public_rt, tags) for i in range(args.az_count)
-        ]
-        nat_ids = self._nat_gateways(name, args, public, tags, igw)
-        private, private_rts = [], []
+        public, public_routed = zip(
+            *[
+                self._subnet(name, "public", i, vpc, azs[i], public_cidrs[i], public_rt, tags)
+                for i in range(args.az_count)
+            ],
+            strict=True,
+        )
+        nat_ids = self._nat_gateways(name, args, list(public), tags, igw)
+        private, private_routed, private_rts = [], [], []
         for i in range(args.az_count):
             routes = []
             if nat_ids:
@@ -114,7 +118,9 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
             private_rts.append(rt)
-            private.append(self._subnet(name, "private", i, vpc, azs[i], private_cidrs[i], rt, tags))
+            subnet, routed = self._subnet(name, "private", i, vpc, azs[i], private_cidrs[i], rt, tags)
+            private.append(subnet)
+            private_routed.append(routed)
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
         aws.ec2.VpcEndpoint(
             f"{name}-s3-endpoint",
@@ -127,10 +133,15 @@ class Network(pulumi.ComponentResource):
         )
 
         self.vpc_id = vpc.id
-        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
+        # Public subnet ids are handed out only once each subnet is associated with the route table whose default
+        # route uses the internet gateway: an internet-facing ALB created earlier fails ("VPC has no internet
+        # gateway") and its nodes would be unreachable.
+        self.public_subnet_ids = pulumi.Output.all(*public_routed)
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
         self.assign_public_ip = args.nat_strategy == "none"
-        self.task_subnet_ids = self.public_subnet_ids if self.assign_public_ip else self.private_subnet_ids
+        # Tasks (and the migration task run during the deploy) pull their image and secrets over the subnet's
+        # default route, so task subnets wait for their route table association (the NAT route, or the IGW route).
+        self.task_subnet_ids = self.public_subnet_ids if self.assign_public_ip else pulumi.Output.all(*private_routed)
         self.register_outputs(
             {
                 "vpc_id": self.vpc_id,
@@ -165,7 +176,8 @@ class Network(pulumi.ComponentResource):
         cidr: str,
         route_table: aws.ec2.RouteTable,
         tags: dict[str, str],
-    ) -> aws.ec2.Subnet:
+    ) -> tuple[aws.ec2.Subnet, pulumi.Output[str]]:
+        """The subnet, and its id once the subnet is associated with ``route_table`` (and so has its routes)."""
         child = pulumi.ResourceOptions(parent=self)
         subnet = aws.ec2.Subnet(
             f"{name}-{kind}-{i}",
@@ -176,10 +188,10 @@ class Network(pulumi.ComponentResource):
             tags={**tags, "Name": f"{name}-{kind}-{i}", "tier": kind},
             opts=child,
         )
-        aws.ec2.RouteTableAssociation(
+        association = aws.ec2.RouteTableAssociation(
             f"{name}-{kind}-rta-{i}", subnet_id=subnet.id, route_table_id=route_table.id, opts=child
         )
-        return subnet
+        return subnet, pulumi.Output.all(subnet.id, association.id).apply(lambda a: a[0])
 
     def _nat_gateways(
         self,

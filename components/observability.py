@@ -42,7 +42,7 @@ class ObservabilityArgs:
     db_instance_class: str = "db.t4g.micro"
     """Sizes the connections alarm (80 % of the class's default max_connections). Default db.t4g.micro."""
     db_allocated_storage_gb: int = 20
-    """Sizes the free-storage alarm (below 10 %). Default 20."""
+    """Initial storage allocation; sizes the free-storage alarm's floor (half the autoscaling trigger). Default 20."""
     alarm_email: Optional[str] = None
     """E-mail subscribed to the alarm topic (must confirm the subscription). Default None."""
     error_rate_percent: float = 5.0
@@ -59,6 +59,27 @@ class ObservabilityArgs:
         from .validation import observability_args
 
         observability_args(self)
+
+
+# RDS storage autoscaling grows the volume when free space stays below 10 % of the *current* allocation, and then
+# waits at least six hours (or until storage optimization ends) before it may grow it again. CloudWatch has no
+# per-instance allocated-storage metric, so "10 % of allocated" cannot be computed once storage has grown; a static
+# 10 % of the initial size fires exactly when autoscaling starts and means nothing after. The alarm instead pages
+# when autoscaling cannot help: free space below a floor under every autoscaling trigger (half the trigger at the
+# initial, smallest, size), or free space that the current usage rate exhausts within the six hours autoscaling
+# may have to wait. Both hold at any allocated size up to the ceiling.
+STORAGE_RUNWAY_SECONDS = 6 * 3600
+
+
+def storage_floor_bytes(allocated_storage_gb: int) -> int:
+    """Free-space floor: half the autoscaling trigger (10 % of allocated) at the initial allocation."""
+    return int(allocated_storage_gb * 1024**3 * 0.05)
+
+
+def storage_at_risk_expression(free: str, floor_bytes: int) -> str:
+    """Metric math, 1 when storage is at risk: below the floor, or projected empty within the runway. ``RATE`` is
+    the change per second between consecutive datapoints (negative while space is being used)."""
+    return f"IF({free} < {floor_bytes} OR {free} + {STORAGE_RUNWAY_SECONDS} * RATE({free}) < 0, 1, 0)"
 
 
 def alarm_key_policy(account_id: str) -> str:
@@ -127,12 +148,14 @@ class Observability(pulumi.ComponentResource):
         dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
             dashboard_name=f"{name}-overview",
+            # PutDashboard refuses a metric widget without a region; the provider's region is where the metrics are.
             dashboard_body=pulumi.Output.all(
                 args.alb_arn_suffix,
                 args.target_group_arn_suffix,
                 args.cluster_name,
                 args.service_name,
                 args.db_identifier,
+                aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region,
             ).apply(lambda a: dashboard_json(*a)),
             opts=self._child,
         )
@@ -275,7 +298,6 @@ class Observability(pulumi.ComponentResource):
             "treat_missing_data": "breaching",
         }
         connections = int(default_max_connections(a.db_instance_class) * 0.8)
-        free_bytes = int(a.db_allocated_storage_gb * 1024**3 * 0.10)
         self._alarm(
             "rds-cpu",
             "Database CPU above 80% for 15 minutes",
@@ -284,13 +306,35 @@ class Observability(pulumi.ComponentResource):
             comparison_operator="GreaterThanThreshold",
             **common,
         )
+        floor = storage_floor_bytes(a.db_allocated_storage_gb)
         self._alarm(
             "rds-free-storage",
-            "Database free storage below 10% of allocated",
-            metric_name="FreeStorageSpace",
-            threshold=free_bytes,
-            comparison_operator="LessThanThreshold",
-            **common,
+            f"Database storage runs out: free space below {floor / 1024**3:g} GiB, or used fast enough to be "
+            f"exhausted within {STORAGE_RUNWAY_SECONDS // 3600} hours (longer than storage autoscaling may wait)",
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            threshold=1,
+            evaluation_periods=3,
+            datapoints_to_alarm=3,
+            treat_missing_data="breaching",
+            metric_queries=[
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="free",
+                    return_data=False,
+                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                        namespace="AWS/RDS",
+                        metric_name="FreeStorageSpace",
+                        dimensions=db,
+                        period=300,
+                        stat="Minimum",
+                    ),
+                ),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="atrisk",
+                    label="storage at risk",
+                    return_data=True,
+                    expression=storage_at_risk_expression("free", floor),
+                ),
+            ],
         )
         self._alarm(
             "rds-connections",
@@ -302,13 +346,23 @@ class Observability(pulumi.ComponentResource):
         )
 
 
-def dashboard_json(alb: str, tg: str, cluster: str, service: str, db: str) -> str:
+def dashboard_json(alb: str, tg: str, cluster: str, service: str, db: str, region: str) -> str:
+    """The dashboard body (CloudWatch "Dashboard Body Structure and Syntax"): every metric widget names its
+    ``region``, which PutDashboard requires."""
+
     def widget(title: str, metrics: list[list[Any]], stat: str = "Average") -> dict[str, Any]:
         return {
             "type": "metric",
             "width": 12,
             "height": 6,
-            "properties": {"title": title, "metrics": metrics, "stat": stat, "period": 60, "view": "timeSeries"},
+            "properties": {
+                "title": title,
+                "region": region,
+                "metrics": metrics,
+                "stat": stat,
+                "period": 60,
+                "view": "timeSeries",
+            },
         }
 
     elb = "AWS/ApplicationELB"

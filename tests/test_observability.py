@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
+from typing import Any
 
 import pytest
 
@@ -62,7 +65,7 @@ def test_alarm_dimensions_point_at_our_resources(stack: ResourceGraph) -> None:
 
 
 def test_thresholds_follow_the_database_size(dev: ResourceGraph, prod: ResourceGraph) -> None:
-    assert dev.one(ALARM, "rds-free-storage").input("threshold") == int(20 * 1024**3 * 0.1)
+    assert str(int(20 * 1024**3 * 0.05)) in _storage_expression(dev), "the floor is half the trigger at 20 GiB"
     assert prod.one(ALARM, "rds-connections").input("threshold") > dev.one(ALARM, "rds-connections").input("threshold")
     assert default_max_connections("db.t4g.micro") == 101  # ~ LEAST(DBInstanceClassMemory/9531392, 5000)
 
@@ -113,3 +116,95 @@ def test_key_deletion_window_outside_kms_limits_is_refused() -> None:
     with pytest.raises(ValueError, match="key_deletion_window_days=3") as err:
         run_program(lambda: Observability("o", args()))
     assert err.value.resources_registered == 0  # type: ignore[attr-defined]  # refused by the Args, before anything
+
+
+# -- the free-storage alarm under storage autoscaling (issue #9, item 6) -----------------------------------------
+GIB = 1024**3
+
+
+def _storage_expression(graph: ResourceGraph) -> str:
+    queries = graph.one(ALARM, "rds-free-storage").input("metricQueries") or []
+    returned = [q for q in queries if q.get("returnData")]
+    assert len(returned) == 1 and returned[0].get("expression"), "one metric-math expression decides the alarm"
+    return str(returned[0]["expression"])
+
+
+def _evaluate(expression: str, values: dict[str, float], rates: dict[str, float]) -> float:
+    """Evaluate the subset of CloudWatch metric math the alarm uses (IF, AND/OR, comparisons, + - * /, RATE) for
+    one datapoint: ``values`` are the metrics' values, ``rates`` their RATE (change per second)."""
+    source = re.sub(r"\bAND\b", " and ", re.sub(r"\bOR\b", " or ", expression))
+    tree = ast.parse(source, mode="eval")
+
+    def ev(node: ast.AST) -> Any:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return node.value
+        if isinstance(node, ast.Name):
+            return values[node.id]
+        if isinstance(node, ast.BoolOp):
+            results = [bool(ev(v)) for v in node.values]
+            return all(results) if isinstance(node.op, ast.And) else any(results)
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
+            left, right = ev(node.left), ev(node.comparators[0])
+            return {ast.Lt: left < right, ast.Gt: left > right, ast.LtE: left <= right, ast.GtE: left >= right}[
+                type(node.ops[0])
+            ]
+        if isinstance(node, ast.BinOp):
+            left, right = ev(node.left), ev(node.right)
+            ops = {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right}
+            return ops[type(node.op)] if type(node.op) in ops else left / right
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -ev(node.operand)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id == "IF":
+                return ev(node.args[1]) if ev(node.args[0]) else ev(node.args[2])
+            if node.func.id == "RATE":
+                argument = node.args[0]
+                assert isinstance(argument, ast.Name)
+                return rates[argument.id]
+        raise AssertionError(f"metric math not understood by this test: {ast.dump(node)}")
+
+    return float(ev(tree))
+
+
+def _pages(graph: ResourceGraph, free_bytes: float, bytes_per_second_used: float) -> bool:
+    alarm = graph.one(ALARM, "rds-free-storage")
+    queries = alarm.input("metricQueries") or []
+    metric_ids = {q["id"]: q["metric"]["metricName"] for q in queries if q.get("metric")}
+    assert set(metric_ids.values()) == {"FreeStorageSpace"}
+    value = _evaluate(
+        _storage_expression(graph),
+        {mid: free_bytes for mid in metric_ids},
+        {mid: -bytes_per_second_used for mid in metric_ids},
+    )
+    operator, threshold = alarm.input("comparisonOperator"), alarm.input("threshold")
+    return {"GreaterThanOrEqualToThreshold": value >= threshold, "GreaterThanThreshold": value > threshold}[operator]
+
+
+@pytest.mark.parametrize("allocated_gb", [20, 22, 32, 50, 80, 100, 500])
+def test_free_storage_alarm_is_quiet_at_every_autoscaling_trigger(dev: ResourceGraph, allocated_gb: int) -> None:
+    """RDS storage autoscaling grows the volume when free space is below 10 % of the *current* allocation. Right at
+    that trigger, with usage steady, autoscaling is about to help: nobody must be paged, whatever the volume has grown
+    to (the old alarm, a fixed 10 % of the initial 20 GiB, paged exactly at the first trigger)."""
+    trigger = allocated_gb * GIB * 0.10
+    assert not _pages(dev, free_bytes=trigger * 0.99, bytes_per_second_used=0)
+    slow = 1 * GIB / 86400  # one GiB a day: days of runway
+    assert not _pages(dev, free_bytes=trigger * 0.99, bytes_per_second_used=slow)
+
+
+@pytest.mark.parametrize("allocated_gb", [20, 100, 500])
+def test_free_storage_alarm_pages_when_autoscaling_cannot_keep_up(dev: ResourceGraph, allocated_gb: int) -> None:
+    """Autoscaling may wait six hours between two increases (and stops at the ceiling): free space that the current
+    usage exhausts sooner pages at any size, and so does free space below the floor."""
+    free = allocated_gb * GIB * 0.10
+    assert _pages(dev, free_bytes=free, bytes_per_second_used=free / (3 * 3600)), "empty in 3 hours"
+    assert not _pages(dev, free_bytes=free, bytes_per_second_used=free / (12 * 3600)), "12 hours of runway"
+    assert _pages(dev, free_bytes=0.5 * GIB, bytes_per_second_used=0), "below the floor, whatever the trend"
+
+
+def test_every_dashboard_metric_widget_names_its_region(stack: ResourceGraph) -> None:
+    """PutDashboard rejects a metric widget without ``region`` (issue #9, item 1)."""
+    body = json.loads(stack.one("aws:cloudwatch/dashboard:Dashboard").input("dashboardBody"))
+    metric_widgets = [w for w in body["widgets"] if w["type"] == "metric"]
+    assert metric_widgets and all(w["properties"].get("region") == "us-east-1" for w in metric_widgets)
