@@ -20,6 +20,7 @@ from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from .config import LOG_RETENTION_DAYS
 
@@ -242,6 +243,28 @@ class Database(pulumi.ComponentResource):
         )
         identifier = args.identifier or name
 
+        def final_snapshot_identifier(
+            name: str, identifier: str, args: DatabaseArgs, restore: Mapping[str, Any]
+        ) -> Optional[pulumi.Output[str]]:
+            """``<identifier>-final-<8 hex>``, new for every instance that replaces another: a fixed name makes the
+            second deletion or replacement fail with DBSnapshotAlreadyExists (terraform-aws-modules adds a random
+            suffix for the same reason). The suffix is regenerated whenever an input that replaces the instance
+            changes (its keepers)."""
+            if not args.final_snapshot:
+                return None
+            suffix = random.RandomId(
+                f"{name}-final-snapshot-suffix",
+                byte_length=4,
+                keepers={
+                    "identifier": identifier,
+                    "db_name": args.db_name,
+                    "username": args.username,
+                    "restore": ",".join(sorted(restore)),
+                },
+                opts=child,
+            )
+            return pulumi.Output.concat(identifier, "-final-", suffix.hex)
+
         def rds_instance(name: str, identifier: str, **restore: Any) -> aws.rds.Instance:
             """The instance and its export log groups; ``restore`` adds the restore arguments, nothing else differs."""
             # RDS creates its export log groups itself, never expiring; created first, ours carry a retention.
@@ -281,7 +304,7 @@ class Database(pulumi.ComponentResource):
                 delete_automated_backups=not args.final_snapshot,
                 deletion_protection=args.deletion_protection,
                 skip_final_snapshot=not args.final_snapshot,
-                final_snapshot_identifier=f"{name}-final" if args.final_snapshot else None,
+                final_snapshot_identifier=final_snapshot_identifier(name, identifier, args, restore),
                 auto_minor_version_upgrade=True,
                 allow_major_version_upgrade=False,
                 apply_immediately=args.apply_immediately,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from components.database import Database, DatabaseArgs
@@ -33,7 +35,11 @@ def test_backups_and_windows(dev: ResourceGraph, prod: ResourceGraph) -> None:
 def test_prod_is_multi_az_protected_and_keeps_a_final_snapshot(prod: ResourceGraph) -> None:
     db = prod.one(DB)
     assert db.input("multiAz") is True and db.input("deletionProtection") is True
-    assert db.input("skipFinalSnapshot") is False and db.input("finalSnapshotIdentifier") == "slipway-prod-db-final"
+    assert db.input("skipFinalSnapshot") is False
+    # Unique per instance: a fixed name fails the second deletion or replacement with DBSnapshotAlreadyExists.
+    assert re.fullmatch(r"slipway-prod-db-final-[0-9a-f]{8}", db.input("finalSnapshotIdentifier"))
+    suffix = prod.one("random:index/randomId:RandomId", "final-snapshot-suffix")
+    assert suffix.input("keepers", "identifier") == db.input("identifier"), "a new instance identity, a new suffix"
     assert db.input("deleteAutomatedBackups") is False and db.input("applyImmediately") is False
     assert db.input("maxAllocatedStorage") == 500
 
