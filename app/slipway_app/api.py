@@ -1,49 +1,82 @@
-"""HTTP routes: landing page, health/readiness probes and the notes API."""
+"""HTTP routes: landing page, health/readiness probes and the notes API.
+
+Every route is ``async def`` and awaits the store (:mod:`slipway_app.store`) directly: no threadpool hand-off and no
+per-request session on the PostgreSQL path. Note responses are serialised once by pydantic-core into a ready
+``Response`` (the ``response_model`` stays for the OpenAPI description).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
 from importlib import resources
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+import psycopg
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
-from psycopg import errors as pg_errors
-from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import TimeoutError as SAPoolTimeoutError
 
-from .migrate import current_revisions
-from .models import Note
-from .schemas import NoteCreate, NoteOut, NotePage, NotePatch
+from .db import CONNECT_TIMEOUT_SECONDS, READYZ_STATEMENT_TIMEOUT_MS
+from .dberrors import classify
+from .schemas import IDEMPOTENCY_KEY_PATTERN, NoteCreate, NoteOut, NotePage, NotePatch
+from .store import NoteStore, Row
 
 log = logging.getLogger(__name__)
 
 INT32_MAX = 2**31 - 1
-# /readyz's own statement timeout (below the request default): the ALB health check times out after 5 s.
-READYZ_STATEMENT_TIMEOUT_MS = 2_000
+# /readyz as a whole: connect (3 s) or the probe's statement_timeout (2 s), never beyond the ALB check's 5 s.
+READYZ_TIMEOUT_SECONDS = min(CONNECT_TIMEOUT_SECONDS + 0.5, 4.0)
 NoteId = Annotated[int, Path(ge=1, le=INT32_MAX, description="note id (1..2147483647)")]
+JSON_TYPES = ("application/json",)
 
 probes = APIRouter(tags=["probes"])
 notes = APIRouter(prefix="/api/notes", tags=["notes"])
 pages = APIRouter(include_in_schema=False)
 
 _INDEX_HTML = resources.files("slipway_app").joinpath("static/index.html").read_text(encoding="utf-8")
+_NOT_JSON: dict[int | str, dict[str, Any]] = {415: {"description": "the request body is not `application/json`"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such note"}}
+_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"description": "database unavailable or busy; retry after `Retry-After` seconds"}
+}
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request, always closed."""
-    with request.app.state.session_factory() as session:
-        yield session
+async def require_json(request: Request) -> None:
+    """415 for a body declared as anything but JSON (``application/json`` or ``application/*+json``).
+
+    Without this, FastAPI validates the raw bytes of e.g. a form post against the model and answers 422.
+    A request without ``Content-Type`` is parsed as JSON, as FastAPI does.
+    """
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        return
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json")):
+        return
+    raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json")
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+JsonBody = [Depends(require_json)]
+
+
+def _store(request: Request) -> NoteStore:
+    store: NoteStore = request.app.state.store
+    return store
+
+
+def _note_response(row: Row, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = NoteOut.model_validate(row).model_dump_json().encode()
+    return Response(body, status_code=status_code, media_type="application/json", headers=headers)
+
+
+def _not_found(note_id: int) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"note {note_id} not found")
 
 
 @pages.get("/", response_class=HTMLResponse)
-def index() -> HTMLResponse:
+async def index() -> HTMLResponse:
     """A tiny static landing page."""
     return HTMLResponse(_INDEX_HTML)
 
@@ -52,38 +85,41 @@ def index() -> HTMLResponse:
 async def healthz() -> dict[str, str]:
     """Liveness: the process serves HTTP. Never touches the database (a DB outage must not kill tasks).
 
-    ``async def`` on purpose: it runs on the event loop, so it answers even when every threadpool thread is stuck
-    in a database-bound request (a sync ``def`` would queue behind them and the ALB/ECS check would time out).
-    Nothing here may block.
+    Runs on the event loop and awaits nothing: it answers even while every pooled connection waits on a lock.
     """
     return {"status": "ok"}
 
 
-def _readiness_failure_reason(exc: SQLAlchemyError) -> str:
-    if isinstance(exc, PoolTimeoutError):
+def _readiness_failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, SAPoolTimeoutError):
         return "database busy: no free pooled connection"
-    if isinstance(getattr(exc, "orig", None), pg_errors.QueryCanceled | pg_errors.LockNotAvailable):
+    if isinstance(exc, TimeoutError):
+        return "database did not answer in time"
+    kind, _ = classify(exc)
+    if kind in ("statement_timeout", "lock_timeout", "connect_timeout"):
         return "database did not answer in time"
     return "database unreachable"
 
 
 @probes.get("/readyz", responses={503: {"description": "database unreachable or migrations not at head"}})
-def readyz(request: Request) -> JSONResponse:
+async def readyz(request: Request) -> JSONResponse:
     """Readiness: the database answers and its schema revision equals the packaged migrations' head.
 
-    Bounded: connect timeout 3 s, pool wait 2 s, and its own ``statement_timeout`` of 2 s (``SET LOCAL``), so a
-    table lock or a stalled database gives a 503 instead of a hung probe.
+    One round trip (``SELECT version_num FROM alembic_version``) on the worker's own readiness connection, not a
+    request-pool connection: a saturated pool or a locked ``notes`` table does not make the task look unready, a
+    database that is down, stalled or not migrated does. Bounded: connect timeout 3 s, the probe's own
+    ``statement_timeout`` of 2 s, and 3.5 s overall, inside the ALB health check's 5 s.
     """
     heads: set[str] = request.app.state.migration_heads
     try:
-        with request.app.state.engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                # A constant integer, not user input; SET cannot take bind parameters.
-                conn.execute(text(f"SET LOCAL statement_timeout = {int(READYZ_STATEMENT_TIMEOUT_MS)}"))
-            current = current_revisions(conn)
-    except SQLAlchemyError as exc:
+        current = await asyncio.wait_for(_store(request).schema_revisions(), READYZ_TIMEOUT_SECONDS)
+    except (psycopg.Error, SQLAlchemyError, TimeoutError, OSError) as exc:
         reason = _readiness_failure_reason(exc)
-        log.warning(f"readiness check failed: {reason}", extra={"error_type": type(exc).__name__})
+        kind, detail = classify(exc)
+        log.warning(
+            f"readiness check failed: {reason}",
+            extra={"error_kind": kind, "error_type": type(exc).__name__, "error": detail},
+        )
         return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
     if current != heads:
         return JSONResponse(
@@ -98,69 +134,110 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "revision": ",".join(sorted(current))})
 
 
-def _get_or_404(session: Session, note_id: int) -> Note:
-    note = session.get(Note, note_id)
-    if note is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"note {note_id} not found")
-    return note
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description=(
+            "Makes the POST safe to retry (after a timeout, a reset connection or a 503): a unique value per "
+            "logical request, e.g. a UUID, 1..255 visible ASCII characters. The first request with a key creates "
+            "the note and stores the key with it; every later request with the same key and the same body creates "
+            "nothing and gets the original response again (201, same note, same `Location`) with "
+            "`Idempotent-Replayed: true`. The same key with a different body is a 422. Keys are kept as long as "
+            "their note exists."
+        ),
+    ),
+]
 
 
-@notes.post("", status_code=status.HTTP_201_CREATED, response_model=NoteOut)
-def create_note(payload: NoteCreate, session: SessionDep, response: Response) -> Note:
-    """Create a note; ``Location`` points at it."""
-    note = Note(title=payload.title, body=payload.body)
-    session.add(note)
-    session.commit()
-    response.headers["Location"] = f"/api/notes/{note.id}"
-    return note
+@notes.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=NoteOut,
+    dependencies=JsonBody,
+    responses={
+        201: {
+            "description": "created, or replayed for a repeated `Idempotency-Key` (then `Idempotent-Replayed: true`)"
+        },
+        422: {"description": "invalid body, or an `Idempotency-Key` already used for a different body"},
+        **_NOT_JSON,
+        **_UNAVAILABLE,
+    },
+)
+async def create_note(payload: NoteCreate, request: Request, idempotency_key: IdempotencyKey = None) -> Response:
+    """Create a note; ``Location`` points at it. Send ``Idempotency-Key`` to make retries safe."""
+    row, created = await _store(request).create(payload.title, payload.body, idempotency_key)
+    headers = {"Location": f"/api/notes/{row['id']}"}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return _note_response(row, status.HTTP_201_CREATED, headers)
 
 
-@notes.get("", response_model=NotePage)
-def list_notes(
-    session: SessionDep,
+@notes.get("", response_model=NotePage, responses=_UNAVAILABLE)
+async def list_notes(
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=100, description="page size, 1..100")] = 20,
     offset: Annotated[int, Query(ge=0, le=100_000, description="rows to skip")] = 0,
     after: Annotated[int | None, Query(ge=0, le=INT32_MAX, description="cursor: ids after this")] = None,
-) -> NotePage:
+) -> Response:
     """Notes in id order. Page with ``after=<next_cursor>`` (stable under inserts) or ``offset``."""
-    query = select(Note).order_by(Note.id).limit(limit).offset(offset)
-    if after is not None:
-        query = query.where(Note.id > after)
-    items = list(session.scalars(query))
-    next_cursor = items[-1].id if len(items) == limit else None
-    return NotePage(
-        items=[NoteOut.model_validate(n) for n in items], limit=limit, offset=offset, next_cursor=next_cursor
+    rows = await _store(request).page(limit, offset, after)
+    page = NotePage(
+        items=[NoteOut.model_validate(row) for row in rows],
+        limit=limit,
+        offset=offset,
+        next_cursor=rows[-1]["id"] if len(rows) == limit else None,
     )
+    return Response(page.model_dump_json().encode(), media_type="application/json")
 
 
-@notes.get("/{note_id}", response_model=NoteOut, responses={404: {"description": "no such note"}})
-def get_note(note_id: NoteId, session: SessionDep) -> Note:
+@notes.get("/{note_id}", response_model=NoteOut, responses={**_NOT_FOUND, **_UNAVAILABLE})
+async def get_note(note_id: NoteId, request: Request) -> Response:
     """One note."""
-    return _get_or_404(session, note_id)
+    row = await _store(request).get(note_id)
+    if row is None:
+        raise _not_found(note_id)
+    return _note_response(row)
 
 
-@notes.put("/{note_id}", response_model=NoteOut, responses={404: {"description": "no such note"}})
-def replace_note(note_id: NoteId, payload: NoteCreate, session: SessionDep) -> Note:
+@notes.put(
+    "/{note_id}",
+    response_model=NoteOut,
+    dependencies=JsonBody,
+    responses={**_NOT_FOUND, **_NOT_JSON, **_UNAVAILABLE},
+)
+async def replace_note(note_id: NoteId, payload: NoteCreate, request: Request) -> Response:
     """Replace a note's title and body (``body`` defaults to empty)."""
-    note = _get_or_404(session, note_id)
-    note.title, note.body = payload.title, payload.body
-    session.commit()
-    return note
+    row = await _store(request).replace(note_id, payload.title, payload.body)
+    if row is None:
+        raise _not_found(note_id)
+    return _note_response(row)
 
 
-@notes.patch("/{note_id}", response_model=NoteOut, responses={404: {"description": "no such note"}})
-def update_note(note_id: NoteId, payload: NotePatch, session: SessionDep) -> Note:
+@notes.patch(
+    "/{note_id}",
+    response_model=NoteOut,
+    dependencies=JsonBody,
+    responses={**_NOT_FOUND, **_NOT_JSON, **_UNAVAILABLE},
+)
+async def update_note(note_id: NoteId, payload: NotePatch, request: Request) -> Response:
     """Change only the given fields."""
-    note = _get_or_404(session, note_id)
-    for field, value in payload.model_dump(exclude_unset=True).items():
-        setattr(note, field, value)
-    session.commit()
-    return note
+    fields: dict[str, Any] = payload.model_dump(exclude_unset=True)
+    row = await _store(request).patch(note_id, fields.get("title"), fields.get("body"))
+    if row is None:
+        raise _not_found(note_id)
+    return _note_response(row)
 
 
-@notes.delete("/{note_id}", status_code=status.HTTP_204_NO_CONTENT, responses={404: {"description": "no such note"}})
-def delete_note(note_id: NoteId, session: SessionDep) -> Response:
+@notes.delete("/{note_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**_NOT_FOUND, **_UNAVAILABLE})
+async def delete_note(note_id: NoteId, request: Request) -> Response:
     """Delete a note."""
-    session.delete(_get_or_404(session, note_id))
-    session.commit()
+    if not await _store(request).delete(note_id):
+        raise _not_found(note_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+__all__ = ["READYZ_STATEMENT_TIMEOUT_MS", "notes", "pages", "probes"]

@@ -40,9 +40,15 @@ accesslog = None
 errorlog = "-"
 loglevel = _settings.log_level.lower()
 logconfig_dict = logging_dict(_settings.log_level)
-# Recycle workers now and then (bounded memory growth), jittered so they do not restart together.
-max_requests = 10_000
-max_requests_jitter = 1_000
+# No worker recycling: a recycled worker closes its keep-alive connections under load, and a request racing that
+# close fails (15-60 per restart measured; 502s behind the ALB). Memory is bounded by the app itself, and ECS
+# replaces tasks on every deploy.
+max_requests = 0
+max_requests_jitter = 0
+# Each worker binds its own SO_REUSEPORT listener (gunicorn >= 27 creates them per worker; the master holds none):
+# the kernel spreads new connections across workers by hash. With one shared listener the first worker to wake
+# takes a whole burst (64 connects measured 61:3 between two workers, one pool starving); with this 33:31 .. 40:24.
+reuse_port = True
 proc_name = "slipway-app"
 # No runtime control socket (gunicorn >= 24): nothing manages workers at runtime; ECS replaces tasks instead.
 control_socket_disable = True

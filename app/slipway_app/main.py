@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -14,22 +15,25 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from . import __version__
 from .api import notes, pages, probes
-from .db import make_engine, make_session_factory
+from .db import make_store
 from .middleware import MAX_BODY_BYTES, BodySizeLimitMiddleware, RequestContextMiddleware
 from .migrate import head_revisions
 from .settings import Settings, load_settings
+from .store import IdempotencyKeyReusedError, NoteStore
 
 log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Dispose of the engine (close pooled connections) when the worker shuts down."""
+    """Warm the store's connections at start-up (in the background); close them when the worker shuts down."""
+    store: NoteStore = app.state.store
+    await store.open()
     log.info("app started", extra={"app_env": app.state.settings.app_env, "version": __version__})
     try:
         yield
     finally:
-        app.state.engine.dispose()
+        await store.close()
         log.info("app stopped, database connections closed")
 
 
@@ -42,8 +46,9 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=422)
 
 
-async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    log.error("database unavailable", extra={"error_type": type(exc).__name__})
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 + Retry-After; logged by kind (refused, timeout, shutdown...), rate-limited per worker (dberrors.py)."""
+    request.app.state.store.outage.failure(exc, method=request.method, path=request.url.path)
     return JSONResponse(
         {"detail": "database unavailable, try again later"}, status_code=503, headers={"Retry-After": "5"}
     )
@@ -52,6 +57,13 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
 async def _database_rejected(_request: Request, exc: Exception) -> JSONResponse:
     log.warning("database rejected the data", extra={"error_type": type(exc).__name__})
     return JSONResponse({"detail": "the database rejected the data"}, status_code=422)
+
+
+async def _idempotency_key_reused(_request: Request, _exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"detail": "this Idempotency-Key was already used for a different request; use a new key per request"},
+        status_code=422,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -66,21 +78,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    engine = make_engine(settings)
     app.state.settings = settings
-    app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
+    app.state.store = make_store(settings)
     app.state.migration_heads = head_revisions()
     app.include_router(pages)
     app.include_router(probes)
     app.include_router(notes)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    # Connection failures, statement/lock timeouts (OperationalError) and a full pool (pool TimeoutError, not an
-    # OperationalError) all mean "try again later".
+    # Connection failures, statement/lock timeouts, server shutdown and a full pool all mean "try again later":
+    # psycopg's OperationalError (PostgreSQL path; the pool's PoolTimeout is one) and SQLAlchemy's (SQLite path;
+    # its pool TimeoutError is not an OperationalError).
+    app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
+    app.add_exception_handler(psycopg.InterfaceError, _database_unavailable)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeoutError, _database_unavailable)
+    app.add_exception_handler(psycopg.DataError, _database_rejected)
+    app.add_exception_handler(psycopg.IntegrityError, _database_rejected)
     app.add_exception_handler(DataError, _database_rejected)
     app.add_exception_handler(IntegrityError, _database_rejected)
+    app.add_exception_handler(IdempotencyKeyReusedError, _idempotency_key_reused)
     # Added last = outermost: the request id and security headers wrap everything, including 413s.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestContextMiddleware)

@@ -2,7 +2,8 @@
 
 * :class:`RequestContextMiddleware` (outermost): request id, security headers on every response, one JSON access
   line per request, and a JSON 500 for unhandled exceptions (logged with the request id, internals not leaked).
-* :class:`BodySizeLimitMiddleware`: 413 when ``Content-Length`` or the bytes actually streamed exceed the limit.
+* :class:`BodySizeLimitMiddleware`: 413 when ``Content-Length`` or the bytes actually streamed exceed the limit
+  (and ``Connection: close``: the unread rest of the body must not be taken for the next request).
 """
 
 from __future__ import annotations
@@ -73,13 +74,12 @@ def _merge_headers(
     return out
 
 
-def _json_response_messages(status: int, payload: dict[str, object]) -> tuple[Message, Message]:
+def _json_response_messages(status: int, payload: dict[str, object], *, close: bool = False) -> tuple[Message, Message]:
     body = json.dumps(payload).encode()
-    start: Message = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-    }
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:  # the server closes the connection after this response (uvicorn honours the header)
+        headers.append((b"connection", b"close"))
+    start: Message = {"type": "http.response.start", "status": status, "headers": headers}
     return start, {"type": "http.response.body", "body": body, "more_body": False}
 
 
@@ -204,5 +204,7 @@ class BodySizeLimitMiddleware:
 
     @staticmethod
     async def _reply(send: Send, status: int, detail: str) -> None:
-        for message in _json_response_messages(status, {"detail": detail}):
+        # Connection: close: the client may still be sending the body we refused to read; leaving the connection
+        # open would make the server parse those bytes as the next request (or wait for them).
+        for message in _json_response_messages(status, {"detail": detail}, close=True):
             await send(message)

@@ -15,8 +15,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from psycopg.errors import LockNotAvailable
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
 
 from .db import engine_for_url
 from .settings import DEFAULT_MIGRATION_LOCK_TIMEOUT_MS
@@ -28,6 +30,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 LOCK_KEY = 0x736C6970776179
 # Alembic's default version table; a constant, so the query built from it is not injectable.
 VERSION_TABLE = "alembic_version"
+# Waiting for another migrator's advisory lock happens in slices this long (see _wait_for_advisory_lock).
+ADVISORY_LOCK_WAIT_SLICE_MS = 500
 
 
 def alembic_config(url: URL | None = None, connection: Connection | None = None) -> Config:
@@ -69,6 +73,27 @@ def _set_timeouts(conn: Connection, *, statement_timeout_ms: int, lock_timeout_m
     )
 
 
+def _wait_for_advisory_lock(conn: Connection) -> None:
+    """``pg_advisory_lock`` in slices of :data:`ADVISORY_LOCK_WAIT_SLICE_MS`, until it is ours.
+
+    Never one unbounded wait: a waiting statement holds a snapshot, and ``CREATE INDEX CONCURRENTLY`` in the running
+    migration waits for every older snapshot in the database to go away, while we wait for its advisory lock (a
+    deadlock PostgreSQL does not detect; two concurrent ``app migrate`` runs of revision 0002 hung). Between slices
+    this connection holds no snapshot, so the index build proceeds.
+    """
+    _set_timeouts(conn, statement_timeout_ms=0, lock_timeout_ms=ADVISORY_LOCK_WAIT_SLICE_MS)
+    try:
+        while True:
+            try:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
+                return
+            except OperationalError as exc:
+                if not isinstance(exc.orig, LockNotAvailable):
+                    raise
+    finally:
+        _set_timeouts(conn, statement_timeout_ms=0, lock_timeout_ms=0)
+
+
 @contextmanager
 def advisory_lock(engine: Engine) -> Iterator[None]:
     """Hold ``pg_advisory_lock(LOCK_KEY)`` on a dedicated autocommit connection (no-op on SQLite).
@@ -84,7 +109,7 @@ def advisory_lock(engine: Engine) -> Iterator[None]:
         got = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}).scalar_one()
         if not got:
             log.info("waiting for the migration lock (another migration is running)", extra={"lock_key": LOCK_KEY})
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
+            _wait_for_advisory_lock(conn)
         log.info("migration lock acquired", extra={"lock_key": LOCK_KEY, "waited": not got})
         try:
             yield

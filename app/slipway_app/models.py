@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Integer, MetaData, String, Text, func
+from sqlalchemy import CheckConstraint, DateTime, Index, Integer, MetaData, String, Text, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 TITLE_MAX = 200
 BODY_MAX = 10_000
+IDEMPOTENCY_KEY_MAX = 255
 
 # Deterministic constraint names, so migrations can refer to (and drop) them on every backend.
 NAMING_CONVENTION = {
@@ -39,6 +40,13 @@ class Note(Base):
     __table_args__ = (
         CheckConstraint(f"length(title) >= 1 AND length(title) <= {TITLE_MAX}", name="title_length"),
         CheckConstraint(f"length(body) <= {BODY_MAX}", name="body_length"),
+        Index(
+            "uq_notes_idempotency_key",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+            sqlite_where=text("idempotency_key IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -50,3 +58,5 @@ class Note(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow, server_default=func.now()
     )
+    # The Idempotency-Key of the POST that created the note (NULL without one); unique where set (migration 0002).
+    idempotency_key: Mapped[str | None] = mapped_column(String(IDEMPOTENCY_KEY_MAX), nullable=True)

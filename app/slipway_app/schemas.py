@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from .models import BODY_MAX, TITLE_MAX
 
 Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX, description="1..200 characters, not blank")]
+# Idempotency-Key: 1..255 visible ASCII characters (no spaces or control characters), e.g. a UUID.
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 Body = Annotated[str, Field(max_length=BODY_MAX, description="at most 10 000 characters")]
 
 

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -326,8 +327,8 @@ _EXTRA_REVISION_TEMPLATE = """\
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0901"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -342,16 +343,16 @@ def downgrade():
 
 
 def write_extra_revision(directory: Path, body: str) -> Path:
-    """A temporary revision ``0002`` (after the packaged head ``0001``) whose ``upgrade()`` is ``body``."""
+    """A temporary revision ``0901`` (after the packaged head ``0002``) whose ``upgrade()`` is ``body``."""
     directory.mkdir(parents=True, exist_ok=True)
     indented = "\n".join("    " + line if line.strip() else "" for line in body.strip("\n").splitlines())
-    (directory / "0002_test_extra.py").write_text(_EXTRA_REVISION_TEMPLATE.format(body=indented))
+    (directory / "0901_test_extra.py").write_text(_EXTRA_REVISION_TEMPLATE.format(body=indented))
     return directory
 
 
 @pytest.fixture
 def migrate_with_revision(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
-    """``migrate_with_revision(body, **env)``: start ``app migrate`` with an extra revision 0002 doing ``body``.
+    """``migrate_with_revision(body, **env)``: start ``app migrate`` with an extra revision 0901 doing ``body``.
 
     Returns the Popen (stdout = JSON log, stderr separate); killed at teardown if still running.
     """
@@ -393,7 +394,15 @@ class TcpProxy:
         """Listen (again) on the same port."""
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
+        deadline = time.monotonic() + 2
+        while True:  # the previous listener may still be held by its accept loop's poll (<= 50 ms)
+            try:
+                listener.bind(("127.0.0.1", self.port))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
         listener.listen(16)
         listener.settimeout(0.05)
         self._listener = listener

@@ -97,7 +97,7 @@ def test_migrate_sqlite_and_idempotent(app_cli: Any, tmp_path: Any) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     first = app_cli("migrate", DATABASE_URL=db)
     assert first.returncode == 0, first.stderr
-    assert "database at revision 0001 (head)" in first.stdout
+    assert "database at revision 0002 (head)" in first.stdout
     second = app_cli("migrate", DATABASE_URL=db)
     assert second.returncode == 0 and "database already at head" in second.stdout
 
@@ -107,12 +107,12 @@ def test_concurrent_migrations_are_serialised(pg_databases: Any, app_popen: Any)
     procs = [app_popen("migrate", DATABASE_URL=_plain(url)) for _ in range(2)]
     outputs = [proc.communicate(timeout=15)[0] for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], outputs
-    assert _version_rows(url) == ["0001"]
+    assert _version_rows(url) == ["0002"]
     combined = "\n".join(outputs)
     # Exactly one process ran the upgrade; the other either waited for the lock or found the DB at head.
     assert combined.count("Running upgrade  -> 0001") == 1, combined
     assert combined.count("database already at head") == 1, combined
-    assert all("database at revision 0001 (head)" in out for out in outputs)
+    assert all("database at revision 0002 (head)" in out for out in outputs)
     for out in outputs:
         events = [json.loads(line)["message"] for line in out.splitlines() if line.startswith("{")]
         assert events.index("migration lock acquired") < events.index("migration lock released")
@@ -150,7 +150,7 @@ def test_migrate_waits_for_the_advisory_lock(pg_databases: Any, app_popen: Any) 
     assert proc.returncode == 0, output
     assert "waiting for the migration lock" in output
     assert '"waited": true' in output
-    assert _version_rows(url) == ["0001"]
+    assert _version_rows(url) == ["0002"]
 
 
 def test_migrate_unreachable_database_fails_fast_and_clearly(app_cli: Any) -> None:
@@ -190,14 +190,17 @@ def test_serve_runs_gunicorn_with_json_logs_and_stops_on_sigterm(app_popen: Any,
     deadline = time.monotonic() + 10
     body = None
     while time.monotonic() < deadline and body is None:
-        try:
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"X-Request-ID": "srv-1"})
+        try:  # each attempt its own id: an attempt that timed out while the worker booted is still served later
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"X-Request-ID": "boot"})
             with urllib.request.urlopen(request, timeout=1) as response:  # noqa: S310 - fixed local http URL
                 body = json.loads(response.read())
-                headers = response.headers
         except OSError:
             time.sleep(0.1)
     assert body == {"status": "ok"}, "app serve did not answer /healthz"
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"X-Request-ID": "srv-1"})
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - fixed local http URL
+        body = json.loads(response.read())
+        headers = response.headers
     assert headers["x-request-id"] == "srv-1"
     # Behind the ALB (here: the test, from a trusted 127.0.0.1): a caller-forged first entry, then the address the
     # ALB appended. The logged client is the rightmost untrusted entry, never the forged one.
@@ -291,12 +294,12 @@ def _index_is_valid(url: URL, name: str) -> bool | None:
 
 
 def test_migrate_runs_a_create_index_concurrently_revision(pg_databases: Any, migrate_with_revision: Any) -> None:
-    url = pg_databases.create()  # empty: 0001 (transactional) and 0002 (autocommit block) in one run
+    url = pg_databases.create()  # empty: the packaged revisions and 0901 (autocommit block) in one run
     proc = migrate_with_revision(CONCURRENT_INDEX, DATABASE_URL=_plain(url))
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, out + err
-    assert "database at revision 0002 (head)" in out
-    assert _version_rows(url) == ["0002"]
+    assert "database at revision 0901 (head)" in out
+    assert _version_rows(url) == ["0901"]
     assert _index_is_valid(url, "ix_notes_title") is True
 
 
@@ -327,7 +330,7 @@ def test_migrate_gives_up_on_a_table_lock_after_the_lock_timeout(pg_databases: A
     assert "cannot migrate postgresql+psycopg://" in err
     assert "LockNotAvailable: canceling statement due to lock timeout" in err
     assert "DB_MIGRATION_LOCK_TIMEOUT_MS" in err and "Traceback" not in err
-    assert _version_rows(url) == ["0001"]  # 0002 rolled back as a whole
+    assert _version_rows(url) == ["0002"]  # 0901 rolled back as a whole
 
 
 FAILING_REVISION = """
@@ -353,9 +356,9 @@ def test_migrate_reports_a_message_less_failure_with_its_traceback(
     lines = [json.loads(line) for line in out.splitlines() if line.strip()]  # every line is JSON
     failed = [line for line in lines if line["message"] == "migration failed"]
     assert len(failed) == 1 and failed[0]["level"] == "ERROR" and failed[0]["exc_type"] == "AssertionError"
-    assert "Traceback" in failed[0]["exc_info"] and "0002_test_extra.py" in failed[0]["exc_info"]
+    assert "Traceback" in failed[0]["exc_info"] and "0901_test_extra.py" in failed[0]["exc_info"]
     assert any(line["message"].startswith("could not release the migration lock") for line in lines)
-    assert _version_rows(url) == ["0001"]  # 0001 committed on its own (transaction per migration)
+    assert _version_rows(url) == ["0002"]  # 0001 and 0002 committed on their own (transaction per migration)
 
 
 # -- secrets in DATABASE_URL ------------------------------------------------------------------------------------

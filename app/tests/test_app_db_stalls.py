@@ -6,14 +6,12 @@ Each test holds a real PostgreSQL lock (or the app's pool) from the test and che
 from __future__ import annotations
 
 import inspect
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-import anyio.to_thread
 from fastapi.routing import APIRoute
 from slipway_app import db
 from slipway_app.api import READYZ_STATEMENT_TIMEOUT_MS
@@ -68,21 +66,41 @@ def _wait_until(predicate: Callable[[], bool], timeout: float = 10) -> bool:
 # -- pool exhausted (defect: sqlalchemy.exc.TimeoutError fell through to the generic 500) -------------------------
 
 
-def test_a_full_pool_is_a_503_with_retry_after(
+def _pool_query(client: Any, sql: str) -> Any:
+    """Run ``sql`` on a connection of the app's request pool (on the app's own event loop)."""
+
+    async def run() -> Any:
+        async with client.app.state.store.pool.connection() as conn:
+            cur = await conn.execute(sql)
+            return (await cur.fetchone())[0]
+
+    return client.portal.call(run)
+
+
+def test_a_full_pool_is_a_fast_503_with_retry_after_and_readyz_stays_ready(
     pg_url: URL, settings_for: Any, client_for: Any, monkeypatch: Any
 ) -> None:
     assert db.POOL_TIMEOUT_SECONDS <= 2, "a saturated pool must answer quickly"
-    monkeypatch.setattr(db, "POOL_SIZE", 1)
-    monkeypatch.setattr(db, "MAX_OVERFLOW", 0)
+    assert db.MAX_OVERFLOW == 0 and db.REQUEST_POOL_SIZE + db.PROBE_CONNECTIONS == db.POOL_SIZE
+    monkeypatch.setattr(db, "REQUEST_POOL_SIZE", 1)
     monkeypatch.setattr(db, "POOL_TIMEOUT_SECONDS", 0.2)
     client = client_for(settings_for(pg_url))
-    with client.app.state.engine.connect():  # the only pooled connection is busy
-        response = client.get("/api/notes")
-        assert response.status_code == 503, response.text
-        assert response.headers["retry-after"] == "5"
-        assert response.json() == {"detail": "database unavailable, try again later"}
-        ready = client.get("/readyz")
-        assert ready.status_code == 503 and ready.json()["reason"] == "database busy: no free pooled connection"
+    with ThreadPoolExecutor(max_workers=1) as pool, table_locked(pg_url, "notes") as holder:
+        blocked = pool.submit(client.get, "/api/notes")  # takes the only pooled connection, waits on the lock
+        assert _wait_until(lambda: _waiting_on(holder, "notes") == 1), "the request never blocked on the lock"
+        started = time.monotonic()
+        response = client.get("/api/notes/1")
+        elapsed = time.monotonic() - started
+        try:
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"] == "5"
+            assert response.json() == {"detail": "database unavailable, try again later"}
+            assert elapsed < 1.5, f"a full pool answered after {elapsed:.2f} s"
+            # Readiness has its own connection: a momentarily busy pool does not make the task look unready.
+            assert client.get("/readyz").status_code == 200
+        finally:
+            holder.rollback()
+        assert blocked.result(timeout=10).status_code == 200
     assert client.get("/api/notes").status_code == 200  # the connection is back: served again
 
 
@@ -91,11 +109,10 @@ def test_a_full_pool_is_a_503_with_retry_after(
 
 def test_pooled_connections_carry_the_statement_timeout(pg_url: URL, settings_for: Any, client_for: Any) -> None:
     client = client_for(settings_for(pg_url))
-    with client.app.state.engine.connect() as conn:
-        assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "5s"  # the default
+    assert _pool_query(client, "SHOW statement_timeout") == "5s"  # the default
+    assert _pool_query(client, "SHOW TimeZone") == "UTC"
     client = client_for(settings_for(pg_url, db_statement_timeout_ms=750))
-    with client.app.state.engine.connect() as conn:
-        assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "750ms"
+    assert _pool_query(client, "SHOW statement_timeout") == "750ms"
 
 
 def test_a_request_blocked_by_a_lock_is_a_503_after_the_statement_timeout(
@@ -129,34 +146,31 @@ def test_readyz_is_bounded_when_the_version_table_is_locked(
 # -- liveness during a stall (defect: sync /healthz queued behind DB-bound requests in the threadpool) -------------
 
 
-def test_healthz_is_a_coroutine_endpoint() -> None:
-    from slipway_app.api import probes
+def test_probes_and_notes_endpoints_are_coroutines() -> None:
+    from slipway_app.api import notes, probes
 
-    routes = {route.path: route for route in probes.routes if isinstance(route, APIRoute)}
-    assert inspect.iscoroutinefunction(routes["/healthz"].endpoint), "/healthz must not need a threadpool thread"
+    routes = [route for router in (probes, notes) for route in router.routes if isinstance(route, APIRoute)]
+    sync = [route.path for route in routes if not inspect.iscoroutinefunction(route.endpoint)]
+    assert not sync, f"sync endpoints run in the threadpool (a hand-off per request): {sync}"
 
 
-def test_healthz_answers_while_every_worker_thread_waits_on_a_lock(
-    pg_url: URL, settings_for: Any, client_for: Any
+def test_healthz_and_readyz_answer_while_every_pooled_connection_waits_on_a_lock(
+    pg_url: URL, settings_for: Any, client_for: Any, monkeypatch: Any
 ) -> None:
+    connections = 2
+    monkeypatch.setattr(db, "REQUEST_POOL_SIZE", connections)
     client = client_for(settings_for(pg_url))
-    threads = 2
-
-    async def shrink_threadpool() -> None:  # runs on the app's event loop: that loop's default thread limiter
-        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
-
-    client.portal.call(shrink_threadpool)
-    with ThreadPoolExecutor(max_workers=threads + 1) as pool, table_locked(pg_url, "notes") as holder:
-        blocked = [pool.submit(client.get, "/api/notes") for _ in range(threads)]
-        assert _wait_until(lambda: _waiting_on(holder, "notes") == threads), "requests never blocked on the lock"
+    with ThreadPoolExecutor(max_workers=connections + 1) as pool, table_locked(pg_url, "notes") as holder:
+        blocked = [pool.submit(client.get, "/api/notes") for _ in range(connections)]
+        assert _wait_until(lambda: _waiting_on(holder, "notes") == connections), "requests never blocked on the lock"
         started = time.monotonic()
-        health = pool.submit(client.get, "/healthz")
         try:
-            response = health.result(timeout=5)  # a queued sync /healthz would wait for the lock (5 s timeout)
+            health = client.get("/healthz")
+            ready = client.get("/readyz")
             elapsed = time.monotonic() - started
         finally:
             holder.rollback()  # release the lock: the blocked requests finish
-        assert response.status_code == 200 and response.json() == {"status": "ok"}
-        assert elapsed < 2, f"/healthz took {elapsed:.2f} s while the threadpool was saturated"
-        assert [future.result(timeout=10).status_code for future in blocked] == [200] * threads
-    assert not any(t.name.startswith("AnyIO worker") and not t.daemon for t in threading.enumerate())
+        assert health.status_code == 200 and health.json() == {"status": "ok"}
+        assert ready.status_code == 200, ready.text  # the database answers; the notes table was merely locked
+        assert elapsed < 2, f"/healthz + /readyz took {elapsed:.2f} s while the pool was saturated"
+        assert [future.result(timeout=10).status_code for future in blocked] == [200] * connections

@@ -91,7 +91,7 @@ def _openapi_document() -> dict[str, Any]:
         app = create_app(
             Settings(database_url=f"sqlite:///{tempfile.gettempdir()}/slipway-fuzz-unused.db", app_env="test")
         )
-    app.state.engine.dispose()
+    app.state.store.engine.dispose()  # the SQLite store's engine (never connected)
     return app.openapi()
 
 
