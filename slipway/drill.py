@@ -27,10 +27,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shlex
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional, TextIO
 
@@ -243,6 +244,7 @@ def run_drill(
     clock: Optional[Callable[[], float]] = None,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     run_task: Optional[Callable[..., TaskResult]] = None,
+    check_command: Sequence[str] = CHECK_COMMAND,
 ) -> Report:
     """Restore, check, clean up; never raises for a failed step (see the report), re-raises KeyboardInterrupt.
 
@@ -303,7 +305,7 @@ def run_drill(
             assign_public_ip=targets.assign_public_ip,
             log_group=targets.log_group,
             log_stream_prefix=targets.log_stream_prefix,
-            command=list(CHECK_COMMAND),
+            command=list(check_command),
             environment={"DB_HOST": str(endpoint["Address"]), "DB_PORT": str(endpoint.get("Port", 5432))},
             region=targets.region,
             timeout_s=check_timeout_s,
@@ -382,6 +384,12 @@ def add_parser(sub: Any) -> None:
     drill.add_argument("--profile", help="AWS named profile (default aws:profile of the stack file, if any)")
     drill.add_argument("--json", action="store_true", help="print the report as JSON")
     drill.add_argument(
+        "--check-command",
+        default=" ".join(CHECK_COMMAND),
+        metavar="COMMAND",
+        help="the container command run against the restored instance (default `app check`)",
+    )
+    drill.add_argument(
         "--restore-timeout",
         type=float,
         default=3600,
@@ -418,6 +426,7 @@ def main(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.s
         ecs=ecs,
         logs=logs,
         restore_timeout_s=args.restore_timeout,
+        check_command=shlex.split(args.check_command),
         progress=lambda line: print(line, file=err, flush=True),
     )
     if args.json:

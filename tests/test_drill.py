@@ -375,6 +375,20 @@ def test_cli_runs_the_drill_and_prints_json(aws: dict[str, Any], monkeypatch: py
     assert "restoring slipway-prod-db" in err.getvalue()
 
 
+def test_cli_check_command_override(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    commands: list[list[str]] = []
+
+    def check(**kwargs: Any) -> TaskResult:
+        commands.append(kwargs["command"])
+        return TaskResult(task_arn="arn:aws:ecs:us-east-1:123456789012:task/c/t", exit_code=0, stop_reason="")
+
+    monkeypatch.setattr(drill, "run_one_off_task", check)
+    argv = ["drill", "--stack", "prod", "--check-command", "app migrate"]
+    assert plan.main(argv, out=io.StringIO(), err=io.StringIO()) == 0
+    assert commands == [["app", "migrate"]]
+    assert instances(aws) == {SOURCE}
+
+
 def test_cli_exit_2_when_the_stack_cannot_be_found(aws: dict[str, Any]) -> None:
     err = io.StringIO()
     assert plan.main(["drill", "--stack", "nosuchstack"], out=io.StringIO(), err=err) == 2
@@ -390,5 +404,5 @@ def test_help_names_the_overrides(capsys: pytest.CaptureFixture[str]) -> None:
         plan.main(["drill", "--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for flag in ("--stack", "--db-instance", "--cluster", "--task-definition", "--json"):
+    for flag in ("--stack", "--db-instance", "--cluster", "--task-definition", "--json", "--check-command"):
         assert flag in text
