@@ -55,6 +55,7 @@ class StackNames:
     account: str
     hosted_zone_id: Optional[str] = None
     secrets_key_alias: Optional[str] = None
+    project: str = "slipway"
 
     @property
     def prefix(self) -> str:
@@ -72,7 +73,7 @@ class StackNames:
 def stack_names(stack: str, account: str = ACCOUNT_PLACEHOLDER, root: Optional[Path] = None) -> StackNames:
     """Names from the stack's own files (appName, region, hosted zone, secrets provider key alias)."""
     kwargs = {"root": root} if root else {}
-    _, config, _ = load_config(stack, **kwargs)
+    project, config, _ = load_config(stack, **kwargs)
     provider = _secrets_provider(stack, root)
     alias = None
     if provider and provider.startswith("awskms://alias/"):
@@ -84,6 +85,7 @@ def stack_names(stack: str, account: str = ACCOUNT_PLACEHOLDER, root: Optional[P
         account=account,
         hosted_zone_id=config.get("slipway:hostedZoneId"),
         secrets_key_alias=alias,
+        project=project,
     )
 
 
@@ -132,18 +134,54 @@ def _region_condition(names: StackNames) -> dict[str, Any]:
 
 
 def _state_statements(names: StackNames, state_bucket: str) -> list[dict[str, Any]]:
+    """Pulumi's DIY (S3) backend: this stack's own keys only, and a bucket no deploy role can weaken or purge.
+
+    Key layout of project-scoped stacks: ``.pulumi/stacks/<project>/<stack>.json`` (+ ``.bak``), history and
+    backups under ``.pulumi/{history,backups}/<project>/<stack>/``, lock files under ``.pulumi/locks/``, and the
+    backend's ``.pulumi/meta.yaml``. Another stack's state (and so its secrets' ciphertext) is not readable.
+    """
+    bucket = f"arn:aws:s3:::{state_bucket}"
+    own = f"{bucket}/.pulumi"
     out: list[dict[str, Any]] = [
         {
             "Sid": "PulumiStateBucket",
             "Effect": "Allow",
             "Action": ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning"],
-            "Resource": f"arn:aws:s3:::{state_bucket}",
+            "Resource": bucket,
         },
         {
-            "Sid": "PulumiStateObjectsOfThisStack",
+            "Sid": "PulumiStateOfThisStackOnly",
             "Effect": "Allow",
             "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-            "Resource": f"arn:aws:s3:::{state_bucket}/.pulumi/*",
+            "Resource": [
+                f"{own}/stacks/{names.project}/{names.stack}.json*",
+                f"{own}/backups/{names.project}/{names.stack}/*",
+                f"{own}/locks/*",
+            ],
+        },
+        {
+            "Sid": "PulumiStateHistoryOfThisStack",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": [f"{own}/history/{names.project}/{names.stack}/*", f"{own}/meta.yaml"],
+        },
+        {
+            "Sid": "NobodyDeployingWeakensOrPurgesTheStateBucket",
+            "Effect": "Deny",
+            "Action": [
+                "s3:DeleteBucket",
+                "s3:DeleteBucketPolicy",
+                "s3:DeleteObjectVersion",
+                "s3:PutBucketAcl",
+                "s3:PutBucketObjectLockConfiguration",
+                "s3:PutBucketOwnershipControls",
+                "s3:PutBucketPolicy",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:PutBucketVersioning",
+                "s3:PutEncryptionConfiguration",
+                "s3:PutLifecycleConfiguration",
+            ],
+            "Resource": [bucket, f"{bucket}/*"],
         },
     ]
     if names.secrets_key_alias:
@@ -157,6 +195,38 @@ def _state_statements(names: StackNames, state_bucket: str) -> list[dict[str, An
             }
         )
     return out
+
+
+def trust_policy(names: StackNames, github_environment: str) -> dict[str, Any]:
+    """Who may assume this stack's deploy role: jobs of one GitHub environment of one repository, nothing else.
+
+    One role per stack: the dev role (trusted from ``environment:dev``, no reviewers) has no right on prod's
+    resources, state or key, so prod's required reviewers are a real gate.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "GitHubActionsJobsOfOneEnvironment",
+                "Effect": "Allow",
+                "Principal": {
+                    "Federated": f"arn:aws:iam::{names.account}:oidc-provider/token.actions.githubusercontent.com"
+                },
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                        "token.actions.githubusercontent.com:sub": (
+                            f"repo:GITHUB_OWNER/GITHUB_REPO:environment:{github_environment}"
+                        ),
+                    }
+                },
+            }
+        ],
+    }
+
+
+GITHUB_ENVIRONMENTS = {"prod": "production"}  # the workflows' environment names; others are the stack name
 
 
 def _read_statements(table: Mapping[str, Any], names: StackNames) -> list[dict[str, Any]]:
@@ -325,7 +395,9 @@ def main(args: Any, out: Any, err: Any) -> int:
             old.unlink()
         for i, part in enumerate(parts, 1):
             (target / f"deploy-policy-{args.stack}-{i}.json").write_text(render(part))
-        print(f"wrote {len(parts)} managed policies for stack {args.stack} to {target}/", file=err)
+        environment = GITHUB_ENVIRONMENTS.get(args.stack, args.stack)
+        (target / f"github-oidc-trust-{args.stack}.json").write_text(render(trust_policy(names, environment)))
+        print(f"wrote {len(parts)} managed policies and the trust policy for stack {args.stack} to {target}/", file=err)
         return 0
     out.write(render(policy))
     if len(parts) > 1:

