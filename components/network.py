@@ -103,7 +103,7 @@ class Network(pulumi.ComponentResource):
             ],
             strict=True,
         )
-        nat_ids = self._nat_gateways(name, args, list(public), tags, igw)
+        nat_ids = self._nat_gateways(name, args, list(public_routed), tags, igw)
         private, private_routed, private_rts = [], [], []
         for i in range(args.az_count):
             routes = []
@@ -197,7 +197,7 @@ class Network(pulumi.ComponentResource):
         self,
         name: str,
         args: NetworkArgs,
-        public: list[aws.ec2.Subnet],
+        public_routed: list[pulumi.Output[str]],
         tags: dict[str, str],
         igw: aws.ec2.InternetGateway,
     ) -> list[pulumi.Output[str]]:
@@ -209,7 +209,8 @@ class Network(pulumi.ComponentResource):
             nat = aws.ec2.NatGateway(
                 f"{name}-nat-{i}",
                 allocation_id=eip.id,
-                subnet_id=public[i].id,
+                # In its subnet once that routes to the internet gateway: a NAT gateway without it forwards nothing.
+                subnet_id=public_routed[i],
                 tags={**tags, "Name": f"{name}-nat-{i}"},
                 opts=opts,
             )

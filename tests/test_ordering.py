@@ -114,6 +114,27 @@ ORDERINGS: list[tuple[str, Select, Select, tuple[str, ...], str]] = [
         "a secret with no value yet cannot be injected with valueFrom",
     ),
     (
+        "migration-after-database",
+        MIGRATION,
+        of("aws:rds/instance:Instance"),
+        ("dev", "prod"),
+        "the migration connects to the database",
+    ),
+    (
+        "service-after-migration",
+        SERVICE,
+        MIGRATION,
+        ("dev", "prod"),
+        "no task of a new image may serve before the schema it expects exists",
+    ),
+    (
+        "tasks-after-app-log-group",
+        lambda g: SERVICE(g) + MIGRATION(g),
+        of("aws:cloudwatch/logGroup:LogGroup", "-app"),
+        ("dev", "prod"),
+        "the awslogs driver cannot create the group (the execution role has no logs:CreateLogGroup)",
+    ),
+    (
         "rds-after-its-log-groups",
         of("aws:rds/instance:Instance"),
         of("aws:cloudwatch/logGroup:LogGroup", "-logs"),
@@ -172,3 +193,13 @@ def test_ordering_private_routes_after_their_nat_gateway(prod: ResourceGraph) ->
     for table in tables:
         nat = prod.one("aws:ec2/natGateway:NatGateway", f"nat-{table.name.rsplit('-', 1)[1]}")
         assert prod.depends_on(table, nat), table.name
+
+
+def test_ordering_nat_gateways_after_their_public_route(prod: ResourceGraph) -> None:
+    """A NAT gateway forwards nothing until its public subnet routes to the internet gateway; tasks behind it would
+    start without egress (image pull, secrets)."""
+    nats = of("aws:ec2/natGateway:NatGateway")(prod)
+    assert len(nats) == 3
+    for nat in nats:
+        association = prod.one(RTA, f"public-rta-{nat.name.rsplit('-', 1)[1]}")
+        assert prod.depends_on(nat, association), nat.name
