@@ -196,20 +196,30 @@ class PgNoteStore(NoteStore):
             return cur.rowcount > 0
 
     async def schema_revisions(self) -> set[str]:
-        """One round trip on the worker's own readiness connection (reconnected after any failure)."""
+        """One round trip on the worker's own readiness connection (reconnected after any failure).
+
+        A kept connection that turns out broken (the database restarted since the last probe) is replaced and
+        the query retried once at once: a stale connection is not a reason to report the task unready.
+        """
         async with self._probe_lock:
-            try:
-                if self._probe is None or self._probe.closed:
-                    self._probe = await AsyncConnection.connect(self._conninfo, **self._probe_kwargs)
-                cur = await self._probe.execute(SQL_REVISIONS, prepare=False)
-                return {str(row[0]) for row in await cur.fetchall()}
-            except pg_errors.UndefinedTable:
-                return set()  # never migrated
-            except BaseException:
-                if self._probe is not None:
-                    await self._probe.close()  # unknown state (cancelled, timed out, cut): start afresh next time
-                    self._probe = None
-                raise
+            for attempt in (1, 2):
+                fresh = self._probe is None or self._probe.closed
+                try:
+                    if self._probe is None or self._probe.closed:
+                        self._probe = await AsyncConnection.connect(self._conninfo, **self._probe_kwargs)
+                    cur = await self._probe.execute(SQL_REVISIONS, prepare=False)
+                    return {str(row[0]) for row in await cur.fetchall()}
+                except pg_errors.UndefinedTable:
+                    return set()  # never migrated
+                except BaseException as exc:
+                    broken = self._probe is not None and self._probe.broken
+                    if self._probe is not None:
+                        await self._probe.close()  # unknown state (cancelled, timed out, cut): start afresh
+                        self._probe = None
+                    if attempt == 1 and not fresh and broken and isinstance(exc, psycopg.OperationalError):
+                        continue
+                    raise
+            raise AssertionError("unreachable")  # pragma: no cover
 
 
 class SqliteNoteStore(NoteStore):

@@ -116,8 +116,12 @@ class Served:
     port: int
     log: Path
 
-    def logs(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
+    def mark(self) -> int:
+        """The log's current length: pass it to :meth:`logs` to see only what comes after."""
+        return len(self.log.read_text())
+
+    def logs(self, since: int = 0) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.log.read_text()[since:].splitlines() if line.startswith("{")]
 
     def worker_pids(self) -> list[int]:
         out = subprocess.run(  # noqa: S603
@@ -126,43 +130,63 @@ class Served:
         return [int(pid) for pid in out.split()]
 
 
+def _start(own_pg: OwnPostgres, tmp_path: Path, **env: str) -> Served:
+    """``app serve`` (gunicorn, 2 workers) on the own PostgreSQL, once /readyz is 200 and both workers run."""
+    port = _free_port()
+    log = tmp_path / f"serve-{port}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(  # noqa: S603 - this interpreter, fixed argv
+            app_command("serve"),
+            env=child_env(
+                tmp_path, DATABASE_URL=own_pg.dsn, PORT=str(port), WEB_CONCURRENCY="2", LOG_LEVEL="INFO", **env
+            ),
+            cwd=tmp_path,
+            text=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    served = Served(proc=proc, port=port, log=log)
+    deadline = time.monotonic() + 30
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"app serve exited {proc.returncode}:\n{log.read_text()}")
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            if _request(port, "GET", "/readyz", timeout=1)[0] == 200 and len(served.worker_pids()) == 2:
+                return served
+        if time.monotonic() > deadline:
+            _kill(served)
+            pytest.fail(f"/readyz not 200 within 30 s:\n{log.read_text()}")
+        time.sleep(0.05)
+
+
+def _kill(served: Served) -> None:
+    if served.proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(served.proc.pid, signal.SIGKILL)
+        served.proc.wait(timeout=10)
+
+
 @pytest.fixture
 def serve(own_pg: OwnPostgres, tmp_path: Path) -> Iterator[Callable[..., Served]]:
-    """``serve(**env)``: ``app serve`` (gunicorn, 2 workers) on the own PostgreSQL; killed at teardown."""
+    """``serve(**env)``: a server for one test (which may stop or break it); killed at teardown."""
     started: list[Served] = []
 
     def start(**env: str) -> Served:
-        port = _free_port()
-        log = tmp_path / f"serve-{port}.log"
-        with log.open("w") as out:
-            proc = subprocess.Popen(  # noqa: S603 - this interpreter, fixed argv
-                app_command("serve"),
-                env=child_env(
-                    tmp_path, DATABASE_URL=own_pg.dsn, PORT=str(port), WEB_CONCURRENCY="2", LOG_LEVEL="INFO", **env
-                ),
-                cwd=tmp_path,
-                text=True,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        served = Served(proc=proc, port=port, log=log)
-        started.append(served)
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, f"app serve exited {proc.returncode}:\n{log.read_text()}"
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                if _request(port, "GET", "/readyz", timeout=1)[0] == 200 and len(served.worker_pids()) == 2:
-                    return served
-            assert time.monotonic() < deadline, f"/readyz not 200 within 30 s:\n{log.read_text()}"
-            time.sleep(0.05)
+        started.append(_start(own_pg, tmp_path, **env))
+        return started[-1]
 
     yield start
     for served in started:
-        if served.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(served.proc.pid, signal.SIGKILL)
-            served.proc.wait(timeout=10)
+        _kill(served)
+
+
+@pytest.fixture(scope="module")
+def steady(own_pg: OwnPostgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One server shared by the tests that leave it running (statement timeout 400 ms)."""
+    served = _start(own_pg, tmp_path_factory.mktemp("steady"), DB_STATEMENT_TIMEOUT_MS="400")
+    yield served
+    _kill(served)
 
 
 def _request(
@@ -270,18 +294,17 @@ def _assert_ledger_matches_database(ledger: Ledger, dsn: str, prefix: str) -> No
 # -- database restart under write load ------------------------------------------------------------------------------
 
 
-def test_database_restart_under_write_load_loses_nothing_and_recovers_fast(
-    own_pg: OwnPostgres, serve: Callable[..., Served]
-) -> None:
-    served = serve()
+def test_database_restart_under_write_load_loses_nothing_and_recovers_fast(own_pg: OwnPostgres, steady: Served) -> None:
+    served = steady
+    mark = served.mark()
     ledger = Ledger()
     prefix = f"restart-{uuid.uuid4().hex[:8]}"
-    threads = _load(served.port, ledger, prefix, seconds=3.5)
-    time.sleep(1.0)
+    threads = _load(served.port, ledger, prefix, seconds=2.5)
+    time.sleep(0.6)
     with ledger.lock:
         before = len(ledger.acknowledged)
     own_pg.stop("fast")  # "terminating connection due to administrator command", then refused
-    time.sleep(0.7)
+    time.sleep(0.5)
     own_pg.start()  # returns once the server accepts connections
     back = time.monotonic()
     with ledger.lock:
@@ -302,11 +325,12 @@ def test_database_restart_under_write_load_loses_nothing_and_recovers_fast(
     _assert_ledger_matches_database(ledger, own_pg.dsn, prefix)
 
     # The logs say what failed, without one ERROR line per failed request.
-    errors = [line for line in served.logs() if line["level"] == "ERROR" and line["logger"] == "slipway_app.database"]
+    logs = served.logs(since=mark)
+    errors = [line for line in logs if line["level"] == "ERROR" and line["logger"] == "slipway_app.database"]
     kinds = {line["error_kind"] for line in errors}
     assert kinds and kinds <= {"admin_shutdown", "connection_refused", "connection_lost", "starting_up"}, kinds
     assert len(errors) <= 4 * len(kinds) * 2, f"{len(errors)} ERROR lines for {ledger.statuses.get(503)} 503s"
-    recoveries = [line for line in served.logs() if line["message"] == "database recovered"]
+    recoveries = [line for line in logs if line["message"] == "database recovered"]
     assert recoveries and all(line["failed_requests"] for line in recoveries)
     print(
         f"\nrestart: {len(ledger.acknowledged)} writes acknowledged, {ledger.statuses.get(503, 0)} 503s, "
@@ -337,11 +361,14 @@ def _waiting_on_notes(dsn: str) -> int:
 
 
 def test_sigterm_under_load_fails_no_in_flight_request(own_pg: OwnPostgres, serve: Callable[..., Served]) -> None:
+    """Requests certainly in flight (waiting on a table lock) and keep-alive clients at full speed, then SIGTERM."""
     served = serve()
     ledger = Ledger()
     prefix = f"sigterm-{uuid.uuid4().hex[:8]}"
     in_flight = 6
     results: list[tuple[int, bytes]] = []
+    statuses: list[int] = []
+    stop_at = time.monotonic() + 30
 
     def slow_post(n: int) -> None:
         key = f"{prefix}-slow{n}"
@@ -351,38 +378,8 @@ def test_sigterm_under_load_fails_no_in_flight_request(own_pg: OwnPostgres, serv
             with ledger.lock:
                 ledger.acknowledged[key] = json.loads(body)["id"]
 
-    with _notes_locked(own_pg.dsn):
-        slow = [threading.Thread(target=slow_post, args=(n,), daemon=True) for n in range(in_flight)]
-        for thread in slow:
-            thread.start()
-        deadline = time.monotonic() + 10
-        while _waiting_on_notes(own_pg.dsn) < in_flight:
-            assert time.monotonic() < deadline, "the slow requests never reached the database"
-            time.sleep(0.02)
-        os.kill(served.proc.pid, signal.SIGTERM)  # what ECS sends; gunicorn forwards it to the workers
-        time.sleep(0.5)  # the workers stop accepting while these requests are still waiting on the lock
-        assert served.proc.poll() is None, "gunicorn exited with requests in flight"
-    for thread in slow:
-        thread.join(timeout=15)
-    assert [status for status, _ in results] == [201] * in_flight, results
-    assert served.proc.wait(timeout=20) == 0, served.log.read_text()[-2000:]
-    with pytest.raises(ConnectionRefusedError):
-        _request(served.port, "GET", "/healthz", timeout=2)
-    _assert_ledger_matches_database(ledger, own_pg.dsn, prefix)
-
-
-def test_sigterm_under_keep_alive_load_commits_nothing_unacknowledged(
-    own_pg: OwnPostgres, serve: Callable[..., Served]
-) -> None:
-    served = serve()
-    ledger = Ledger()
-    prefix = f"drain-{uuid.uuid4().hex[:8]}"
-    stop_at = time.monotonic() + 2.5
-    statuses: list[int] = []
-    lock = threading.Lock()
-
     def keep_alive_client() -> None:  # one connection, requests back to back, until the server closes it
-        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=20)
         try:
             while time.monotonic() < stop_at:
                 key = f"{prefix}-{uuid.uuid4().hex}"
@@ -396,26 +393,38 @@ def test_sigterm_under_keep_alive_load_commits_nothing_unacknowledged(
                     response = conn.getresponse()
                     body = response.read()
                 except (OSError, http.client.HTTPException):
-                    return  # closed by the draining server: this request was never read (checked below)
-                with lock:
+                    return  # closed by the draining server before it read this request (checked below)
+                with ledger.lock:
                     statuses.append(response.status)
-                if response.status == 201:
-                    with ledger.lock:
+                    if response.status == 201:
                         ledger.acknowledged[key] = json.loads(body)["id"]
                 if response.getheader("connection", "").lower() == "close":
                     return
         finally:
             conn.close()
 
-    clients = [threading.Thread(target=keep_alive_client, daemon=True) for _ in range(8)]
-    for thread in clients:
+    keep_alive = [threading.Thread(target=keep_alive_client, daemon=True) for _ in range(4)]
+    for thread in keep_alive:
         thread.start()
-    time.sleep(1.0)
-    os.kill(served.proc.pid, signal.SIGTERM)
-    for thread in clients:
+    time.sleep(0.3)
+    with _notes_locked(own_pg.dsn):  # the keep-alive clients' requests queue on the lock too
+        slow = [threading.Thread(target=slow_post, args=(n,), daemon=True) for n in range(in_flight)]
+        for thread in slow:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while _waiting_on_notes(own_pg.dsn) < in_flight:
+            assert time.monotonic() < deadline, "the slow requests never reached the database"
+            time.sleep(0.02)
+        os.kill(served.proc.pid, signal.SIGTERM)  # what ECS sends; gunicorn forwards it to the workers
+        time.sleep(0.5)  # the workers stop accepting while these requests are still waiting on the lock
+        assert served.proc.poll() is None, "gunicorn exited with requests in flight"
+    for thread in [*slow, *keep_alive]:
         thread.join(timeout=20)
-    assert served.proc.wait(timeout=20) == 0
+    assert [status for status, _ in results] == [201] * in_flight, results
     assert statuses and set(statuses) == {201}, sorted(set(statuses))
+    assert served.proc.wait(timeout=20) == 0, served.log.read_text()[-2000:]
+    with pytest.raises(ConnectionRefusedError):
+        _request(served.port, "GET", "/healthz", timeout=2)
     # Every note the server committed reached its client as a 201: no in-flight request was cut.
     _assert_ledger_matches_database(ledger, own_pg.dsn, prefix)
     closing = [line for line in served.logs() if line["message"] == "app stopped, database connections closed"]
@@ -426,13 +435,13 @@ def test_sigterm_under_keep_alive_load_commits_nothing_unacknowledged(
 
 
 def test_kill_9_of_a_worker_with_retrying_clients_loses_and_doubles_nothing(
-    own_pg: OwnPostgres, serve: Callable[..., Served]
+    own_pg: OwnPostgres, steady: Served
 ) -> None:
-    served = serve()
+    served = steady
     ledger = Ledger()
     prefix = f"kill-{uuid.uuid4().hex[:8]}"
-    threads = _load(served.port, ledger, prefix, seconds=3.0, clients=8)
-    time.sleep(1.0)
+    threads = _load(served.port, ledger, prefix, seconds=2.0, clients=8)
+    time.sleep(0.6)
     victim = served.worker_pids()[0]
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 15
@@ -453,10 +462,9 @@ def test_kill_9_of_a_worker_with_retrying_clients_loses_and_doubles_nothing(
 # -- a locked table -------------------------------------------------------------------------------------------------
 
 
-def test_locked_table_fast_503s_fast_healthz_and_an_honest_readyz(
-    own_pg: OwnPostgres, serve: Callable[..., Served]
-) -> None:
-    served = serve(DB_STATEMENT_TIMEOUT_MS="400")
+def test_locked_table_fast_503s_fast_healthz_and_an_honest_readyz(own_pg: OwnPostgres, steady: Served) -> None:
+    served = steady
+    mark = served.mark()
     with psycopg.connect(own_pg.dsn, autocommit=True) as conn:
         note_id = conn.execute("INSERT INTO notes (title) VALUES ('locked') RETURNING id").fetchone()[0]  # type: ignore[index]
     timings: dict[str, list[float]] = {"note": [], "healthz": [], "readyz": []}
@@ -485,6 +493,28 @@ def test_locked_table_fast_503s_fast_healthz_and_an_honest_readyz(
     # the task's fault, and failing every task's readiness would turn a lock into a full outage.
     assert statuses["readyz"] == {200} and max(timings["readyz"]) < 0.5, timings["readyz"]
     assert _request(served.port, "GET", f"/api/notes/{note_id}")[0] == 200  # and served again at once
-    errors = [line for line in served.logs() if line["level"] == "ERROR"]
-    assert {line.get("error_kind") for line in errors} == {"statement_timeout"}, errors[:3]
+    errors = [line for line in served.logs(since=mark) if line["level"] == "ERROR" and "error_kind" in line]
+    assert {line["error_kind"] for line in errors} == {"statement_timeout"}, errors[:3]
     assert len(errors) <= 4, f"{len(errors)} ERROR lines for 12 timed-out requests"
+
+
+# -- early 413 -------------------------------------------------------------------------------------------------------
+
+
+def test_an_early_413_closes_the_connection(steady: Served) -> None:
+    """Refused on Content-Length alone: the unread body must never be parsed as the next request."""
+    from slipway_app.middleware import MAX_BODY_BYTES
+
+    smuggled = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", steady.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /api/notes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {MAX_BODY_BYTES + 1}\r\n\r\n".encode()
+            + smuggled
+        )
+        received = b""
+        while chunk := sock.recv(65536):  # returns b"" once the server closed the connection
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 413"), received[:200]
+    assert b"connection: close" in received.lower()
+    assert received.count(b"HTTP/1.1 ") == 1, "the body was parsed as a second request"
