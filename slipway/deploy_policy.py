@@ -72,8 +72,7 @@ class StackNames:
 
 def stack_names(stack: str, account: str = ACCOUNT_PLACEHOLDER, root: Optional[Path] = None) -> StackNames:
     """Names from the stack's own files (appName, region, hosted zone, secrets provider key alias)."""
-    kwargs = {"root": root} if root else {}
-    project, config, _ = load_config(stack, **kwargs)
+    project, config, _ = load_config(stack, root) if root else load_config(stack)
     provider = _secrets_provider(stack, root)
     alias = None
     if provider and provider.startswith("awskms://alias/"):
@@ -234,7 +233,7 @@ def _read_statements(table: Mapping[str, Any], names: StackNames) -> list[dict[s
     regional = [a for a in actions if a.split(":")[0] not in GLOBAL_SERVICES]
     iam = [a for a in actions if a.startswith("iam:")]
     route53 = [a for a in actions if a.startswith("route53:")]
-    out = [
+    out: list[dict[str, Any]] = [
         {"Sid": "ReadRegional", "Effect": "Allow", "Action": regional, "Resource": "*"}
         | {"Condition": _region_condition(names)},
         {
@@ -305,7 +304,7 @@ def _tag_scoped(entries: Mapping[str, Any], present: Iterable[str], names: Stack
         arn = names.fill(entry["service_arn"])
         create.setdefault(arn, set()).update(entry.get("create", []))
         manage.setdefault(arn, set()).update(entry.get("change", []) + entry.get("delete", []))
-    statements = []
+    statements: list[dict[str, Any]] = []
     for arn in sorted(create):
         service = arn.split(":")[2]
         creates = sorted(create[arn])

@@ -139,8 +139,8 @@ class RecordingMonitor(MockMonitor):
                 properties=properties,
                 options=options,
             )
-            coro = servicer._callbacks[callback.token](transform_request.SerializeToString())
-            response = asyncio.run_coroutine_threadsafe(coro, servicer._loop).result()
+            coro: Any = servicer._callbacks[callback.token](transform_request.SerializeToString())
+            response: Any = asyncio.run_coroutine_threadsafe(coro, servicer._loop).result()
             if response.HasField("properties"):
                 properties = response.properties
             if response.HasField("options"):
