@@ -35,6 +35,7 @@ from .validation import (
     LOG_RETENTION_DAYS,
     NAT_STRATEGIES,
     REGION,
+    UNKNOWN,
     ZONE_ID,
     Checks,
     Dialect,
@@ -574,7 +575,7 @@ class _Parser:
 
     def cross_checks(self, v: dict[str, Any], profile: str) -> None:
         c = self.c
-        known: dict[str, Any] = {k: (x if x is not MISSING else _UNKNOWN) for k, x in v.items()}
+        known: dict[str, Any] = {k: (x if x is not MISSING else UNKNOWN) for k, x in v.items()}
         for key, (lo, hi) in INT_RANGES.items():
             c.int_range(key, known[key], lo, hi)
         c.fargate_size("cpu", known["cpu"], "memory", known["memory"])
@@ -731,16 +732,6 @@ class _Parser:
 
 
 _BOOLISH = ("true", "false", "yes", "no", "on", "off", "1", "0")
-
-
-class _Unknown:
-    """A value that could not be parsed: the shared checks skip it like an unresolved Output."""
-
-    def __await__(self) -> Any:  # makes validation.plain() treat it as not known yet
-        raise NotImplementedError
-
-
-_UNKNOWN = _Unknown()
 
 
 def _expected(key: str) -> str:

@@ -109,9 +109,20 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 # -- values ----------------------------------------------------------------------------------------------------
+class Unknown:
+    """A value not known yet (e.g. a config value that could not be parsed): checks skip it like an Output."""
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+UNKNOWN = Unknown()
+
+
 def plain(value: Any) -> bool:
-    """True for a value known now: not a ``pulumi.Output``, not an awaitable, no such thing inside a list/dict."""
-    if isinstance(value, pulumi.Output) or hasattr(value, "__await__"):
+    """True for a value known now: not a ``pulumi.Output``, not an awaitable, not :data:`UNKNOWN`, no such thing
+    inside a list or dict."""
+    if isinstance(value, (pulumi.Output, Unknown)) or hasattr(value, "__await__"):
         return False
     if isinstance(value, (list, tuple)):
         return all(plain(v) for v in value)
