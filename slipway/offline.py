@@ -286,7 +286,25 @@ def _stack_values(stack_file: Path) -> Optional[dict[str, Any]]:
     for key in values or {}:
         if not isinstance(key, str):
             raise StackFileError(f"{stack_file.name}: config key {key!r} must be text such as slipway:{key}")
+    _refuse_duplicate_keys(stack_file)
     return values
+
+
+def _refuse_duplicate_keys(path: Path) -> None:
+    """A key set twice under ``config:``: YAML loaders keep one of them silently (Pulumi's refuses the file)."""
+    root = yaml.compose(path.read_text())
+    config = (
+        next((v for k, v in root.value if k.value == "config"), None) if isinstance(root, yaml.MappingNode) else None
+    )
+    seen: dict[str, int] = {}
+    for key, _ in config.value if isinstance(config, yaml.MappingNode) else []:
+        line = key.start_mark.line + 1
+        if key.value in seen:
+            raise StackFileError(
+                f"{path.name}:{line}:{key.start_mark.column + 1}: {key.value} is set twice (first on line "
+                f"{seen[key.value]}); keep one"
+            )
+        seen[key.value] = line
 
 
 def _kind(value: Any) -> str:

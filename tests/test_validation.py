@@ -145,6 +145,10 @@ BROKEN_FILES: list[tuple[str, str]] = [
     ("config: oops\n", "Pulumi.dev.yaml:1:9: `config:` must be a mapping"),
     ("- config\n", "Pulumi.dev.yaml:1:1: expected a mapping"),
     ("config:\n  slipway:cpu: 1\n slipway:memory: 2\n", "Pulumi.dev.yaml:3:"),
+    (
+        "config:\n  aws:region: us-east-1\n  slipway:cpu: 256\n  slipway:cpu: 512\n",
+        "Pulumi.dev.yaml:4:3: slipway:cpu is set twice (first on line 3)",
+    ),
 ]
 
 
