@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -117,8 +118,10 @@ class DatabaseArgs:
     """VPC of the database. Required."""
     subnet_ids: pulumi.Input[Sequence[str]]
     """Private subnets (at least two AZs) for the subnet group. Required."""
-    password: pulumi.Input[str]
-    """Master password (a secret output, e.g. ``AppSecrets.db_password``). Required."""
+    password: Optional[pulumi.Input[str]] = None
+    """Master password to set yourself (a secret output). Default None: RDS generates the master password, keeps it
+    in Secrets Manager and rotates it (``manage_master_user_password``), so no long-lived password is in Pulumi
+    state; read it through ``master_user_secret_arn``."""
     engine_version: str = "17"
     """PostgreSQL major version; RDS picks the newest minor and upgrades it automatically. Default ``17``."""
     instance_class: str = "db.t4g.micro"
@@ -155,6 +158,13 @@ class DatabaseArgs:
     """Master user name. Default ``app``."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
+    iam_authentication: bool = True
+    """IAM database authentication: clients connect with 15-minute tokens (``rds-db:connect`` on
+    :meth:`Database.db_user_arn`) instead of a password, so rotating the master secret never breaks them.
+    Default True."""
+    monitoring_interval_seconds: int = 60
+    """Enhanced Monitoring (OS metrics) interval: 0 (off), 1, 5, 10, 15, 30 or 60. Default 60 (free tier of the
+    metrics; FSBP RDS.6). The component creates the monitoring role."""
     restore: Optional[RestoreSpec] = None
     """Serve from a new instance restored from backups or a snapshot, with every other setting above; the original
     is kept, protected (see :class:`RestoreSpec`). Default None: no restore."""
@@ -171,7 +181,8 @@ def parameter_family(engine_version: str) -> str:
 
 
 class Database(pulumi.ComponentResource):
-    """Outputs: ``address``, ``port``, ``endpoint``, ``identifier``, ``arn``, ``db_name``, ``username``,
+    """Outputs: ``address``, ``port``, ``endpoint``, ``identifier``, ``arn``, ``resource_id``,
+    ``master_user_secret_arn`` (RDS-managed, rotated; None when ``password`` is given), ``db_name``, ``username``,
     ``security_group_id`` and ``client_security_group_id`` (attach it to whatever must connect)."""
 
     address: pulumi.Output[str]
@@ -179,6 +190,8 @@ class Database(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     identifier: pulumi.Output[str]
     arn: pulumi.Output[str]
+    resource_id: pulumi.Output[str]
+    master_user_secret_arn: pulumi.Output[Optional[str]]
     db_name: str
     username: str
     security_group_id: pulumi.Output[str]
@@ -242,6 +255,7 @@ class Database(pulumi.ComponentResource):
             opts=child,
         )
         identifier = args.identifier or name
+        monitoring_role = self._monitoring_role(name, args, child) if args.monitoring_interval_seconds else None
 
         def final_snapshot_identifier(
             name: str, identifier: str, args: DatabaseArgs, restore: Mapping[str, Any]
@@ -290,7 +304,11 @@ class Database(pulumi.ComponentResource):
                 storage_encrypted=True,
                 db_name=args.db_name,
                 username=args.username,
-                password=pulumi.Output.secret(args.password),
+                password=pulumi.Output.secret(args.password) if args.password is not None else None,
+                manage_master_user_password=True if args.password is None else None,
+                iam_database_authentication_enabled=args.iam_authentication,
+                monitoring_interval=args.monitoring_interval_seconds,
+                monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
                 port=PORT,
                 db_subnet_group_name=subnets.name,
                 parameter_group_name=params.name,
@@ -336,6 +354,10 @@ class Database(pulumi.ComponentResource):
         self.arn = instance.arn
         self.db_name = args.db_name
         self.username = args.username
+        self.resource_id = instance.resource_id
+        self.master_user_secret_arn = instance.master_user_secrets.apply(
+            lambda secrets: secrets[0].secret_arn if secrets else None
+        )
         self.security_group_id = db_sg.id
         self.client_security_group_id = client_sg.id
         self.register_outputs(
@@ -344,14 +366,70 @@ class Database(pulumi.ComponentResource):
                 "endpoint": self.endpoint,
                 "identifier": self.identifier,
                 "arn": self.arn,
+                "resource_id": self.resource_id,
+                "master_user_secret_arn": self.master_user_secret_arn,
                 "security_group_id": self.security_group_id,
                 "client_security_group_id": self.client_security_group_id,
             }
         )
 
+    def db_user_arn(self, user: str) -> pulumi.Output[str]:
+        """The ``rds-db:connect`` resource of ``user`` on this instance, for a task role's policy."""
+        return pulumi.Output.all(self.arn, self.resource_id).apply(
+            lambda parts: "arn:aws:rds-db:{}:{}:dbuser:{}/{}".format(*parts[0].split(":")[3:5], parts[1], user)
+        )
+
+    def _monitoring_role(self, name: str, args: DatabaseArgs, child: pulumi.ResourceOptions) -> aws.iam.Role:
+        """The role Enhanced Monitoring publishes OS metrics with (AWS's managed policy for exactly that)."""
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+
+        def trust(parts: list[str]) -> str:
+            # Only RDS acting for this account's instances in this region (AWS's confused-deputy guidance).
+            account_id, region_name = parts
+            return json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {
+                                "StringEquals": {"aws:SourceAccount": account_id},
+                                "StringLike": {"aws:SourceArn": f"arn:aws:rds:{region_name}:{account_id}:db:*"},
+                            },
+                        }
+                    ],
+                }
+            )
+
+        role = aws.iam.Role(
+            f"{name}-monitoring",
+            assume_role_policy=pulumi.Output.all(account, region).apply(trust),
+            description="RDS Enhanced Monitoring of the app database",
+            tags=dict(args.tags),
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-monitoring-policy",
+            role=role.name,
+            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+            opts=child,
+        )
+        return role
+
+
+MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
+"""Enhanced Monitoring intervals RDS accepts (pulumi_aws ``monitoring_interval`` docs)."""
+
 
 def _validate(args: DatabaseArgs) -> None:
     problems = []
+    if args.monitoring_interval_seconds not in MONITORING_INTERVALS:
+        problems.append(
+            f"monitoring_interval_seconds={args.monitoring_interval_seconds}: RDS allows {MONITORING_INTERVALS}"
+        )
     if not 1 <= args.backup_retention_days <= 35:
         problems.append(
             f"backup_retention_days={args.backup_retention_days}: RDS allows 1 to 35 (0 disables "

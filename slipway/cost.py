@@ -262,6 +262,11 @@ def _rds(r: Any, c: Context) -> Priced:
     detail = f"{klass} {hours:g} h x ${p['rds_instance_hour'][klass]}/h + {storage:g} GB x ${p['rds_gp3_gb_month']}" + (
         f", Multi-AZ x{factor}" if factor != 1 else ""
     )
+    interval = int(_in(r, "monitoringInterval", default=0) or 0)
+    if interval:  # Enhanced Monitoring: OS metrics land in CloudWatch Logs (RDSOSMetrics), billed as ingestion
+        gb = p["rds_enhanced_monitoring_gb_per_sample"] * hours * 3600 / interval
+        cost += gb * p["logs_ingest_gb"]
+        detail += f", Enhanced Monitoring every {interval} s ~{gb:.2f} GB logs"
     return cost, detail
 
 

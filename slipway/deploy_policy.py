@@ -33,6 +33,8 @@ SERVICE_LINKED = (
     "elasticloadbalancing.amazonaws.com",
     "rds.amazonaws.com",
 )
+PASSED_TO = ("ecs-tasks.amazonaws.com", "monitoring.rds.amazonaws.com")
+"""Services the stack's roles may be passed to: ECS tasks (execution and task roles), RDS Enhanced Monitoring."""
 ACCOUNT_PLACEHOLDER = "ACCOUNT_ID"
 STATE_BUCKET_PLACEHOLDER = "STATE_BUCKET"
 
@@ -333,11 +335,11 @@ def _roles(entries: Mapping[str, Any], present: Iterable[str], names: StackNames
         return []
     return [
         {
-            "Sid": "PassOwnRolesToEcsTasks",
+            "Sid": "PassOwnRolesToEcsTasksAndRdsMonitoring",
             "Effect": "Allow",
             "Action": "iam:PassRole",
             "Resource": f"arn:aws:iam::{names.account}:role/{names.prefix}-*",
-            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            "Condition": {"StringEquals": {"iam:PassedToService": list(PASSED_TO)}},
         },
         {
             "Sid": "ServiceLinkedRoles",

@@ -240,6 +240,20 @@ class SlipwayMocks(pulumi.runtime.Mocks):
                 "endpoint": f"{auto}.c{h[:10]}.{self.region}.rds.amazonaws.com:5432",
                 "arn": self._arn("rds", f"db:{auto}"),
                 "resourceId": f"db-{h.upper()[:26]}",
+                # RDS-managed master password: RDS names the secret rds!db-<uuid> and rotates it.
+                **(
+                    {
+                        "masterUserSecrets": [
+                            {
+                                "secretArn": self._arn("secretsmanager", f"secret:rds!db-{_uuid(h * 2)}-{h[:6]}"),
+                                "secretStatus": "active",
+                                "kmsKeyId": self._arn("kms", "key/aws-secretsmanager"),
+                            }
+                        ]
+                    }
+                    if inputs.get("manageMasterUserPassword")
+                    else {}
+                ),
                 # pulumi-aws 6+ (terraform-provider-aws 5+): the instance id is the DBI resource id, not its name.
                 "__id": f"db-{h.upper()[:26]}",
             },

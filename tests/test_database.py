@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -112,3 +113,34 @@ def test_database_resource_is_pulumi_protected_when_deletion_protection_is_on() 
 def test_bad_args_are_refused(kwargs: dict[str, int], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         run_program(lambda: Database("d", DatabaseArgs(vpc_id="v", subnet_ids=["a"], password="p", **kwargs)))  # type: ignore[arg-type]
+
+
+def _standalone_db(**kwargs: object) -> ResourceGraph:
+    return run_program(lambda: Database("t-db", DatabaseArgs(vpc_id="vpc-1", subnet_ids=["a", "b"], **kwargs)))
+
+
+def test_by_default_rds_manages_and_rotates_the_master_password_and_clients_use_iam() -> None:
+    """FSBP SecretsManager.1/.4 and RDS.10: no long-lived password in state, IAM database authentication."""
+    db = _standalone_db().one("aws:rds/instance:Instance")
+    assert db.input("manageMasterUserPassword") is True and db.input("password") is None
+    assert db.input("iamDatabaseAuthenticationEnabled") is True
+
+
+def test_enhanced_monitoring_publishes_with_its_own_role() -> None:
+    """FSBP RDS.6: Enhanced Monitoring on, with a role only monitoring.rds.amazonaws.com can assume."""
+    graph = _standalone_db()
+    db = graph.one("aws:rds/instance:Instance")
+    role = graph.one("aws:iam/role:Role", "monitoring")
+    assert db.input("monitoringInterval") == 60 and db.input("monitoringRoleArn") == role.outputs["arn"]
+    trust = json.loads(role.input("assumeRolePolicy"))
+    assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "monitoring.rds.amazonaws.com"}]
+    condition = trust["Statement"][0]["Condition"]
+    assert condition["StringEquals"] == {"aws:SourceAccount": "123456789012"}, "confused deputy"
+    assert condition["StringLike"] == {"aws:SourceArn": "arn:aws:rds:us-east-1:123456789012:db:*"}
+    attachment = graph.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.input("policyArn").endswith(":policy/service-role/AmazonRDSEnhancedMonitoringRole")
+
+
+def test_a_monitoring_interval_rds_does_not_accept_is_refused_before_any_resource() -> None:
+    with pytest.raises(ValueError, match="monitoring_interval_seconds=45"):
+        _standalone_db(monitoring_interval_seconds=45)

@@ -527,7 +527,10 @@ def test_deploy_iam_documents_are_scoped() -> None:
                     f"{st['Sid']}: IAM beyond own roles"
                 )
     pass_role = next(st for st in statements if st["Action"] == "iam:PassRole")
-    assert pass_role["Condition"]["StringEquals"]["iam:PassedToService"] == "ecs-tasks.amazonaws.com"
+    assert pass_role["Condition"]["StringEquals"]["iam:PassedToService"] == [
+        "ecs-tasks.amazonaws.com",
+        "monitoring.rds.amazonaws.com",
+    ]
 
 
 def test_every_make_command_in_the_readme_exists_and_ci_runs_the_two_setup_commands() -> None:
