@@ -78,7 +78,9 @@ def storage_floor_bytes(allocated_storage_gb: int) -> int:
 
 def storage_at_risk_expression(free: str, floor_bytes: int) -> str:
     """Metric math, 1 when storage is at risk: below the floor, or projected empty within the runway. ``RATE`` is
-    the change per second between consecutive datapoints (negative while space is being used)."""
+    the change per second between consecutive datapoints (negative while space is being used); IF, OR and the
+    comparisons are metric math functions and operators an alarm may use ("Metric math syntax and functions",
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html)."""
     return f"IF({free} < {floor_bytes} OR {free} + {STORAGE_RUNWAY_SECONDS} * RATE({free}) < 0, 1, 0)"
 
 
