@@ -817,14 +817,7 @@ def alarm_violations(request: dict[str, Any]) -> list[str]:
 def ssl_policies() -> frozenset[str]:
     """ELB security policy names: botocore has no enum for them; moto (pinned in requirements-dev.txt) transcribes
     AWS's describe-ssl-policies list. Loaded from its data module alone, without importing moto's ELB backend."""
-    spec = importlib.util.find_spec("moto")
-    assert spec is not None and spec.submodule_search_locations
-    path = Path(next(iter(spec.submodule_search_locations))) / "elbv2" / "ssl_policies.py"
-    module_spec = importlib.util.spec_from_file_location("_moto_ssl_policies", path)
-    assert module_spec is not None and module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return frozenset(module.SSL_POLICIES)
+    return frozenset(_load_moto_data("elbv2/ssl_policies.py").SSL_POLICIES)
 
 
 def listener_violations(request: dict[str, Any]) -> list[str]:
@@ -1101,8 +1094,43 @@ def iam_documents(graph: ResourceGraph) -> Iterator[tuple[Resource, str, bool]]:
             key = table.get(resource.type)
             if key and resource.input(key):
                 yield resource, resource.input(key), trust
-        if resource.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
-            raise AssertionError("managed policy attachments: lint the attached policy's document too")
+        if resource.type == ATTACHMENT:
+            yield resource, managed_policy_document(resource.input("policyArn"), graph), False
+
+
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+
+
+def _load_moto_data(relative: str) -> types.ModuleType:
+    """A data module of moto (pinned in requirements-dev.txt), loaded alone, without importing moto's backends."""
+    spec = importlib.util.find_spec("moto")
+    assert spec is not None and spec.submodule_search_locations
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    module_spec = importlib.util.spec_from_file_location(f"_moto_{path.stem}", path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+@functools.cache
+def aws_managed_policies() -> dict[str, Any]:
+    """AWS's managed policies by name (path and default version's document), as moto imports them from IAM."""
+    return json.loads(_load_moto_data("iam/aws_managed_policies.py").aws_managed_policies_data)  # type: ignore[no-any-return]
+
+
+def managed_policy_document(arn: str, graph: ResourceGraph) -> str:
+    """The document of an attached policy: an AWS managed policy must exist under that path; a customer managed
+    one must be a policy of this graph (linted as such)."""
+    found = re.fullmatch(r"arn:aws:iam::aws:policy(/(?:[\w+=,.@-]+/)*)([\w+=,.@-]+)", arn)
+    if found:
+        policy = aws_managed_policies().get(found.group(2))
+        assert policy is not None, f"{arn}: AWS has no managed policy {found.group(2)!r}"
+        assert policy["Path"] == found.group(1), f"{arn}: AWS's {found.group(2)} lives under {policy['Path']}"
+        return json.dumps(policy["Document"])
+    ours = [r for r in graph.by_type("aws:iam/policy:Policy") if r.outputs.get("arn") == arn]
+    assert ours, f"{arn}: neither an AWS managed policy nor a policy of this stack"
+    return str(ours[0].input("policy"))
 
 
 def _statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
@@ -1200,6 +1228,10 @@ def iam_findings(resource_type: str, document: str, trust: bool) -> list[str]:
                 out.append("a trust policy statement has a Principal and no Resource")
             if not all(a.startswith("sts:") for a in _as_list(st.get("Action", []))):
                 out.append(f"trust policy actions must be sts: actions, got {st.get('Action')}")
+        return out
+    if resource_type == ATTACHMENT:
+        # AWS's own managed policy: its actions and resources are checked above; parliament's opinions of AWS's
+        # design (e.g. Resource "*") are not ours to fix.
         return out
     for finding in _parliament()(document, include_community_auditors=True).findings:
         if (resource_type, finding.issue) not in ALLOWED_FINDINGS:
@@ -1500,3 +1532,12 @@ def test_validators_reject_bad_database_log_key_and_secret_settings() -> None:
     ):
         problems = model_violations(resource) + semantic_violations(resource)
         assert any(expected in p for p in problems), (expected, problems)
+
+
+def test_attached_managed_policies_must_exist_under_their_path(prod: ResourceGraph) -> None:
+    good = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+    assert "logs:PutLogEvents" in managed_policy_document(good, prod)
+    with pytest.raises(AssertionError, match="lives under /service-role/"):
+        managed_policy_document("arn:aws:iam::aws:policy/AmazonRDSEnhancedMonitoringRole", prod)
+    with pytest.raises(AssertionError, match="AWS has no managed policy"):
+        managed_policy_document("arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoring", prod)

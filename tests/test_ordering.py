@@ -137,7 +137,11 @@ ORDERINGS: list[tuple[str, Select, Select, tuple[str, ...], str]] = [
     (
         "rds-after-its-log-groups",
         of("aws:rds/instance:Instance"),
-        of("aws:cloudwatch/logGroup:LogGroup", "-logs"),
+        lambda g: [
+            r
+            for r in g.by_type("aws:cloudwatch/logGroup:LogGroup")
+            if str(r.input("name")).startswith("/aws/rds/instance/")
+        ],
         ("dev", "prod"),
         "RDS creates the export log groups itself, with no retention, when they do not exist yet",
     ),
