@@ -741,6 +741,7 @@ def task_definition_violations(request: dict[str, Any]) -> list[str]:
         for container in request["containerDefinitions"]:
             if container.get("stopTimeout", 0) > 120:
                 out.append(f"{container['name']}: stopTimeout above Fargate's documented 120 seconds")
+    out += [v for c in request["containerDefinitions"] for v in _awslogs_violations(c, request)]
     ranges = _health_check_ranges()
     for container in request["containerDefinitions"]:
         for member, value in (container.get("healthCheck") or {}).items():
@@ -749,6 +750,26 @@ def task_definition_violations(request: dict[str, Any]) -> list[str]:
         command = (container.get("healthCheck") or {}).get("command", ["CMD"])
         if command[0] not in ("CMD", "CMD-SHELL"):
             out.append(f"{container['name']}: healthCheck.command must start with CMD or CMD-SHELL")
+    return out
+
+
+def _awslogs_violations(container: dict[str, Any], request: dict[str, Any]) -> list[str]:
+    """awslogs options as LogConfiguration.options documents them: group and region required, a stream prefix
+    required on Fargate, ``mode`` non-blocking or blocking, and no option the documentation does not name."""
+    logging = container.get("logConfiguration") or {}
+    if logging.get("logDriver") != "awslogs":
+        return []
+    text = documented("awslogs-stream-prefix Required: Yes, when using Fargate", "ecs", "LogConfiguration", "options")
+    options = logging.get("options") or {}
+    required = ["awslogs-group", "awslogs-region"]
+    if "FARGATE" in request.get("requiresCompatibilities", []):
+        required.append("awslogs-stream-prefix")
+    out = [f"{container['name']}: awslogs needs option {o}" for o in required if o not in options]
+    modes = re.search(r"mode Required: No Valid values: ([a-z-]+) \| ([a-z-]+)", text)
+    assert modes, "botocore no longer documents the awslogs delivery modes"
+    if options.get("mode", "blocking") not in modes.groups():
+        out.append(f"{container['name']}: awslogs mode {options['mode']!r} not one of {modes.groups()}")
+    out += [f"{container['name']}: awslogs option {o!r} is not documented" for o in options if f" {o} " not in text]
     return out
 
 
@@ -1403,7 +1424,14 @@ def test_validators_reject_bad_task_definitions() -> None:
         networkMode="bridged",
         requiresCompatibilities=["FARGATE"],
         containerDefinitions=json.dumps(
-            [{**GOOD_CONTAINER, "stopTimeout": 300, "healthCheck": {"command": ["curl"], "interval": 400}}]
+            [
+                {
+                    **GOOD_CONTAINER,
+                    "stopTimeout": 300,
+                    "healthCheck": {"command": ["curl"], "interval": 400},
+                    "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-grup": "g", "mode": "async"}},
+                }
+            ]
         ),
     )
     problems = model_violations(task) + semantic_violations(task)
@@ -1413,6 +1441,10 @@ def test_validators_reject_bad_task_definitions() -> None:
         "stopTimeout above Fargate's documented 120 seconds",
         "healthCheck.interval=400 outside (5, 300)",
         "must start with CMD or CMD-SHELL",
+        "awslogs needs option awslogs-stream-prefix",
+        "awslogs mode 'async'",
+        "awslogs needs option awslogs-group",
+        "awslogs option 'awslogs-grup' is not documented",
     ):
         assert any(expected in p for p in problems), (expected, problems)
     assert 1024 in _fargate_sizes()[256] and 30720 in _fargate_sizes()[4096] and 61440 in _fargate_sizes()[8192]
