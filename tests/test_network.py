@@ -89,3 +89,34 @@ def test_bad_args_fail_before_any_resource(kwargs: dict[str, object], message: s
 def test_dev_stack_has_no_nat_and_prod_one_per_az(dev: ResourceGraph, prod: ResourceGraph) -> None:
     assert dev.by_type(NAT) == []
     assert len(prod.by_type(NAT)) == 3
+
+
+def test_the_vpc_logs_all_its_traffic_with_finite_retention(stack: ResourceGraph) -> None:
+    """FSBP EC2.6: a flow log of the VPC, to a log group with retention, through a role only the flow-logs service
+    of this account can assume."""
+    import json
+
+    vpc = stack.one("aws:ec2/vpc:Vpc")
+    flow = stack.one("aws:ec2/flowLog:FlowLog")
+    group = stack.one("aws:cloudwatch/logGroup:LogGroup", "flow-logs")
+    role = stack.one("aws:iam/role:Role", "flow-logs")
+    assert flow.input("vpcId", default="").startswith("vpc-") and stack.depends_on(flow, vpc)
+    assert flow.input("trafficType") == "ALL" and flow.input("logDestination") == group.outputs["arn"]
+    assert flow.input("iamRoleArn") == role.outputs["arn"] and group.input("retentionInDays") > 0
+    (statement,) = json.loads(role.input("assumeRolePolicy"))["Statement"]
+    assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+
+
+def test_the_default_network_acl_is_managed_and_closes_ssh_and_rdp(stack: ResourceGraph) -> None:
+    """FSBP EC2.21: no NACL admits 22 or 3389 from anywhere; every subnet is listed on the adopted default ACL."""
+    acl = stack.one("aws:ec2/defaultNetworkAcl:DefaultNetworkAcl")
+    denies = {
+        (r["fromPort"], r["toPort"])
+        for r in acl.input("ingress")
+        if r["action"] == "deny" and r["cidrBlock"] == "0.0.0.0/0"
+    }
+    assert {(22, 22), (3389, 3389)} <= denies
+    first_allow = min(r["ruleNo"] for r in acl.input("ingress") if r["action"] == "allow")
+    assert all(r["ruleNo"] < first_allow for r in acl.input("ingress") if r["action"] == "deny"), "denies first"
+    assert len(acl.input("subnetIds")) == len(stack.by_type("aws:ec2/subnet:Subnet"))

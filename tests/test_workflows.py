@@ -530,6 +530,7 @@ def test_deploy_iam_documents_are_scoped() -> None:
     assert pass_role["Condition"]["StringEquals"]["iam:PassedToService"] == [
         "ecs-tasks.amazonaws.com",
         "monitoring.rds.amazonaws.com",
+        "vpc-flow-logs.amazonaws.com",
     ]
 
 
