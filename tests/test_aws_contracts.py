@@ -917,9 +917,29 @@ def retention_and_window_violations(requests: dict[str, dict[str, Any]]) -> list
     return out
 
 
+def scaling_violations(requests: dict[str, dict[str, Any]]) -> list[str]:
+    """PutScalingPolicy: a resource label only with ALBRequestCountPerTarget, in the documented format."""
+    config = requests.get("PutScalingPolicy", {}).get("TargetTrackingScalingPolicyConfiguration") or {}
+    spec = config.get("PredefinedMetricSpecification") or {}
+    if "ResourceLabel" not in spec and spec.get("PredefinedMetricType") != "ALBRequestCountPerTarget":
+        return []
+    documented(
+        "The format of the resource label is: app/my-alb/778d41231b141a0f/targetgroup/my-alb-target-group/",
+        "application-autoscaling",
+        "PredefinedMetricSpecification",
+        "ResourceLabel",
+    )
+    label = spec.get("ResourceLabel", "")
+    if spec.get("PredefinedMetricType") != "ALBRequestCountPerTarget":
+        return [f"ResourceLabel given for {spec.get('PredefinedMetricType')}"]
+    if not re.fullmatch(r"app/[^/]+/[0-9a-f]+/targetgroup/[^/]+/[0-9a-f]+", label):
+        return [f"ResourceLabel {label!r}: app/<alb-name>/<alb-id>/targetgroup/<tg-name>/<tg-id>"]
+    return []
+
+
 def semantic_violations(resource: Resource) -> list[str]:
     requests = api_requests(resource)
-    out = elb_attribute_violations(requests) + listener_violations(requests)
+    out = elb_attribute_violations(requests) + listener_violations(requests) + scaling_violations(requests)
     out += rds_violations(requests) + retention_and_window_violations(requests)
     if "RegisterTaskDefinition" in requests:
         out += task_definition_violations(requests["RegisterTaskDefinition"])
@@ -1573,3 +1593,25 @@ def test_attached_managed_policies_must_exist_under_their_path(prod: ResourceGra
         managed_policy_document("arn:aws:iam::aws:policy/AmazonRDSEnhancedMonitoringRole", prod)
     with pytest.raises(AssertionError, match="AWS has no managed policy"):
         managed_policy_document("arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoring", prod)
+
+
+def test_scaling_validator_rejects_a_bad_resource_label() -> None:
+    def policy(metric: str, label: str) -> Resource:
+        spec = {"predefinedMetricType": metric, "resourceLabel": label}
+        config = {"targetValue": 500, "predefinedMetricSpecification": spec}
+        return _resource(
+            "aws:appautoscaling/policy:Policy",
+            policyType="TargetTrackingScaling",
+            resourceId="service/c/s",
+            scalableDimension="ecs:service:DesiredCount",
+            serviceNamespace="ecs",
+            targetTrackingScalingPolicyConfiguration=config,
+        )
+
+    good = "app/alb/0123abcd/targetgroup/tg/4567ef01"
+    assert semantic_violations(policy("ALBRequestCountPerTarget", good)) == []
+    bad = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/tg/4567ef01"
+    assert any("app/<alb-name>" in p for p in semantic_violations(policy("ALBRequestCountPerTarget", bad)))
+    assert any(
+        "ResourceLabel given for" in p for p in semantic_violations(policy("ECSServiceAverageCPUUtilization", good))
+    )
