@@ -197,7 +197,8 @@ KEY_DOCS: dict[str, str] = {
     "2 (rollout) must fit the database class's max_connections.",
     "domain": "DNS name to serve (with hostedZoneId: DNS-validated ACM certificate and alias record).",
     "hostedZoneId": "Route 53 hosted zone of domain.",
-    "certificateArn": "Existing ACM certificate in the stack's region (instead of domain + hostedZoneId).",
+    "certificateArn": "Existing ACM certificate in the stack's region, instead of a DNS-validated one (a domain still "
+    "needs hostedZoneId for its alias record).",
     "alarmEmail": "E-mail subscribed to the alarm topic (confirm the subscription mail).",
     "imageUri": "Deploy this image digest (repo@sha256:...) instead of building app/; used to promote dev to prod.",
 }
@@ -618,14 +619,9 @@ class _Parser:
                     ("dbMaxAllocatedStorageGb", known["dbAllocatedStorageGb"]),
                 )
         domain, zone, cert = known["domain"], known["hostedZoneId"], known["certificateArn"]
-        if domain and not zone and not cert:
-            c.bad(
-                "domain",
-                domain,
-                "a domain needs hostedZoneId (DNS-validated ACM certificate and alias record) or certificateArn",
-                ("hostedZoneId", "Z0123456789EXAMPLE0AB"),
-                ("certificateArn", "arn:aws:acm:REGION:ACCOUNT:certificate/ID"),
-            )
+        # the same rule as WebServiceArgs: the alias record needs the zone, even when certificateArn supplies the
+        # certificate (without a domain the url is the load balancer's own name)
+        c.domain_needs_zone("domain", domain, "hostedZoneId", zone, "delete the slipway:domain line")
         if zone and not domain:
             c.bad(
                 "hostedZoneId",

@@ -430,7 +430,11 @@ class Checks:
             return True
         return self.bad(field, value, "must be an absolute URL path such as /healthz", (field, "/healthz"))
 
-    def domain_needs_zone(self, domain_field: str, domain: Any, zone_field: str, zone: Any) -> bool:
+    def domain_needs_zone(
+        self, domain_field: str, domain: Any, zone_field: str, zone: Any, unset: Optional[Fix] = None
+    ) -> bool:
+        """A domain is served through an alias record in its zone; without the zone the url would name a domain
+        nothing points at. ``unset`` is how the caller spells removing the domain (default ``domain=None``)."""
         if not (plain(domain) and plain(zone)) or not domain or zone:
             return True
         return self.bad(
@@ -438,6 +442,7 @@ class Checks:
             domain,
             f"needs {zone_field}: without it no alias record is created, yet the url output would name the domain",
             (zone_field, "Z0123456789EXAMPLE0AB"),
+            unset if unset is not None else (domain_field, None),
         )
 
 

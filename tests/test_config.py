@@ -109,7 +109,7 @@ def test_both_profiles_define_the_same_keys() -> None:
             "dev",
             {"domain": "app.example.com"},
             "slipway:domain: app.example.com",
-            "a domain needs hostedZoneId",
+            "needs hostedZoneId: without it no alias record is created",
             "fix: slipway:hostedZoneId: Z0123456789EXAMPLE0AB",
         ),
         (

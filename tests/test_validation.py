@@ -7,7 +7,6 @@ component's Args. Each asserts exit status 2, the key (or field) the message nam
 
 from __future__ import annotations
 
-import functools
 import io
 import shutil
 from pathlib import Path
@@ -32,8 +31,15 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project directory with the real Pulumi.yaml and program; the CLI reads its stack files from there."""
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     (tmp_path / "__main__.py").symlink_to(ROOT / "__main__.py")
-    monkeypatch.setattr(plan, "run_stack", functools.partial(offline.run_stack, root=tmp_path))
-    monkeypatch.setattr(plan, "load_config", functools.partial(offline.load_config, root=tmp_path))
+
+    def run_stack(stack: str, root: object = None, **kwargs: Any) -> offline.ResourceGraph:
+        return offline.run_stack(stack, root=tmp_path, **kwargs)
+
+    def load_config(stack: str, root: object = None, overrides: Any = None) -> tuple[str, dict[str, str], list[str]]:
+        return offline.load_config(stack, tmp_path, overrides)
+
+    monkeypatch.setattr(plan, "run_stack", run_stack)
+    monkeypatch.setattr(plan, "load_config", load_config)
     return tmp_path
 
 
@@ -92,6 +98,12 @@ STACK_CASES: list[tuple[str, str, str, str]] = [
     ("prod", "  slipway:appName: acme-payments\n", "at most 11", "fix: slipway:appName: acme-paymen"),
     ("dev", "  slipway:hostedZoneId: Z0123456789EXAMPLE0AB\n", "slipway:hostedZoneId", "fix: slipway:domain: app"),
     ("dev", "  slipway:domain: app.example.com\n", "slipway:domain: app.example.com\n", "fix: slipway:hostedZoneId: Z"),
+    (
+        "dev",
+        f"  slipway:domain: app.example.com\n  slipway:certificateArn: {CERT}\n",
+        "slipway:domain: app.example.com\n    needs hostedZoneId",
+        "fix: slipway:hostedZoneId: Z0123456789EXAMPLE0AB\n    or:  delete the slipway:domain line",
+    ),
     ("dev", "  slipway:minTasks: 4\n  slipway:maxTasks: 2\n", "exceeds maxTasks (2)", "fix: slipway:minTasks: 2"),
     ("dev", "  slipway:webConcurrency: 4\n", "slipway:webConcurrency: 4\n", "fix: slipway:webConcurrency: 2"),
     (
@@ -206,7 +218,12 @@ ARGS_CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("WebServiceArgs", {**WEB, "cpu": 300}, "cpu=300", "fix: cpu=256"),
     ("WebServiceArgs", {**WEB, "cpu": 16384, "memory": 30720}, "memory=30720", "memory=32768"),
     ("WebServiceArgs", {**WEB, "image": "repo:latest"}, "image='repo:latest'", "@sha256:"),
-    ("WebServiceArgs", {**WEB, "domain": "app.example.com"}, "domain='app.example.com'", "hosted_zone_id='Z"),
+    (
+        "WebServiceArgs",
+        {**WEB, "domain": "app.example.com"},
+        "domain='app.example.com'",
+        "fix: hosted_zone_id='Z0123456789EXAMPLE0AB' or domain=None",
+    ),
     ("WebServiceArgs", {**WEB, "min_tasks": 5, "max_tasks": 2}, "min_tasks=5", "fix: min_tasks=2 or max_tasks=5"),
     ("WebServiceArgs", {**WEB, "tls_policy": "ELBSecurityPolicy-2016-08"}, "tls_policy=", "TLS13-1-2-Res-2021-06'"),
     (
