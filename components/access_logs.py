@@ -19,6 +19,8 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
+from .docs import document_fields
+
 PREFIX = "alb"
 LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
 # Regions with a classic ELB log-delivery account (opened before August 2022); others use only the service principal.
@@ -53,6 +55,7 @@ ELB_ACCOUNT_REGIONS = frozenset(
 )
 
 
+@document_fields
 @dataclass(frozen=True)
 class AccessLogBucketArgs:
     region: Optional[str] = None

@@ -13,7 +13,10 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
+from .docs import document_fields
 
+
+@document_fields
 @dataclass(frozen=True)
 class EcsClusterArgs:
     container_insights: str = "enabled"

@@ -25,7 +25,10 @@ STOP_TIMEOUT_SECONDS = 30
 
 
 def health_check_command(port: int, path: str) -> list[str]:
-    """Container health check using the image's own Python (no curl in a slim image)."""
+    """A container health check for images that ship Python (the sample app: no curl in a slim image).
+
+    Components never assume it: ``WebServiceArgs.container_health_check`` defaults to none, the load balancer's
+    check decides, and any image can be deployed. The slipway program passes this one for ``app/``."""
     url = f"http://127.0.0.1:{port}{path}"
     return [
         "CMD",
@@ -49,6 +52,8 @@ class ContainerSpec:
     command: Optional[Sequence[str]] = None
     port: Optional[int] = None
     health_check_path: Optional[str] = None
+    health_check: Optional[Sequence[str]] = None
+    """ECS health check command run inside the container (``["CMD", ...]`` or ``["CMD-SHELL", "..."]``); None: none."""
 
 
 def render(
@@ -92,9 +97,9 @@ def render(
         container["command"] = list(spec.command)
     if spec.port:
         container["portMappings"] = [{"containerPort": spec.port, "protocol": "tcp", "name": "http"}]
-    if spec.port and spec.health_check_path:
+    if spec.port and spec.health_check:
         container["healthCheck"] = {
-            "command": health_check_command(spec.port, spec.health_check_path),
+            "command": list(spec.health_check),
             "interval": 10,
             "timeout": 5,
             "retries": 3,

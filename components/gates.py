@@ -26,6 +26,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from pulumi.runtime import rpc
 
 from . import ecs_runner
+from .docs import document_fields
 
 MIGRATION_TRIGGERS = ("image_digest", "task_definition")
 """Inputs whose change re-runs the migration. Nothing else does (an alarm threshold must never re-run it)."""
@@ -154,6 +155,7 @@ class RolloutCheckProvider(_WaitingProvider):
         }
 
 
+@document_fields
 @dataclass(frozen=True)
 class MigrationGateArgs:
     cluster: pulumi.Input[str]
@@ -218,6 +220,7 @@ class MigrationGate(pulumi.dynamic.Resource, module="slipway", name="MigrationGa
         super().__init__(MigrationGateProvider(), name, props, opts)
 
 
+@document_fields
 @dataclass(frozen=True)
 class RolloutCheckArgs:
     cluster: pulumi.Input[str]

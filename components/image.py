@@ -25,10 +25,13 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .docs import document_fields
+
 PLATFORMS = {"arm64": "linux/arm64", "x86_64": "linux/amd64"}
 _SKIP_DIRS = {".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "node_modules"}
 
 
+@document_fields
 @dataclass(frozen=True)
 class AppImageArgs:
     context: str

@@ -14,8 +14,10 @@ import pulumi
 import pulumi_aws as aws
 
 from .config import LOG_RETENTION_DAYS
+from .docs import document_fields
 
 
+@document_fields
 @dataclass(frozen=True)
 class AppLogsArgs:
     retention_days: int = 90

@@ -17,12 +17,14 @@ import pulumi
 import pulumi_aws as aws
 
 from .containers import CPU_ARCHITECTURES, TMP_VOLUME, ContainerSpec, container_definitions
+from .docs import document_fields
 from .gates import MigrationGate, MigrationGateArgs
 
 CONTAINER = "migrate"
 STREAM_PREFIX = "migrate"
 
 
+@document_fields
 @dataclass(frozen=True)
 class MigrationTaskArgs:
     cluster_arn: pulumi.Input[str]

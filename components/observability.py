@@ -15,6 +15,8 @@ from typing import Any, Optional
 import pulumi
 import pulumi_aws as aws
 
+from .docs import document_fields
+
 # Memory (GiB) of common Graviton/Intel classes; RDS PostgreSQL's default max_connections is
 # LEAST(DBInstanceClassMemory / 9531392, 5000).
 _CLASS_MEMORY_GIB = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32, "4xlarge": 64}
@@ -27,6 +29,7 @@ def default_max_connections(instance_class: str) -> int:
     return min(int(memory_gib * 1024**3 * 0.9 / 9531392), 5000)  # ~10 % of memory is reserved by the OS
 
 
+@document_fields
 @dataclass(frozen=True)
 class ObservabilityArgs:
     alb_arn_suffix: pulumi.Input[str]

@@ -17,9 +17,12 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
+from .docs import document_fields
+
 _REPOSITORY_NAME = re.compile(r"(?=.{2,256}\Z)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
 
 
+@document_fields
 @dataclass(frozen=True)
 class ContainerRegistryArgs:
     keep_images: int = 50

@@ -17,10 +17,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from .docs import document_fields
+
 # RDS master passwords may not contain '/', '@', '"' or spaces; these also survive URLs and shells.
 PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?"  # noqa: S105 (a character set, not a password)
 
 
+@document_fields
 @dataclass(frozen=True)
 class AppSecretsArgs:
     recovery_window_days: int = 30

@@ -17,6 +17,8 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
+from .docs import document_fields
+
 ECS_TASKS_TRUST = json.dumps(
     {
         "Version": "2012-10-17",
@@ -48,6 +50,7 @@ def task_role_trust(account_id: str, region: str) -> str:
     )
 
 
+@document_fields
 @dataclass(frozen=True)
 class TaskRolesArgs:
     repository_arns: pulumi.Input[list[str]]

@@ -17,9 +17,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_tls as tls
 
+from .docs import document_fields
+
 MODES = ("domain", "certificate", "self_signed")
 
 
+@document_fields
 @dataclass(frozen=True)
 class TlsCertificateArgs:
     mode: str

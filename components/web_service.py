@@ -19,10 +19,12 @@ import pulumi
 import pulumi_aws as aws
 
 from .containers import CPU_ARCHITECTURES, TMP_VOLUME, ContainerSpec, container_definitions
+from .docs import document_fields
 
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+@document_fields
 @dataclass(frozen=True)
 class WebServiceArgs:
     cluster_arn: pulumi.Input[str]
@@ -64,7 +66,11 @@ class WebServiceArgs:
     container_port: int = 8000
     """Port the app listens on. Default 8000."""
     health_check_path: str = "/healthz"
-    """Liveness path for the target group and the container health check. Default ``/healthz``."""
+    """Liveness path the load balancer checks (HTTP 200, without touching the database). Default ``/healthz``."""
+    container_health_check: Optional[Sequence[str]] = None
+    """Health check ECS runs inside the container (``["CMD", ...]``/``["CMD-SHELL", "..."]``). Default None: none, the
+    load balancer's check decides, so the image needs no shell, curl or Python
+    (``components.containers.health_check_command`` is one for images with Python)."""
     health_check_grace_period_seconds: int = 30
     """Time ECS ignores failing ALB health checks after a task starts. Default 30 (app starts in ~5 s)."""
     deregistration_delay_seconds: int = 15
@@ -295,6 +301,7 @@ class WebService(pulumi.ComponentResource):
             secrets=args.secrets,
             port=args.container_port,
             health_check_path=args.health_check_path,
+            health_check=args.container_health_check,
         )
         return aws.ecs.TaskDefinition(
             f"{name}-task",

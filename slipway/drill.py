@@ -37,7 +37,7 @@ from typing import Any, Optional, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from components.ecs_runner import EcsRunError, TaskResult, aws_client, run_one_off_task
+from slipway_aws.ecs_runner import EcsRunError, TaskResult, aws_client, run_one_off_task
 
 from .offline import StackFileError, load_config
 

@@ -181,9 +181,23 @@ class RecordingMonitor(MockMonitor):
                 protect=request.protect,
                 retain_on_delete=request.retainOnDelete,
                 ignore_changes=list(request.ignoreChanges),
+                aliases=[_alias(a) for a in request.aliases],
             )
         )
         return response
+
+
+def _alias(alias: Any) -> dict[str, Any]:
+    """An ``Alias`` message of a RegisterResourceRequest as a plain dict (see ``Resource.aliases``)."""
+    if alias.HasField("urn") or not alias.HasField("spec"):
+        return {"urn": alias.urn}
+    spec = alias.spec
+    out: dict[str, Any] = {k: getattr(spec, k) for k in ("name", "type", "stack", "project") if getattr(spec, k)}
+    if spec.HasField("noParent") and spec.noParent:
+        out["parent"] = None
+    elif spec.HasField("parentUrn") and spec.parentUrn:
+        out["parent"] = spec.parentUrn
+    return out
 
 
 class SlipwayMocks(pulumi.runtime.Mocks):

@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import io
 import json
+import os
 import runpy
 import sys
 import threading
@@ -59,6 +60,9 @@ class Resource:
     protect: bool = False
     retain_on_delete: bool = False
     ignore_changes: list[str] = field(default_factory=list)
+    aliases: list[dict[str, Any]] = field(default_factory=list)
+    """The ``aliases`` option as sent to the engine: ``{"urn": ...}`` or a spec ``{"name", "type", "stack",
+    "project", "parent"}`` with ``parent`` a URN, ``None`` for no parent (the stack's root), absent when unchanged."""
 
     def input(self, *path: str | int, default: Any = None) -> Any:
         """Nested input lookup: ``r.input("healthCheck", "interval")``; secrets come back unwrapped."""
@@ -204,7 +208,7 @@ def load_config(
     ``secure:`` values become placeholders that pass the key's own checks (``components.config.secure_placeholder``)
     and stay secret.
     """
-    from components.config import secure_placeholder
+    from slipway_aws.config import secure_placeholder
 
     project_file, stack_file = root / "Pulumi.yaml", root / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
@@ -342,7 +346,7 @@ def run_stack(
 @contextlib.contextmanager
 def _offline_ecr(pushed: dict[str, str]) -> Iterator[None]:
     """Answer ``find_pushed_image`` from ``pushed`` instead of calling ECR (no credentials, no network)."""
-    import components.image as image
+    import slipway_aws.image as image
 
     real = image.find_pushed_image
 
@@ -413,11 +417,15 @@ def _resolve(value: Any) -> Any:
 
 @contextlib.contextmanager
 def _program_path(root: Path) -> Iterator[None]:
-    """Make the project importable as the CLI does (the program's directory first on sys.path)."""
+    """Make the project importable and the working directory as the CLI does (the program's directory first on
+    sys.path, and the current directory: programs resolve relative paths such as a build context against it)."""
     sys.path.insert(0, str(root))
+    cwd = os.getcwd()
+    os.chdir(root)
     try:
         yield
     finally:
+        os.chdir(cwd)
         sys.path.remove(str(root))
 
 

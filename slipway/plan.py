@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Optional, TextIO
 
 from . import cost as costs
@@ -131,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="run the stack program offline and show what it would create")
     plan.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
     plan.add_argument(
+        "--cwd",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the Pulumi Python project to plan (its Pulumi.yaml and __main__.py); default: this repository's",
+    )
+    plan.add_argument(
         "--format",
         choices=("text", "json", "mermaid"),
         default="text",
@@ -174,19 +182,19 @@ def color_enabled(stream: TextIO) -> bool:
     return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
 
 
-def _environment(stack: str) -> str:
-    from policy.rules import environment_for
+def _environment(stack: str, root: Path = ROOT) -> str:
+    from slipway_policy.rules import environment_for
 
     try:
-        _, config, _ = load_config(stack)
+        project, config, _ = load_config(stack, root)
     except StackFileError:
         return environment_for(stack)
-    return environment_for(stack, config.get("slipway:environment"))
+    return environment_for(stack, config.get(f"{project}:environment") or config.get(f"{project}:profile"))
 
 
-def _region(stack: str) -> Optional[str]:
+def _region(stack: str, root: Path = ROOT) -> Optional[str]:
     try:
-        return load_config(stack)[1].get("aws:region")
+        return load_config(stack, root)[1].get("aws:region")
     except StackFileError:
         return None
 
@@ -201,19 +209,20 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: Te
         from . import deploy_policy
 
         return deploy_policy.main(args, out, err)
-    from components.config import ConfigError
-    from components.validation import ArgsError
-    from policy.rules import evaluate
+    from slipway_aws.config import ConfigError
+    from slipway_aws.validation import ArgsError
+    from slipway_policy.rules import evaluate
 
     from .policy_report import render_markdown as findings_markdown
     from .policy_report import render_text as findings_text
 
     try:
         overrides = costs.parse_assumptions(args.assume)
-        environment = _environment(args.stack)
+        root = args.cwd.resolve() if args.cwd else ROOT
+        environment = _environment(args.stack, root)
         costs.assumptions_for(environment, overrides)  # reject unknown keys before the run
         base = _load_base(args.diff) if args.diff else None
-        graph = run_stack(args.stack)
+        graph = run_stack(args.stack, root=root)
     except (ConfigError, ArgsError, StackFileError, costs.CostError, BaseError) as exc:
         print(f"error: {exc}", file=err)
         return 2
@@ -223,7 +232,11 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: Te
     try:
         estimate = (
             costs.estimate(
-                graph.resources, graph.stack, region=_region(args.stack), overrides=overrides, environment=environment
+                graph.resources,
+                graph.stack,
+                region=_region(args.stack, root),
+                overrides=overrides,
+                environment=environment,
             )
             if args.cost
             else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from itertools import groupby
 
-from policy.rules import RULES, Finding
+from slipway_policy.rules import RULES, Finding
 
 Style = Callable[[str, str], str]
 

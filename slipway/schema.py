@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from components.config import KEY_DOCS, NAMESPACE, OPTIONAL_KEYS, PROFILES, key_type
+from slipway_aws.config import KEY_DOCS, NAMESPACE, OPTIONAL_KEYS, PROFILES, key_type
 
 ROOT = Path(__file__).resolve().parent.parent
 README_TABLE_HEADER = "| key | dev default | prod default | meaning |\n|---|---|---|---|\n"

@@ -46,7 +46,7 @@ def test_mandatory_finding_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
     from policy import rules
 
     # hold the dev stack to prod levels: its trade-offs become mandatory failures
-    monkeypatch.setattr(plan, "_environment", lambda stack: "prod")
+    monkeypatch.setattr(plan, "_environment", lambda stack, root=None: "prod")
     code, out, _ = run("--stack", "dev")
     assert code == 1 and "MANDATORY" in out and "rds-multi-az" in out
     assert rules.RULES_BY_ID["rds-multi-az"].level("prod") == "mandatory"

@@ -58,7 +58,7 @@ def test_every_component_uses_the_slipway_type_token_and_parents_its_children(st
     component_urns = {c.urn for c in components}
     cloud = [r for r in stack.resources if r.custom]
     top_level = [r.name for r in cloud if r.parent not in component_urns]
-    assert top_level == [f"slipway-{stack.stack}-rollout"], top_level
+    assert top_level == [], top_level  # the rollout check too: everything is a child of the one WebApp
 
 
 def test_prod_json_plan_lists_every_resource_named_in_the_design() -> None:
@@ -108,7 +108,9 @@ def test_cli_reports_bad_config_and_unknown_stacks_with_exit_2(monkeypatch: pyte
     from slipway import offline
 
     original = offline.run_stack
-    monkeypatch.setattr(plan, "run_stack", lambda s: original(s, overrides={"slipway:backupRetentionDays": 99}))
+    monkeypatch.setattr(
+        plan, "run_stack", lambda s, **kw: original(s, overrides={"slipway:backupRetentionDays": 99}, **kw)
+    )
     err = io.StringIO()
     assert plan.main(["plan", "--stack", "dev"], out=io.StringIO(), err=err) == 2
     assert "slipway:backupRetentionDays: 99\n" in err.getvalue() and "from 1 to 35" in err.getvalue()

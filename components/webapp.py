@@ -1,0 +1,474 @@
+"""WebApp: one call for a container web app on AWS: network, registry and image, secrets, logs, roles, PostgreSQL,
+cluster, migration gate, TLS, load-balanced Fargate service, rollout check and alarms.
+
+It builds exactly what the slipway stack program used to wire by hand, from a handful of arguments::
+
+    app = WebApp("shop", WebAppArgs(build_context="app", profile="dev"))
+    pulumi.export("url", app.url)
+
+and wires the container contract itself: ``PORT``, ``DB_HOST``/``DB_PORT``/``DB_NAME``/``DB_USER``/``DB_SSLMODE``,
+``DB_PASSWORD`` and ``SECRET_KEY`` (from :class:`AppSecrets`) plus ``secrets`` by name, the execution role's exact
+ARNs, the log group, the migration gate before the rollout, and the rollout check after it.
+
+Every child is an attribute (``app.network``, ``app.database``, ``app.web``, ...), ``None`` when switched off; the
+lower-level components stay public for anything this does not cover. ``None`` in a field means "the profile's
+value": ``profile="dev"`` is cheap and disposable, ``"prod"`` highly available and protected (the same profiles as
+the stack configuration, :data:`components.config.PROFILES`).
+
+Physical names start with ``name_prefix``, by default ``<name>-<stack>``, so the same program deployed as two stacks
+(or two projects with different names) never collides.
+"""
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+
+from .cluster import EcsCluster, EcsClusterArgs
+from .config import PROFILES
+from .docs import document_fields
+from .gates import RolloutCheck, RolloutCheckArgs
+from .logs import AppLogs, AppLogsArgs
+from .migration import MigrationTask, MigrationTaskArgs
+from .network import Network, NetworkArgs
+from .registry import ContainerRegistry, ContainerRegistryArgs
+from .secrets import AppSecrets, AppSecretsArgs
+from .task_roles import TaskRoles, TaskRolesArgs
+from .web_service import WebService, WebServiceArgs
+
+PROFILE_NAMES = ("dev", "prod")
+
+
+@document_fields
+@dataclass(frozen=True)
+class WebAppArgs:
+    build_context: Optional[str] = None
+    """Directory with the app's Dockerfile, relative to the project: built for ``architecture``, pushed to the app's
+    ECR repository and deployed by digest. Default None; exactly one of ``build_context`` and ``image_uri``."""
+    image_uri: Optional[str] = None
+    """Deploy this image, pinned by digest (``repo@sha256:...``), instead of building. Default None."""
+    image_repository_arn: Optional[str] = None
+    """ECR repository of ``image_uri`` the execution role may pull from. Default None: derived from an ECR
+    ``image_uri`` (other registries need no grant)."""
+    profile: str = "prod"
+    """``dev`` (cheap, disposable) or ``prod`` (highly available, protected): supplies every field left None.
+    Default ``prod``."""
+    name_prefix: Optional[str] = None
+    """Prefix of every child's name and of the physical names AWS sees. Default None: ``<name>-<stack>``."""
+    region: Optional[str] = None
+    """AWS region, for the log driver and the program's own AWS calls. Default None: the AWS provider's (the stack's
+    ``aws:region``, else ``AWS_REGION``)."""
+    aws_profile: Optional[str] = None
+    """Named AWS profile of the image lookup, migration gate and rollout check (the stack's ``aws:profile``).
+    Default None: the default credential chain."""
+    network: Optional[Network] = None
+    """An existing :class:`Network` to run in. Default None: a new one from ``vpc_cidr``, ``az_count``,
+    ``nat_strategy``."""
+    vpc_cidr: Optional[str] = None
+    """CIDR of the new VPC. Default None: the profile's (dev 10.20.0.0/16, prod 10.30.0.0/16)."""
+    az_count: Optional[int] = None
+    """Availability zones of the new VPC. Default None: the profile's (dev 2, prod 3)."""
+    nat_strategy: Optional[str] = None
+    """``none``, ``single`` or ``per_az``. Default None: the profile's (dev none, prod per_az)."""
+    cluster: Optional[EcsCluster] = None
+    """An existing :class:`EcsCluster`. Default None: a new one."""
+    architecture: Optional[str] = None
+    """``arm64`` or ``x86_64``, of the image and the tasks. Default None: the profile's (arm64)."""
+    cpu: Optional[int] = None
+    """Fargate task CPU units. Default None: the profile's (dev 256, prod 512)."""
+    memory: Optional[int] = None
+    """Fargate task memory in MiB. Default None: the profile's (dev 512, prod 1024)."""
+    min_tasks: Optional[int] = None
+    """Autoscaling floor and initial task count. Default None: the profile's (dev 1, prod 2)."""
+    max_tasks: Optional[int] = None
+    """Autoscaling ceiling. Default None: the profile's (dev 2, prod 6)."""
+    fargate_spot: Optional[bool] = None
+    """Run on Fargate Spot. Default None: the profile's (dev True, prod False)."""
+    container_port: int = 8000
+    """Port the app listens on; also passed to it as ``PORT``. Default 8000."""
+    health_check_path: str = "/healthz"
+    """Path the load balancer checks (HTTP 200 without touching the database). Default ``/healthz``."""
+    container_health_check: Optional[Sequence[str]] = None
+    """Container health check command (ECS ``CMD``/``CMD-SHELL`` form), run inside the image. Default None: none; the
+    load balancer's check on ``health_check_path`` decides, so the image needs no shell, curl or Python."""
+    health_check_grace_period_seconds: int = 30
+    """Seconds ECS ignores failing load-balancer checks of a new task. Default 30."""
+    deregistration_delay_seconds: int = 15
+    """Connection draining before a target leaves the load balancer. Default 15 (AWS: 300)."""
+    cpu_target_percent: int = 60
+    """Target-tracking CPU utilisation for autoscaling. Default 60."""
+    requests_per_target: int = 500
+    """Target-tracking requests per task per minute. Default 500."""
+    tls_policy: str = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+    """HTTPS listener security policy (TLS 1.3). Default as shown."""
+    env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """More plain environment variables for the app and its migration. Default none (``PORT`` and ``DB_*`` are
+    always set)."""
+    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """More secrets by name: env var -> ARN of an existing Secrets Manager secret (the execution role may read exactly
+    these). Default none (``DB_PASSWORD`` and ``SECRET_KEY`` are always generated)."""
+    database: bool = True
+    """Create the PostgreSQL database, pass ``DB_*`` and run the migration gate. Default True."""
+    db_instance_class: Optional[str] = None
+    """RDS instance class. Default None: the profile's (dev db.t4g.micro, prod db.t4g.medium)."""
+    db_engine_version: Optional[str] = None
+    """PostgreSQL major version. Default None: the profile's (17)."""
+    db_allocated_storage_gb: Optional[int] = None
+    """Initial storage in GiB. Default None: the profile's (dev 20, prod 50)."""
+    db_max_allocated_storage_gb: Optional[int] = None
+    """Storage autoscaling ceiling in GiB. Default None: the profile's (dev 50, prod 500)."""
+    db_multi_az: Optional[bool] = None
+    """Standby in a second AZ. Default None: the profile's (dev False, prod True)."""
+    backup_retention_days: Optional[int] = None
+    """Backup and point-in-time-recovery retention. Default None: the profile's (dev 7, prod 14)."""
+    backup_window: Optional[str] = None
+    """Daily backup window, UTC. Default None: the profile's (03:00-04:00)."""
+    maintenance_window: Optional[str] = None
+    """Weekly maintenance window, UTC. Default None: the profile's (sun:04:30-sun:05:30)."""
+    migration_command: Optional[Sequence[str]] = ("app", "migrate")
+    """Command of the one-off migration task that gates every rollout. Default ``app migrate``; None: no gate."""
+    deletion_protection: Optional[bool] = None
+    """Deletion protection of the database and the load balancer. Default None: the profile's (dev False, prod
+    True)."""
+    log_retention_days: Optional[int] = None
+    """CloudWatch log retention. Default None: the profile's (dev 14, prod 90)."""
+    domain: Optional[str] = None
+    """DNS name to serve; with ``hosted_zone_id``: a DNS-validated certificate and an alias record. Default None."""
+    hosted_zone_id: Optional[str] = None
+    """Route 53 zone of ``domain``. Default None."""
+    certificate_arn: Optional[str] = None
+    """Existing ACM certificate instead of ``domain`` + ``hosted_zone_id``. Default None (dev: self-signed)."""
+    access_logs: Optional[bool] = None
+    """Write load-balancer access logs to an encrypted bucket. Default None: the profile's (dev False, prod True)."""
+    observability: bool = True
+    """Alarms (to an SNS topic) and a dashboard; needs ``database``. Default True."""
+    alarm_email: Optional[str] = None
+    """E-mail subscribed to the alarm topic. Default None."""
+    rollout_check: bool = True
+    """Fail ``pulumi up`` when ECS rolls the new deployment back. Default True."""
+    tags: Optional[Mapping[str, str]] = None
+    """Tags of every resource. Default None: ``app``, ``environment``, ``stack`` and ``managed-by``."""
+    moved_from_stack_root: bool = False
+    """The children were declared at the top of the stack by an earlier program (slipway before 0.1): alias them
+    there so ``pulumi up`` adopts them instead of replacing them. Default False."""
+
+    def __post_init__(self) -> None:
+        """Refuse a missing or double image source, an unknown profile and a half-given domain."""
+        from .validation import Checks
+
+        checks = Checks()
+        if (self.build_context is None) == (self.image_uri is None):
+            checks.bad("build_context", self.build_context, "give exactly one of build_context and image_uri")
+        if self.profile not in PROFILE_NAMES:
+            checks.bad("profile", self.profile, "use dev or prod")
+        if self.domain and not (self.hosted_zone_id or self.certificate_arn):
+            checks.bad("domain", self.domain, "a domain needs hosted_zone_id (or certificate_arn)")
+        if self.profile == "prod" and not (self.certificate_arn or (self.domain and self.hosted_zone_id)):
+            checks.bad(
+                "certificate_arn", None, "prod needs certificate_arn or domain + hosted_zone_id (no self-signed)"
+            )
+        checks.raise_for("WebAppArgs")
+
+    def setting(self, field_name: str, key: str) -> Any:
+        """This field's value, or the profile's for ``key`` (a ``slipway:`` config key) when it is None."""
+        value = getattr(self, field_name)
+        if value is not None:
+            return value
+        raw = PROFILES[self.profile][key]
+        if raw in ("true", "false"):
+            return raw == "true"
+        return int(raw) if raw.isdigit() and key != "dbEngineVersion" else raw
+
+
+class WebApp(pulumi.ComponentResource):
+    """Outputs: ``url``, ``image_ref``, ``db_endpoint`` (None without a database), ``log_group_name``,
+    ``cluster_name``, ``service_name``, ``alarm_topic_arn`` (None without observability).
+
+    Children: ``network``, ``registry``, ``image`` (None for ``image_uri``), ``app_secrets``, ``logs``, ``roles``,
+    ``db`` (or None), ``ecs``, ``migration`` (or None), ``certificate``, ``access_log_bucket`` (or None), ``web``,
+    ``rollout`` (or None), ``alarms`` (or None)."""
+
+    url: pulumi.Output[str]
+    """The app's HTTPS address."""
+    image_ref: pulumi.Output[str]
+    """The deployed image, pinned by digest."""
+    log_group_name: pulumi.Output[str]
+    """Log group of the app and its migrations."""
+    cluster_name: pulumi.Output[str]
+    """ECS cluster name."""
+    service_name: pulumi.Output[str]
+    """ECS service name."""
+
+    def __init__(self, name: str, args: WebAppArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("slipway:aws:WebApp", name, None, opts)
+        stack = pulumi.get_stack()
+        prefix = args.name_prefix or f"{name}-{stack}"
+        prod = args.profile == "prod"
+        tags = dict(
+            args.tags
+            if args.tags is not None
+            else {"app": name, "environment": args.profile, "stack": stack, "managed-by": "pulumi/slipway"}
+        )
+        s = args.setting
+        arch: str = s("architecture", "architecture")
+        log_retention: int = s("log_retention_days", "logRetentionDays")
+        deletion_protection: bool = s("deletion_protection", "deletionProtection")
+        region = args.region or pulumi.Config("aws").get("region") or os.environ.get("AWS_REGION")
+        if not region:
+            raise ValueError("WebAppArgs.region: none given and the stack sets no aws:region (nor AWS_REGION)")
+        moved = [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)] if args.moved_from_stack_root else None
+        child = pulumi.ResourceOptions(parent=self, aliases=moved)
+
+        self.network: Network = args.network or Network(
+            f"{prefix}-net",
+            NetworkArgs(
+                cidr_block=s("vpc_cidr", "vpcCidr"),
+                az_count=s("az_count", "azCount"),
+                nat_strategy=s("nat_strategy", "natStrategy"),
+                tags=tags,
+            ),
+            opts=child,
+        )
+        net = self.network
+        self.registry = ContainerRegistry(
+            prefix, ContainerRegistryArgs(repository_name=prefix, force_delete=not prod, tags=tags), opts=child
+        )
+        self.image: Optional[Any] = None
+        image_ref: pulumi.Input[str]
+        if args.image_uri:
+            image_ref = args.image_uri
+        else:
+            from .image import AppImage, AppImageArgs, image_tag
+
+            context = str(args.build_context)
+            self.image = AppImage(
+                prefix,
+                AppImageArgs(
+                    context=context,
+                    repository_url=self.registry.repository_url,
+                    registry_id=self.registry.registry_id,
+                    tag=image_tag(str(Path(os.getcwd(), context).resolve()), arch),
+                    architecture=arch,
+                    repository_name=prefix,
+                    region=region,
+                    aws_profile=args.aws_profile,
+                ),
+                opts=child,
+            )
+            image_ref = self.image.image_ref
+        self.app_secrets = AppSecrets(
+            prefix, AppSecretsArgs(recovery_window_days=30 if prod else 7, tags=tags), opts=child
+        )
+        self.logs = AppLogs(prefix, AppLogsArgs(retention_days=log_retention, tags=tags), opts=child)
+        pull_from: list[pulumi.Input[str]] = [self.registry.repository_arn]
+        foreign_repo = args.image_repository_arn or _ecr_repository_arn(args.image_uri)
+        if foreign_repo:
+            pull_from.append(foreign_repo)
+        secret_arns: pulumi.Input[list[str]] = self.app_secrets.arns
+        if args.secrets:
+            secret_arns = pulumi.Output.all(self.app_secrets.arns, *args.secrets.values()).apply(
+                lambda xs: [*xs[0], *(_secret_arn(x) for x in xs[1:])]
+            )
+        self.roles = TaskRoles(
+            prefix,
+            TaskRolesArgs(
+                repository_arns=pulumi.Output.all(*pull_from),
+                log_group_arn=self.logs.log_group_arn,
+                secret_arns=secret_arns,
+                tags=tags,
+            ),
+            opts=child,
+        )
+        self.db: Optional[Any] = None
+        env: dict[str, pulumi.Input[str]] = {**args.env, "PORT": str(args.container_port)}
+        if args.database:
+            from .database import Database, DatabaseArgs
+
+            self.db = Database(
+                f"{prefix}-db",
+                DatabaseArgs(
+                    vpc_id=net.vpc_id,
+                    subnet_ids=net.private_subnet_ids,
+                    password=self.app_secrets.db_password,
+                    engine_version=s("db_engine_version", "dbEngineVersion"),
+                    instance_class=s("db_instance_class", "dbInstanceClass"),
+                    allocated_storage_gb=s("db_allocated_storage_gb", "dbAllocatedStorageGb"),
+                    max_allocated_storage_gb=s("db_max_allocated_storage_gb", "dbMaxAllocatedStorageGb"),
+                    multi_az=s("db_multi_az", "dbMultiAz"),
+                    backup_retention_days=s("backup_retention_days", "backupRetentionDays"),
+                    backup_window=s("backup_window", "backupWindow"),
+                    maintenance_window=s("maintenance_window", "maintenanceWindow"),
+                    deletion_protection=deletion_protection,
+                    final_snapshot=prod,
+                    apply_immediately=not prod,
+                    log_retention_days=log_retention,
+                    tags=tags,
+                ),
+                opts=child,
+            )
+            env.update(
+                {
+                    "DB_HOST": self.db.address,
+                    "DB_PORT": str(self.db.port),
+                    "DB_NAME": self.db.db_name,
+                    "DB_USER": self.db.username,
+                    "DB_SSLMODE": "require",
+                }
+            )
+        container_secrets = {**self.app_secrets.container_secrets, **args.secrets}
+        self.ecs: EcsCluster = args.cluster or EcsCluster(prefix, EcsClusterArgs(tags=tags), opts=child)
+        self.migration: Optional[MigrationTask] = None
+        if self.db is not None and args.migration_command is not None:
+            self.migration = MigrationTask(
+                f"{prefix}-migrate",
+                MigrationTaskArgs(
+                    cluster_arn=self.ecs.cluster_arn,
+                    vpc_id=net.vpc_id,
+                    subnet_ids=net.task_subnet_ids,
+                    image=image_ref,
+                    execution_role_arn=self.roles.execution_role_arn,
+                    task_role_arn=self.roles.task_role_arn,
+                    log_group_name=self.logs.log_group_name,
+                    region=region,
+                    database_security_group_id=self.db.client_security_group_id,
+                    environment=env,
+                    secrets=container_secrets,
+                    command=tuple(args.migration_command),
+                    assign_public_ip=net.assign_public_ip,
+                    architecture=arch,
+                    aws_profile=args.aws_profile,
+                    run_after=[self.db],
+                    tags=tags,
+                ),
+                opts=child,
+            )
+        from .tls import TlsCertificate, TlsCertificateArgs
+
+        self.certificate = TlsCertificate(
+            prefix,
+            TlsCertificateArgs(
+                mode="certificate" if args.certificate_arn else "domain" if args.domain else "self_signed",
+                domain=args.domain,
+                hosted_zone_id=args.hosted_zone_id,
+                certificate_arn=args.certificate_arn,
+                tags=tags,
+            ),
+            opts=child,
+        )
+        self.access_log_bucket: Optional[Any] = None
+        if s("access_logs", "albAccessLogs"):
+            from .access_logs import AccessLogBucket, AccessLogBucketArgs
+
+            self.access_log_bucket = AccessLogBucket(
+                f"{prefix}-alb-logs", AccessLogBucketArgs(region=region, force_destroy=not prod, tags=tags), opts=child
+            )
+        self.web = WebService(
+            f"{prefix}-web",
+            WebServiceArgs(
+                cluster_arn=self.ecs.cluster_arn,
+                cluster_name=self.ecs.cluster_name,
+                vpc_id=net.vpc_id,
+                public_subnet_ids=net.public_subnet_ids,
+                task_subnet_ids=net.task_subnet_ids,
+                image=image_ref,
+                certificate_arn=self.certificate.certificate_arn,
+                execution_role_arn=self.roles.execution_role_arn,
+                task_role_arn=self.roles.task_role_arn,
+                log_group_name=self.logs.log_group_name,
+                region=region,
+                extra_security_group_ids=[self.db.client_security_group_id] if self.db is not None else [],
+                environment=env,
+                secrets=container_secrets,
+                assign_public_ip=net.assign_public_ip,
+                architecture=arch,
+                cpu=s("cpu", "cpu"),
+                memory=s("memory", "memory"),
+                container_port=args.container_port,
+                health_check_path=args.health_check_path,
+                container_health_check=args.container_health_check,
+                health_check_grace_period_seconds=args.health_check_grace_period_seconds,
+                deregistration_delay_seconds=args.deregistration_delay_seconds,
+                min_tasks=s("min_tasks", "minTasks"),
+                max_tasks=s("max_tasks", "maxTasks"),
+                cpu_target_percent=args.cpu_target_percent,
+                requests_per_target=args.requests_per_target,
+                fargate_spot=s("fargate_spot", "fargateSpot"),
+                tls_policy=args.tls_policy,
+                deletion_protection=deletion_protection,
+                access_logs_bucket=self.access_log_bucket.bucket if self.access_log_bucket else None,
+                domain=args.domain,
+                hosted_zone_id=args.hosted_zone_id,
+                deploy_after=[self.migration.gate] if self.migration else [],
+                tags=tags,
+            ),
+            opts=child,
+        )
+        self.rollout: Optional[RolloutCheck] = None
+        if args.rollout_check:
+            self.rollout = RolloutCheck(
+                f"{prefix}-rollout",
+                RolloutCheckArgs(
+                    cluster=self.ecs.cluster_arn,
+                    service=self.web.service_name,
+                    task_definition=self.web.task_definition_arn,
+                    region=region,
+                    aws_profile=args.aws_profile,
+                ),
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.web])),
+            )
+        self.alarms: Optional[Any] = None
+        if args.observability and self.db is not None:
+            from .observability import Observability, ObservabilityArgs
+
+            self.alarms = Observability(
+                prefix,
+                ObservabilityArgs(
+                    alb_arn_suffix=self.web.alb_arn_suffix,
+                    target_group_arn_suffix=self.web.target_group_arn_suffix,
+                    cluster_name=self.ecs.cluster_name,
+                    service_name=self.web.service_name,
+                    db_identifier=self.db.identifier,
+                    db_instance_class=s("db_instance_class", "dbInstanceClass"),
+                    db_allocated_storage_gb=s("db_allocated_storage_gb", "dbAllocatedStorageGb"),
+                    alarm_email=args.alarm_email,
+                    key_deletion_window_days=30 if prod else 7,
+                    tags=tags,
+                ),
+                opts=child,
+            )
+
+        self.url = self.web.url
+        self.image_ref = pulumi.Output.from_input(image_ref)
+        self.db_endpoint: Optional[pulumi.Output[str]] = self.db.endpoint if self.db is not None else None
+        self.log_group_name = self.logs.log_group_name
+        self.cluster_name = self.ecs.cluster_name
+        self.service_name = self.web.service_name
+        self.alarm_topic_arn: Optional[pulumi.Output[str]] = self.alarms.topic_arn if self.alarms else None
+        self.register_outputs(
+            {
+                "url": self.url,
+                "image_ref": self.image_ref,
+                "db_endpoint": self.db_endpoint,
+                "log_group_name": self.log_group_name,
+                "cluster_name": self.cluster_name,
+                "service_name": self.service_name,
+                "alarm_topic_arn": self.alarm_topic_arn,
+            }
+        )
+
+
+def _ecr_repository_arn(image_uri: Optional[str]) -> Optional[str]:
+    """``<account>.dkr.ecr.<region>.amazonaws.com/<path>@sha256:...`` -> the repository's ARN; else None."""
+    if not image_uri or ".dkr.ecr." not in image_uri:
+        return None
+    host, path = image_uri.split("@", 1)[0].split("/", 1)
+    account, _, _, region = host.split(".")[:4]
+    return f"arn:aws:ecr:{region}:{account}:repository/{path.split(':', 1)[0]}"
+
+
+def _secret_arn(value_from: str) -> str:
+    """A ``valueFrom`` (``<arn>[:json-key:stage:version]``) -> the secret's ARN (7 colon-separated parts)."""
+    return ":".join(str(value_from).split(":")[:7])

@@ -1,0 +1,24 @@
+"""The shop team's stack: their own image (Go, no Python inside) on slipway's WebApp, as dev and prod."""
+
+import pulumi
+
+from slipway_aws import WebApp, WebAppArgs
+
+config = pulumi.Config()
+
+app = WebApp(
+    "shop",
+    WebAppArgs(
+        image_uri=config.require("imageUri"),
+        profile=config.require("profile"),
+        certificate_arn=config.get("certificateArn") or None,
+        container_port=8080,
+        health_check_path="/ready",
+        env={"SHOP_CURRENCY": "EUR"},
+        migration_command=["/shop", "migrate"],
+    ),
+)
+
+pulumi.export("url", app.url)
+pulumi.export("db_endpoint", app.db_endpoint)
+pulumi.export("logs", app.log_group_name)

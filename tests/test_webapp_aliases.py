@@ -1,0 +1,111 @@
+"""Moving the stack program onto one WebApp replaces no deployed resource.
+
+The program before WebApp (``git show 2b9eeee:__main__.py``) runs offline against today's components, next to the
+same stack files, so both graphs differ only in the program. Pulumi's mock monitor builds a URN from the immediate
+parent's type only, the engine from the whole chain of ancestors' types (the root stack excluded), so both graphs
+are first rewritten to engine URNs. Then every old engine URN must be a new resource's engine URN or one of its
+aliases, computed as the engine does: the resource's own aliases (``parent`` = the root stack for
+``{"parent": None}``), plus, for each alias of a parent, the URN under that aliased parent (inherited by every
+descendant).
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from slipway.offline import ResourceGraph
+
+ROOT = Path(__file__).resolve().parent.parent
+BEFORE_WEBAPP = "2b9eeee"
+
+
+@functools.cache
+def old_graph(stack: str, tmp: Path) -> dict[str, Optional[str]]:
+    """URN -> parent URN of the pre-WebApp program's graph for ``stack``."""
+    from slipway.offline import run_stack
+
+    tmp.mkdir(exist_ok=True)
+    program = subprocess.run(
+        ["git", "show", f"{BEFORE_WEBAPP}:__main__.py"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    (tmp / "__main__.py").write_text(program)
+    for name in ("Pulumi.yaml", f"Pulumi.{stack}.yaml"):
+        (tmp / name).write_text((ROOT / name).read_text())
+    if not (tmp / "app").exists():
+        (tmp / "app").symlink_to(ROOT / "app")
+    return {r.urn: r.parent for r in run_stack(stack, root=tmp).resources}
+
+
+def _parts(urn: str) -> tuple[str, str, str]:
+    """``(stack::project prefix, own type, name)`` of a URN."""
+    head, project, qualified, name = urn.split("::", 3)
+    return f"{head}::{project}", qualified.split("$")[-1], name
+
+
+def engine_urns(parents: dict[str, Optional[str]]) -> dict[str, str]:
+    """mock URN -> engine URN, from each resource's parent (URNs absent from ``parents`` are the root stack)."""
+    chains: dict[str, str] = {}
+
+    def chain(urn: str) -> str:
+        if urn not in chains:
+            _, own, _ = _parts(urn)
+            parent = parents.get(urn)
+            chains[urn] = f"{chain(parent)}${own}" if parent in parents else own
+        return chains[urn]
+
+    return {urn: f"{_parts(urn)[0]}::{chain(urn)}::{_parts(urn)[2]}" for urn in parents}
+
+
+def covered(graph: ResourceGraph) -> set[str]:
+    """Every engine URN the new graph's resources answer to: their own and their (inherited) aliases."""
+    parents = {r.urn: r.parent for r in graph.resources}
+    by_urn = {r.urn: r for r in graph.resources}
+    chains: dict[str, set[str]] = {}
+
+    def candidates(urn: str) -> set[str]:
+        if urn not in chains:
+            resource, (_, own, _) = by_urn[urn], _parts(urn)
+            parent_chains = candidates(resource.parent) if resource.parent in by_urn else {""}
+            found = {f"{c}${own}" if c else own for c in parent_chains}
+            for alias in resource.aliases:
+                assert set(alias) <= {"parent", "type"}, alias  # the aliases this program uses
+                typ = alias.get("type", own)
+                if "parent" not in alias:
+                    found |= {f"{c}${typ}" if c else typ for c in parent_chains}
+                elif alias["parent"] is None:
+                    found.add(typ)
+                else:
+                    found |= {f"{c}${typ}" for c in candidates(alias["parent"])}
+            chains[urn] = found
+        return chains[urn]
+
+    return {f"{_parts(urn)[0]}::{c}::{_parts(urn)[2]}" for urn in parents for c in candidates(urn)}
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_every_old_urn_is_kept_or_aliased(
+    name: str, dev: ResourceGraph, prod: ResourceGraph, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    graph = {"dev": dev, "prod": prod}[name]
+    before = set(engine_urns(old_graph(name, tmp_path_factory.getbasetemp() / "old-program")).values())
+    assert len(before) > 80
+    assert sorted(before - covered(graph)) == []
+
+
+def test_without_the_aliases_every_resource_would_move(
+    dev: ResourceGraph, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    before = set(engine_urns(old_graph("dev", tmp_path_factory.getbasetemp() / "old-program")).values())
+    now = set(engine_urns({r.urn: r.parent for r in dev.resources}).values())
+    assert len(before - now) == len(before)  # all of them: the test above is not vacuous
+
+
+def test_the_program_is_one_webapp(dev: ResourceGraph) -> None:
+    roots = [r for r in dev.resources if r.parent is None or _parts(r.parent)[1] == "pulumi:pulumi:Stack"]
+    assert [r.type for r in roots] == ["slipway:aws:WebApp"]
+    assert all(r.aliases == [{"parent": None}] for r in dev.children(roots[0].urn))
