@@ -87,9 +87,10 @@ def storage_at_risk_expression(free: str, floor_bytes: int) -> str:
     return f"IF({free} < {floor_bytes} OR {free} + {STORAGE_RUNWAY_SECONDS} * RATE({free}) < 0, 1, 0)"
 
 
-def alarm_key_policy(account_id: str) -> str:
-    """Key policy: the account administers the key (IAM decides who); CloudWatch alarms of this account may use it
-    to publish to the encrypted topic (SNS's own delivery, e-mail included, needs no grant)."""
+def alarm_key_policy(account_id: str, region: str = "*") -> str:
+    """Key policy: the account administers the key (IAM decides who); CloudWatch alarms of this account and region
+    may use it to publish to the encrypted topic (SNS's own delivery, e-mail included, needs no grant). The
+    ``aws:SourceArn`` condition limits the grant to alarms, not any CloudWatch feature acting for the account."""
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -107,7 +108,10 @@ def alarm_key_policy(account_id: str) -> str:
                     "Principal": {"Service": "cloudwatch.amazonaws.com"},
                     "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                     "Resource": "*",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": account_id},
+                        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account_id}:alarm:*"},
+                    },
                 },
             ],
         }
@@ -134,9 +138,10 @@ class Observability(pulumi.ComponentResource):
             description=f"{name}: encrypts the alarm topic",
             enable_key_rotation=True,
             deletion_window_in_days=args.key_deletion_window_days,
-            policy=aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id.apply(
-                alarm_key_policy
-            ),
+            policy=pulumi.Output.all(
+                aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id,
+                aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region,
+            ).apply(lambda parts: alarm_key_policy(parts[0], parts[1])),
             tags=dict(args.tags),
             opts=self._child,
         )

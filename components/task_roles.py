@@ -19,14 +19,23 @@ import pulumi_aws as aws
 
 from .docs import document_fields
 
-ECS_TASKS_TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"},
-        ],
-    }
-)
+
+def execution_role_trust(account_id: str) -> str:
+    """Trust for the ECS agent's role: ECS acting for this account only (``aws:SourceAccount``, confused-deputy
+    protection)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                },
+            ],
+        }
+    )
 
 
 def task_role_trust(account_id: str, region: str) -> str:
@@ -113,9 +122,11 @@ class TaskRoles(pulumi.ComponentResource):
         super().__init__("slipway:aws:TaskRoles", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
+        inv = pulumi.InvokeOutputOptions(parent=self)
+        account_id = aws.get_caller_identity_output(opts=inv).account_id
         execution = aws.iam.Role(
             f"{name}-execution",
-            assume_role_policy=ECS_TASKS_TRUST,
+            assume_role_policy=account_id.apply(execution_role_trust),
             description="ECS agent: pull the app image, write its logs, read its secrets",
             tags=tags,
             opts=child,
@@ -124,10 +135,9 @@ class TaskRoles(pulumi.ComponentResource):
             lambda a: execution_policy_document(a[0], a[1], a[2])
         )
         execution_policy = aws.iam.RolePolicy(f"{name}-execution-policy", role=execution.id, policy=policy, opts=child)
-        inv = pulumi.InvokeOutputOptions(parent=self)
-        trust = pulumi.Output.all(
-            aws.get_caller_identity_output(opts=inv).account_id, aws.get_region_output(opts=inv).region
-        ).apply(lambda a: task_role_trust(a[0], a[1]))
+        trust = pulumi.Output.all(account_id, aws.get_region_output(opts=inv).region).apply(
+            lambda a: task_role_trust(a[0], a[1])
+        )
         task = aws.iam.Role(
             f"{name}-task",
             assume_role_policy=trust,

@@ -28,7 +28,7 @@ EXPECTED = {
 
 
 def test_log_retention_is_finite_per_environment(dev: ResourceGraph, prod: ResourceGraph) -> None:
-    assert len(dev.by_type("aws:cloudwatch/logGroup:LogGroup")) == 3, "the app's and RDS's two exports"
+    assert len(dev.by_type("aws:cloudwatch/logGroup:LogGroup")) == 4, "the app's, RDS's two exports, VPC flow logs"
     assert all(g.input("retentionInDays") == 14 for g in dev.by_type("aws:cloudwatch/logGroup:LogGroup"))
     assert all(g.input("retentionInDays") == 90 for g in prod.by_type("aws:cloudwatch/logGroup:LogGroup"))
     for graph in (dev, prod):
@@ -94,7 +94,10 @@ def test_alarms_can_publish_to_the_encrypted_topic(dev: ResourceGraph, prod: Res
         cloudwatch = [st for st in policy["Statement"] if st["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
         assert len(cloudwatch) == 1 and set(cloudwatch[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
         account = graph.one("aws:sns/topic:Topic").outputs["arn"].split(":")[4]
-        assert cloudwatch[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
+        assert cloudwatch[0]["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": account},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:us-east-1:{account}:alarm:*"},
+        }, "alarms of this account and region only"
         admin = [st for st in policy["Statement"] if st["Principal"] == {"AWS": f"arn:aws:iam::{account}:root"}]
         assert admin, "without the account root statement nobody could ever manage the key"
 

@@ -23,18 +23,18 @@ def test_execution_policy_names_exactly_our_repo_log_group_and_secrets(stack: Re
 
 
 def test_task_role_has_no_policies_and_both_roles_trust_only_ecs_tasks(stack: ResourceGraph) -> None:
-    policies = stack.by_type("aws:iam/rolePolicy:RolePolicy")
-    assert [p.name for p in policies] == [f"slipway-{stack.stack}-execution-policy"]
-    for role in stack.by_type("aws:iam/role:Role"):
+    ecs_roles = [r for r in stack.by_type("aws:iam/role:Role") if r.name.endswith(("-execution", "-task"))]
+    ecs_role_names = {r.outputs["name"] for r in ecs_roles}
+    policies = [p for p in stack.by_type("aws:iam/rolePolicy:RolePolicy") if p.input("role") in ecs_role_names]
+    assert [p.name for p in policies] == [f"slipway-{stack.stack}-execution-policy"], "the task role has none"
+    account = ecs_roles[0].outputs["arn"].split(":")[4]
+    for role in ecs_roles:
         (statement,) = json.loads(role.input("assumeRolePolicy"))["Statement"]
         assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+        assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": account}, "confused-deputy guard"
     task = stack.one("aws:iam/role:Role", "-task")
     (statement,) = json.loads(task.input("assumeRolePolicy"))["Statement"]
-    account = task.outputs["arn"].split(":")[4]
-    assert statement["Condition"] == {
-        "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:us-east-1:{account}:*"},
-        "StringEquals": {"aws:SourceAccount": account},
-    }, "confused-deputy guard"
+    assert statement["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:ecs:us-east-1:{account}:*"}
 
 
 def test_both_task_definitions_use_the_roles(stack: ResourceGraph) -> None:
