@@ -60,11 +60,14 @@ class WrkResult:
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    requests: int = 0
+    cpu_us_per_request: float = float("nan")
 
     def line(self) -> str:
         return (
             f"{self.rps:8.0f} req/s  p50 {self.p50_ms:6.1f} ms  p99 {self.p99_ms:6.1f} ms  "
-            f"non-2xx {self.non_2xx}  socket errors {self.socket_errors}"
+            f"non-2xx {self.non_2xx}  socket errors {self.socket_errors}  "
+            f"server CPU {self.cpu_us_per_request:5.0f} us/req"
         )
 
 
@@ -80,7 +83,9 @@ def parse_wrk(out: str) -> WrkResult:
     }
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    total = re.search(r"(\d+) requests in", out)
     return WrkResult(
+        requests=int(total.group(1)) if total else 0,
         rps=rps,
         p50_ms=pct.get("50", float("nan")),
         p99_ms=pct.get("99", float("nan")),
@@ -89,7 +94,22 @@ def parse_wrk(out: str) -> WrkResult:
     )
 
 
-def run_wrk(port: int, script: Path, seconds: float, connections: int, threads: int = 2) -> WrkResult:
+def cpu_seconds(pgid: int) -> float:
+    """user + system CPU of every process in the process group ``pgid`` (a server and its workers)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp
+            ticks += int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(
+    port: int, script: Path, seconds: float, connections: int, threads: int = 2, pgid: int | None = None
+) -> WrkResult:
     argv = [
         "wrk",
         f"-t{threads}",
@@ -102,8 +122,13 @@ def run_wrk(port: int, script: Path, seconds: float, connections: int, threads: 
         str(script),
         f"http://127.0.0.1:{port}",
     ]
+    cpu_before = cpu_seconds(pgid) if pgid else 0.0
     out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout  # noqa: S603
-    return parse_wrk(out)
+    result = parse_wrk(out)
+    if pgid and result.requests:
+        # Server CPU per request: unlike req/s, barely moved by what else the machine runs meanwhile.
+        result.cpu_us_per_request = (cpu_seconds(pgid) - cpu_before) / result.requests * 1e6
+    return result
 
 
 def free_port() -> int:
@@ -167,10 +192,10 @@ def process(argv: list[str], env: dict[str, str], port: int, ready_path: str) ->
             proc.wait()
 
 
-def app_env(dsn: str, port: int, workers: int, log_level: str) -> dict[str, str]:
+def app_env(dsn: str, port: int, workers: int, log_level: str, src: Path) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(ROOT / "app"),
+        "PYTHONPATH": str(src),
         "APP_ENV": "prod",
         "SECRET_KEY": "bench-only-secret-key-" + "x" * 20,
         "DATABASE_URL": dsn,
@@ -190,6 +215,12 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY / raw server processes")
     parser.add_argument("--log-level", default="INFO", help="the app's LOG_LEVEL (INFO: access line per request)")
+    parser.add_argument(
+        "--app-src",
+        type=Path,
+        default=ROOT / "app",
+        help="directory holding the slipway_app package to serve (default: app/; e.g. an older version from git)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk not found: apt-get install wrk", file=sys.stderr)
@@ -224,30 +255,40 @@ def main() -> int:
         )
         results: dict[str, dict[str, list[WrkResult]]] = {name: {"app": [], "raw": []} for name in SCENARIOS}
         with (
-            process(app_argv, app_env(dsn, app_port, args.workers, args.log_level), app_port, "/readyz"),
-            process(raw_argv, raw_env, raw_port, "/healthz"),
+            # /healthz: an older --app-src may not know the current schema head (its /readyz would say 503).
+            process(
+                app_argv, app_env(dsn, app_port, args.workers, args.log_level, args.app_src), app_port, "/healthz"
+            ) as app_proc,
+            process(raw_argv, raw_env, raw_port, "/healthz") as raw_proc,
         ):
             for round_no in range(args.rounds):
                 for name, script in scripts.items():
-                    order = [("app", app_port), ("raw", raw_port)]
+                    order = [("app", app_port, app_proc.pid), ("raw", raw_port, raw_proc.pid)]
                     if round_no % 2:
                         order.reverse()
-                    for side, port in order:
+                    for side, port, pgid in order:
                         if args.warmup:
                             run_wrk(port, script, args.warmup, args.connections)
-                        result = run_wrk(port, script, args.seconds, args.connections)
+                        result = run_wrk(port, script, args.seconds, args.connections, pgid=pgid)
                         results[name][side].append(result)
                         print(f"round {round_no + 1}  {name:<22} {side}: {result.line()}", flush=True)
         print()
-        print(f"{'scenario':<22} {'app req/s':>10} {'raw req/s':>10} {'app/raw':>8} {'app p99':>9} {'app non-2xx':>12}")
+        print(
+            f"{'scenario':<22} {'app req/s':>10} {'raw req/s':>10} {'app/raw':>8} {'app p99':>9} {'raw p99':>9} "
+            f"{'app non-2xx':>12} {'CPU us/req app/raw':>19}"
+        )
         for name, sides in results.items():
             app_rps = statistics.median(r.rps for r in sides["app"])
             raw_rps = statistics.median(r.rps for r in sides["raw"])
             ratios = [a.rps / r.rps for a, r in zip(sides["app"], sides["raw"], strict=True)]
             p99 = max(r.p99_ms for r in sides["app"])
+            raw_p99 = max(r.p99_ms for r in sides["raw"])
             bad = sum(r.non_2xx + r.socket_errors for r in sides["app"])
+            app_cpu = statistics.median(r.cpu_us_per_request for r in sides["app"])
+            raw_cpu = statistics.median(r.cpu_us_per_request for r in sides["raw"])
             print(
-                f"{name:<22} {app_rps:10.0f} {raw_rps:10.0f} {statistics.median(ratios):8.0%} {p99:7.1f}ms {bad:12d}"
+                f"{name:<22} {app_rps:10.0f} {raw_rps:10.0f} {statistics.median(ratios):8.0%} {p99:7.1f}ms "
+                f"{raw_p99:7.1f}ms {bad:12d} {app_cpu:9.0f} / {raw_cpu:<7.0f}"
                 f"   (ratios per round: {', '.join(f'{r:.0%}' for r in ratios)})"
             )
     return 0

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from importlib import resources
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as SAPoolTimeoutError
 
@@ -49,11 +52,7 @@ async def require_json(request: Request) -> None:
     Without this, FastAPI validates the raw bytes of e.g. a form post against the model and answers 422.
     A request without ``Content-Type`` is parsed as JSON, as FastAPI does.
     """
-    content_type = request.headers.get("content-type")
-    if content_type is None:
-        return
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json")):
+    if _json_media(request.headers.get("content-type")):
         return
     raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json")
 
@@ -134,30 +133,38 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "revision": ",".join(sorted(current))})
 
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        pattern=IDEMPOTENCY_KEY_PATTERN,
-        description=(
-            "Makes the POST safe to retry (after a timeout, a reset connection or a 503): a unique value per "
-            "logical request, e.g. a UUID, 1..255 visible ASCII characters. The first request with a key creates "
-            "the note and stores the key with it; every later request with the same key and the same body creates "
-            "nothing and gets the original response again (201, same note, same `Location`) with "
-            "`Idempotent-Replayed: true`. The same key with a different body is a 422. Keys are kept as long as "
-            "their note exists."
-        ),
-    ),
-]
+IDEMPOTENCY_KEY_DESCRIPTION = (
+    "Makes the POST safe to retry (after a timeout, a reset connection or a 503): a unique value per "
+    "logical request, e.g. a UUID, 1..255 visible ASCII characters. The first request with a key creates "
+    "the note and stores the key with it; every later request with the same key and the same body creates "
+    "nothing and gets the original response again (201, same note, same `Location`) with "
+    "`Idempotent-Replayed: true`. The same key with a different body is a 422. Keys are kept as long as "
+    "their note exists."
+)
+
+
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+_CREATE_SCHEMA = {"$ref": "#/components/schemas/NoteCreate"}
+
+
+def _json_media(content_type: str | None) -> bool:
+    if content_type is None:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _body_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": ["body", *err.get("loc", ())], "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
 
 
 @notes.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=NoteOut,
-    dependencies=JsonBody,
     responses={
         201: {
             "description": "created, or replayed for a repeated `Idempotency-Key` (then `Idempotent-Replayed: true`)"
@@ -166,14 +173,48 @@ IdempotencyKey = Annotated[
         **_NOT_JSON,
         **_UNAVAILABLE,
     },
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": IDEMPOTENCY_KEY_PATTERN},
+                "description": IDEMPOTENCY_KEY_DESCRIPTION,
+            }
+        ],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _CREATE_SCHEMA}}},
+    },
 )
-async def create_note(payload: NoteCreate, request: Request, idempotency_key: IdempotencyKey = None) -> Response:
-    """Create a note; ``Location`` points at it. Send ``Idempotency-Key`` to make retries safe."""
-    row, created = await _store(request).create(payload.title, payload.body, idempotency_key)
-    headers = {"Location": f"/api/notes/{row['id']}"}
+async def create_note(request: Request) -> Response:
+    """Create a note; ``Location`` points at it. Send ``Idempotency-Key`` to make retries safe.
+
+    The hot write path parses and validates by hand (same rules, same 415/422 answers as the FastAPI-declared
+    endpoints): FastAPI's dependency solving for a body model and a header was ~1/4 of the endpoint's CPU.
+    """
+    headers = request.headers
+    if not _json_media(headers.get("content-type")):
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json")
+    key = headers.get("idempotency-key")
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ["header", "Idempotency-Key"],
+                    "msg": "1..255 visible ASCII characters (no spaces), e.g. a UUID",
+                    "type": "string_pattern_mismatch",
+                }
+            ]
+        )
+    try:
+        payload = NoteCreate.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(_body_errors(exc)) from None
+    row, created = await _store(request).create(payload.title, payload.body, key)
+    response_headers = {"Location": f"/api/notes/{row['id']}"}
     if not created:
-        headers["Idempotent-Replayed"] = "true"
-    return _note_response(row, status.HTTP_201_CREATED, headers)
+        response_headers["Idempotent-Replayed"] = "true"
+    return _note_response(row, status.HTTP_201_CREATED, response_headers)
 
 
 @notes.get("", response_model=NotePage, responses=_UNAVAILABLE)
