@@ -1,4 +1,5 @@
-"""The Pulumi policy pack: every rule of ``rules.py`` as a ``ResourceValidationPolicy``.
+"""The Pulumi policy pack: every rule of ``rules.py`` as a ``ResourceValidationPolicy``, every stack rule (a property
+of the whole graph, such as "each VPC has a flow log") as a ``StackValidationPolicy``.
 
 ``pulumi preview --policy-pack policy`` runs this file as ``python policy/`` (so ``rules`` is imported from this
 directory); tests import it as ``policy.__main__`` and call :func:`build_policies` without starting the server.
@@ -25,6 +26,8 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 
 try:
@@ -55,6 +58,23 @@ def _validator(rule: rules.Rule):  # noqa: ANN202 (pulumi_policy's ResourceValid
     return validate
 
 
+def _stack_validator(rule: rules.StackRule):  # noqa: ANN202 (pulumi_policy's StackValidation signature)
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        resources = [
+            {
+                "type": r.resource_type,
+                "urn": r.urn,
+                "name": r.name,
+                "dependencies": [d.urn for d in (r.dependencies or [])],
+            }
+            for r in args.resources
+        ]
+        for resource, message in rule.check(resources):
+            report_violation(f"{message}. Fix: {rule.remediation}", resource["urn"])
+
+    return validate
+
+
 def build_policies(environment: str) -> list[Policy]:
     policies: list[Policy] = []
     for rule in rules.RULES:
@@ -73,6 +93,23 @@ def build_policies(environment: str) -> list[Policy]:
                 enforcement_level=LEVELS[rule.level(environment)],
                 framework=framework,
                 remediation_steps=rule.remediation,
+            )
+        )
+    for stack_rule in rules.STACK_RULES:
+        policies.append(
+            StackValidationPolicy(
+                name=stack_rule.id,
+                description=stack_rule.description + (f" ({stack_rule.fsbp})" if stack_rule.fsbp else ""),
+                validate=_stack_validator(stack_rule),
+                enforcement_level=LEVELS[stack_rule.level(environment)],
+                framework=(
+                    PolicyComplianceFramework(
+                        name="AWS Foundational Security Best Practices", version="1.0.0", reference=stack_rule.fsbp
+                    )
+                    if stack_rule.fsbp
+                    else None
+                ),
+                remediation_steps=stack_rule.remediation,
             )
         )
     return policies

@@ -350,10 +350,21 @@ def _spot(_: str, i: Mapping[str, Any]) -> list[str]:
 
 
 @rule(
-    "ecs-non-root",
-    "Containers run as a non-root user and are not privileged",
+    "ecs-not-privileged",
+    "Containers are not privileged",
     "ECS.4",
-    "set the container user to a numeric non-root uid:gid (e.g. 10001:10001) and never privileged=true",
+    "never set privileged=true on a container definition",
+    T_TASKDEF,
+)
+def _not_privileged(_: str, i: Mapping[str, Any]) -> list[str]:
+    return [f"container {c.get('name')} is privileged" for c in containers(i) if c.get("privileged") is True]
+
+
+@rule(
+    "ecs-non-root",
+    "Containers run as a numeric non-root user (no FSBP control; ECS.4 is the privileged-container control)",
+    None,
+    "set the container user to a numeric non-root uid:gid (e.g. 10001:10001)",
     T_TASKDEF,
 )
 def _non_root(_: str, i: Mapping[str, Any]) -> list[str]:
@@ -362,8 +373,6 @@ def _non_root(_: str, i: Mapping[str, Any]) -> list[str]:
         user = str(c.get("user") or "")
         if not user or user.split(":")[0] in ("root", "0"):
             out.append(f"container {c.get('name')} runs as root (user={user or 'unset'})")
-        if c.get("privileged") is True:
-            out.append(f"container {c.get('name')} is privileged")
     return out
 
 
@@ -772,6 +781,188 @@ def _retention_prod(_: str, i: Mapping[str, Any]) -> list[str]:
     return [] if days and int(days) >= 90 else [f"retentionInDays={days or 'unset'} (prod wants >= 90)"]
 
 
+# -- identity, monitoring and network controls (issue #12) -----------------------------------------------------
+T_DEFAULT_ACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
+T_NACL = "aws:ec2/networkAcl:NetworkAcl"
+T_KMS = "aws:kms/key:Key"
+T_VPC = "aws:ec2/vpc:Vpc"
+T_FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+ADMIN_PORTS = (22, 3389)
+CONFUSED_DEPUTY_SERVICES = ("ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com", "monitoring.rds.amazonaws.com")
+
+
+@rule(
+    "rds-enhanced-monitoring",
+    "Enhanced Monitoring collects the instance's OS metrics",
+    "RDS.6",
+    "set monitoringInterval to 1, 5, 10, 15, 30 or 60 with a monitoring role (Database does by default)",
+    T_RDS,
+)
+def _enhanced_monitoring(_: str, i: Mapping[str, Any]) -> list[str]:
+    interval = get(i, "monitoringInterval", default=0)
+    if not interval:
+        return ["monitoringInterval is 0 (Enhanced Monitoring off)"]
+    return [] if get(i, "monitoringRoleArn") else ["monitoringInterval is set without a monitoringRoleArn"]
+
+
+@rule(
+    "rds-iam-authentication",
+    "IAM database authentication is on",
+    "RDS.10",
+    "set iamDatabaseAuthenticationEnabled=true (DatabaseArgs.iam_authentication, default True)",
+    T_RDS,
+)
+def _iam_auth(_: str, i: Mapping[str, Any]) -> list[str]:
+    return (
+        [] if get(i, "iamDatabaseAuthenticationEnabled") is True else ["iamDatabaseAuthenticationEnabled is not true"]
+    )
+
+
+@rule(
+    "rds-managed-master-password",
+    "RDS manages and rotates the master password in Secrets Manager; none is kept in Pulumi state",
+    "SecretsManager.1",
+    "drop the password input and set manageMasterUserPassword=true (DatabaseArgs.password=None, the default)",
+    T_RDS,
+)
+def _managed_password(_: str, i: Mapping[str, Any]) -> list[str]:
+    out = []
+    if get(i, "manageMasterUserPassword") is not True:
+        out.append("manageMasterUserPassword is not true: the master password is never rotated")
+    if get(i, "password") is not None:
+        out.append("a master password is set as an input, so it lives in Pulumi state")
+    return out
+
+
+def _admin_port_open(entries: Any) -> list[str]:
+    """Ingress entries that allow 22 or 3389 from anywhere before any deny of that port (lowest rule wins)."""
+    rules = sorted(
+        (e for e in as_list(entries) if isinstance(e, Mapping)), key=lambda e: int(get(e, "ruleNo", default=0))
+    )
+    out = []
+    for port in ADMIN_PORTS:
+        for entry in rules:
+            if get(entry, "cidrBlock") != "0.0.0.0/0" and get(entry, "ipv6CidrBlock") != "::/0":
+                continue
+            protocol = str(get(entry, "protocol", default=""))
+            low, high = int(get(entry, "fromPort", default=0)), int(get(entry, "toPort", default=0))
+            covers = protocol in ("-1", "all") or (protocol in ("tcp", "6") and low <= port <= high)
+            if covers:
+                if get(entry, "action") == "allow":
+                    out.append(f"ingress rule {get(entry, 'ruleNo')} allows port {port} from anywhere")
+                break
+    return out
+
+
+@rule(
+    "nacl-no-admin-ports",
+    "No network ACL admits SSH (22) or RDP (3389) from anywhere",
+    "EC2.21",
+    "deny tcp 22 and 3389 from 0.0.0.0/0 with rule numbers below the allow rules (Network does on the default ACL)",
+    T_DEFAULT_ACL,
+    T_NACL,
+)
+def _nacl_admin_ports(_: str, i: Mapping[str, Any]) -> list[str]:
+    return _admin_port_open(get(i, "ingress"))
+
+
+def _service_principals(statement: Mapping[str, Any]) -> list[str]:
+    return [str(p) for p in as_list(get(statement, "Principal", "Service"))]
+
+
+@rule(
+    "iam-trust-confused-deputy",
+    "Roles that AWS services assume for this account name the account (aws:SourceAccount)",
+    None,
+    "add Condition StringEquals aws:SourceAccount=<account> to the role's trust statement",
+    T_ROLE,
+)
+def _confused_deputy(_: str, i: Mapping[str, Any]) -> list[str]:
+    trust = document(i, "assumeRolePolicy")
+    out = []
+    for st in as_list(trust.get("Statement") if isinstance(trust, Mapping) else None):
+        services = [p for p in _service_principals(st) if p in CONFUSED_DEPUTY_SERVICES]
+        if services and not get(st, "Condition", "StringEquals", "aws:SourceAccount"):
+            out.append(f"trust of {', '.join(services)} has no aws:SourceAccount condition")
+    return out
+
+
+@rule(
+    "kms-cloudwatch-grant-scoped",
+    "A key that CloudWatch may use is limited to this account's alarms (aws:SourceArn and aws:SourceAccount)",
+    None,
+    "add ArnLike aws:SourceArn=arn:aws:cloudwatch:<region>:<account>:alarm:* and aws:SourceAccount",
+    T_KMS,
+)
+def _kms_cloudwatch(_: str, i: Mapping[str, Any]) -> list[str]:
+    out = []
+    for st in statements(i):
+        if "cloudwatch.amazonaws.com" in _service_principals(st):
+            if not get(st, "Condition", "ArnLike", "aws:SourceArn") and not get(
+                st, "Condition", "StringLike", "aws:SourceArn"
+            ):
+                out.append("CloudWatch may use the key without an aws:SourceArn condition")
+            if not get(st, "Condition", "StringEquals", "aws:SourceAccount"):
+                out.append("CloudWatch may use the key without an aws:SourceAccount condition")
+    return out
+
+
+# -- stack rules: a property of the graph, not of one resource ---------------------------------------------------
+@dataclass(frozen=True)
+class StackRule:
+    id: str
+    description: str
+    fsbp: Optional[str]
+    remediation: str
+    check_fn: Callable[[Sequence[Any]], list[tuple[Any, str]]] = field(repr=False, compare=False)
+    enforcement: Mapping[str, str] = field(default_factory=lambda: {"dev": MANDATORY, "prod": MANDATORY})
+
+    def level(self, environment: str) -> str:
+        return self.enforcement.get(environment, self.enforcement["prod"])
+
+    def check(self, resources: Sequence[Any]) -> list[tuple[Any, str]]:
+        """``(resource, message)`` for each violation."""
+        return self.check_fn(resources)
+
+
+STACK_RULES: list[StackRule] = []
+
+
+def _depends(resource: Any, target_urn: str) -> bool:
+    deps = _field(resource, "dependencies") or []
+    return target_urn in [d if isinstance(d, str) else _field(d, "urn") for d in deps]
+
+
+def _vpcs_without(kind: str, resources: Sequence[Any]) -> list[tuple[Any, str]]:
+    vpcs = [r for r in resources if _field(r, "type") == T_VPC]
+    covering = [r for r in resources if _field(r, "type") == kind]
+    return [
+        (v, f"no {kind.rsplit(':', 1)[-1]} of this VPC")
+        for v in vpcs
+        if not any(_depends(c, _field(v, "urn")) for c in covering)
+    ]
+
+
+STACK_RULES.append(
+    StackRule(
+        "vpc-flow-logs",
+        "Every VPC has a flow log",
+        "EC2.6",
+        "keep NetworkArgs.flow_logs=True (the default): all traffic to a log group with finite retention",
+        lambda resources: _vpcs_without(T_FLOW_LOG, resources),
+    )
+)
+STACK_RULES.append(
+    StackRule(
+        "vpc-default-acl-managed",
+        "Every VPC's default network ACL is managed (otherwise AWS's allow-all default applies)",
+        "EC2.21",
+        "adopt it with aws.ec2.DefaultNetworkAcl (Network does) and deny SSH/RDP from anywhere",
+        lambda resources: _vpcs_without(T_DEFAULT_ACL, resources),
+    )
+)
+
+
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 DEV_TRADE_OFFS: frozenset[str] = frozenset(r.id for r in RULES if r.level("dev") == ADVISORY)
 
@@ -789,10 +980,20 @@ def _field(resource: Any, key: str) -> Any:
     return resource.get(key) if isinstance(resource, Mapping) else getattr(resource, key, None)
 
 
-def evaluate(resources: Iterable[Any], environment: str, rules: Sequence[Rule] = RULES) -> list[Finding]:
-    """Findings for graph resources (``offline.Resource`` objects or ``to_json()`` resource dicts)."""
+def evaluate(
+    resources: Iterable[Any],
+    environment: str,
+    rules: Sequence[Rule] = RULES,
+    stack_rules: Optional[Sequence[StackRule]] = None,
+) -> list[Finding]:
+    """Findings for graph resources (``offline.Resource`` objects or ``to_json()`` resource dicts): every resource
+    rule on each resource, then the stack rules on the whole graph (all of them unless ``stack_rules`` is given, none
+    when only ``rules`` is narrowed)."""
+    if stack_rules is None:
+        stack_rules = STACK_RULES if rules is RULES else []
+    resources_list = list(resources)
     findings = []
-    for resource in resources:
+    for resource in resources_list:
         type_, inputs = _field(resource, "type"), _field(resource, "inputs") or {}
         for r in rules:
             for message in r.check(type_, inputs):
@@ -808,5 +1009,20 @@ def evaluate(resources: Iterable[Any], environment: str, rules: Sequence[Rule] =
                         r.fsbp,
                     )
                 )
+    resources = list(resources_list)
+    for sr in stack_rules:
+        for resource, message in sr.check(resources):
+            findings.append(
+                Finding(
+                    sr.id,
+                    sr.level(environment),
+                    _field(resource, "urn") or "",
+                    _field(resource, "name") or "",
+                    _field(resource, "type"),
+                    message,
+                    sr.remediation,
+                    sr.fsbp,
+                )
+            )
     findings.sort(key=lambda f: (f.level != MANDATORY, f.rule, f.name))
     return findings

@@ -48,6 +48,10 @@ RDS = {
     "copyTagsToSnapshot": True,
     "autoMinorVersionUpgrade": True,
     "performanceInsightsEnabled": True,
+    "monitoringInterval": 60,
+    "monitoringRoleArn": "arn:aws:iam::1:role/monitoring",
+    "iamDatabaseAuthenticationEnabled": True,
+    "manageMasterUserPassword": True,
 }
 CONTAINER = {
     "name": "app",
@@ -69,6 +73,24 @@ def taskdef(**container: Any) -> dict[str, Any]:
 
 def policy(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"policy": json.dumps({"Version": "2012-10-17", "Statement": list(statements)})}
+
+
+ALLOW_ALL = {"ruleNo": 100, "action": "allow", "protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlock": "0.0.0.0/0"}
+ADMIN_DENIES = [
+    {"ruleNo": 10 + i, "action": "deny", "protocol": "tcp", "fromPort": p, "toPort": p, "cidrBlock": "0.0.0.0/0"}
+    for i, p in enumerate((22, 3389))
+]
+
+
+def trust(condition: dict[str, str] | None) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    if condition:
+        statement["Condition"] = {"StringEquals": condition}
+    return {"assumeRolePolicy": json.dumps({"Version": "2012-10-17", "Statement": [statement]})}
 
 
 SECRET_READ = {
@@ -120,6 +142,44 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         {**SERVICE, "capacityProviderStrategies": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]},
     ),
     "ecs-non-root": (rules.T_TASKDEF, taskdef(), taskdef(user="root")),
+    "ecs-not-privileged": (rules.T_TASKDEF, taskdef(), taskdef(privileged=True)),
+    "rds-enhanced-monitoring": (rules.T_RDS, RDS, {**RDS, "monitoringInterval": 0}),
+    "rds-iam-authentication": (rules.T_RDS, RDS, {**RDS, "iamDatabaseAuthenticationEnabled": False}),
+    "rds-managed-master-password": (
+        rules.T_RDS,
+        RDS,
+        {**RDS, "manageMasterUserPassword": None, "password": SecretValue("hunter2")},
+    ),
+    "nacl-no-admin-ports": (
+        rules.T_DEFAULT_ACL,
+        {"ingress": [*ADMIN_DENIES, ALLOW_ALL]},
+        {"ingress": [ALLOW_ALL, *[{**d, "ruleNo": d["ruleNo"] + 200} for d in ADMIN_DENIES]]},
+    ),
+    "iam-trust-confused-deputy": (rules.T_ROLE, trust({"aws:SourceAccount": "1"}), trust(None)),
+    "kms-cloudwatch-grant-scoped": (
+        rules.T_KMS,
+        policy(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": "1"},
+                    "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-1:1:alarm:*"},
+                },
+            }
+        ),
+        policy(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": "1"}},
+            }
+        ),
+    ),
     "ecs-readonly-root-fs": (rules.T_TASKDEF, taskdef(), taskdef(readonlyRootFilesystem=False)),
     "ecs-secrets-value-from": (
         rules.T_TASKDEF,
@@ -283,7 +343,7 @@ def test_pack_enforcement_per_environment() -> None:
     pack = _pack()
     prod = {p.name: p for p in pack.build_policies("prod")}
     dev = {p.name: p for p in pack.build_policies("dev")}
-    assert set(prod) == set(RULES_BY_ID)
+    assert set(prod) == set(RULES_BY_ID) | {r.id for r in rules.STACK_RULES}
     assert all(p.enforcement_level == EnforcementLevel.MANDATORY for p in prod.values())
     assert dev["rds-multi-az"].enforcement_level == EnforcementLevel.ADVISORY
     assert dev["rds-storage-encrypted"].enforcement_level == EnforcementLevel.MANDATORY
@@ -305,3 +365,40 @@ def test_pack_validates_props_like_the_offline_plan(rule_id: str) -> None:
     assert _validate(policies[rule_id], type_, good) == []
     reported = _validate(policies[rule_id], type_, bad)
     assert reported and RULES_BY_ID[rule_id].remediation in reported[0]
+
+
+# -- stack rules: properties of the whole graph ------------------------------------------------------------------
+def _graph(*resources: tuple[str, str, list[str]]) -> list[dict[str, Any]]:
+    return [{"type": t, "urn": u, "name": u, "inputs": {}, "dependencies": d} for t, u, d in resources]
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "kind"),
+    [
+        ("vpc-flow-logs", "aws:ec2/flowLog:FlowLog"),
+        ("vpc-default-acl-managed", "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"),
+    ],
+)
+def test_stack_rules_want_each_vpc_covered(rule_id: str, kind: str) -> None:
+    rule = next(r for r in rules.STACK_RULES if r.id == rule_id)
+    covered = _graph(("aws:ec2/vpc:Vpc", "vpc", []), (kind, "x", ["vpc"]))
+    bare = _graph(("aws:ec2/vpc:Vpc", "vpc", []), ("aws:ec2/vpc:Vpc", "other", []), (kind, "x", ["vpc"]))
+    assert rule.check(covered) == []
+    assert [(r["urn"], bool(m)) for r, m in rule.check(bare)] == [("other", True)]
+    assert rule.fsbp in ("EC2.6", "EC2.21") and rule.level("prod") == MANDATORY
+
+
+def test_pack_runs_stack_rules_over_the_stacks_resources() -> None:
+    from pulumi_policy.policy import PolicyResource, StackValidationArgs
+
+    policies = {p.name: p for p in _pack().build_policies("prod")}
+    vpc = PolicyResource("aws:ec2/vpc:Vpc", {}, "urn:vpc", "vpc", None, None, None, [], {})  # type: ignore[arg-type]
+    reported: list[tuple[str, str]] = []
+    args = StackValidationArgs([vpc], None)  # type: ignore[arg-type]
+    policies["vpc-flow-logs"].validate(args, lambda message, urn=None: reported.append((message, urn)))
+    assert reported and reported[0][1] == "urn:vpc" and "Fix:" in reported[0][0]
+
+
+def test_privileged_is_ecs4_and_non_root_claims_no_control() -> None:
+    assert RULES_BY_ID["ecs-not-privileged"].fsbp == "ECS.4"
+    assert RULES_BY_ID["ecs-non-root"].fsbp is None
