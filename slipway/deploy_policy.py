@@ -66,6 +66,7 @@ class StackNames:
 
     def fill(self, template: str) -> str:
         return template.format(
+            app=self.app,
             prefix=self.prefix,
             region=self.region,
             account=self.account,
@@ -124,6 +125,7 @@ def generate(
     statements += _tag_scoped(entries, present, names)
     statements += _roles(entries, present, names)
     statements += _unscoped(entries, present, names)
+    statements += _sources(entries, present, names)
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -253,6 +255,23 @@ def _read_statements(table: Mapping[str, Any], names: StackNames) -> list[dict[s
 
 def _actions(entry: Mapping[str, Any]) -> set[str]:
     return {a for phase in ("create", "change", "delete") for a in entry.get(phase, [])}
+
+
+def _sources(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
+    """Read-only access a type needs elsewhere (promotion reads the image from another stack of the same app)."""
+    out = []
+    for type_ in present:
+        source = entries[type_].get("source")
+        if source:
+            out.append(
+                {
+                    "Sid": _sid(type_.rsplit(":", 1)[-1]) + "ReadsSource",
+                    "Effect": "Allow",
+                    "Action": sorted(source["actions"]),
+                    "Resource": sorted({names.fill(a) for a in source["arns"]}),
+                }
+            )
+    return out
 
 
 def _unscoped(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:

@@ -164,6 +164,7 @@ def _all_actions() -> set[str]:
     for entry in TABLE["types"].values():
         for phase in ("create", "change", "delete", "unscoped"):
             actions.update(entry.get(phase, []))
+        actions.update(entry.get("source", {}).get("actions", []))
     return actions
 
 
