@@ -338,6 +338,7 @@ def run_stack(
     a build. The program's one direct AWS call (``components.image.find_pushed_image``) is answered from it.
     """
     project, config, secret_keys = load_config(stack, root, overrides)
+    root = Path(root).resolve()  # the program runs from its directory (_program_path), so no relative paths
     main = root / "__main__.py"
     with _LOCK, _program_path(root), _offline_ecr(dict(pushed_images or {})):
         return _run(project, stack, config, secret_keys, lambda: runpy.run_path(str(main), run_name="__main__"))

@@ -170,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="S3 bucket of the Pulumi state backend (default STATE_BUCKET)",
     )
     policy.add_argument("--out-dir", help="write managed-policy-sized documents deploy-policy-<stack>-N.json here")
+    sub.add_parser(
+        "schema",
+        help="print the Pulumi package schema other languages see (what `pulumi package get-schema` prints)",
+    )
     from . import drill  # imported here: after ROOT is on sys.path (it uses components.ecs_runner)
 
     drill.add_parser(sub)
@@ -205,6 +209,12 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: Te
         from . import drill
 
         return drill.main(args, out, err)
+    if args.command == "schema":
+        from slipway_aws.provider import schema
+
+        json.dump(schema(), out, indent=2)
+        out.write("\n")
+        return 0
     if args.command == "deploy-policy":
         from . import deploy_policy
 

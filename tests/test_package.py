@@ -131,3 +131,10 @@ def test_installed_command_plans_another_teams_project(venv: Venv) -> None:
     doc = json.loads(done.stdout)
     assert len(doc["resources"]) >= 30
     assert all(r["name"].startswith("shop") for r in doc["resources"])
+
+
+def test_installed_command_prints_the_package_schema(venv: Venv) -> None:
+    done = venv.run(str(venv.path / "bin" / "slipway"), "schema")
+    assert done.returncode == 0, done.stderr
+    resources = json.loads(done.stdout)["resources"]
+    assert len(resources) >= 10 and all(spec.get("description") for spec in resources.values())

@@ -16,6 +16,7 @@ app = WebApp(
         health_check_path="/ready",
         env={"SHOP_CURRENCY": "EUR"},
         migration_command=["/shop", "migrate"],
+        db_password_managed=True,  # RDS rotates it; the shop re-reads its secret when a login fails
     ),
 )
 
