@@ -25,6 +25,7 @@ import pulumi_random as random
 
 from .config import LOG_RETENTION_DAYS
 from .docs import document_fields
+from .iam import service_trust
 
 PORT = 5432
 LOG_EXPORTS = ("postgresql", "upgrade")
@@ -386,29 +387,14 @@ class Database(pulumi.ComponentResource):
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
 
-        def trust(parts: list[str]) -> str:
-            # Only RDS acting for this account's instances in this region (AWS's confused-deputy guidance).
-            account_id, region_name = parts
-            return json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "monitoring.rds.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {
-                                "StringEquals": {"aws:SourceAccount": account_id},
-                                "StringLike": {"aws:SourceArn": f"arn:aws:rds:{region_name}:{account_id}:db:*"},
-                            },
-                        }
-                    ],
-                }
-            )
-
         role = aws.iam.Role(
             f"{name}-monitoring",
-            assume_role_policy=pulumi.Output.all(account, region).apply(trust),
+            # Only RDS acting for this account's instances in this region (AWS's confused-deputy guidance).
+            assume_role_policy=pulumi.Output.all(account, region).apply(
+                lambda parts: service_trust(
+                    "monitoring.rds.amazonaws.com", parts[0], f"arn:aws:rds:{parts[1]}:{parts[0]}:db:*"
+                )
+            ),
             description="RDS Enhanced Monitoring of the app database",
             tags=dict(args.tags),
             opts=child,

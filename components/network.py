@@ -17,12 +17,13 @@ import ipaddress
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
 
 from .docs import document_fields
+from .iam import service_trust
 
 NAT_STRATEGIES = ("none", "single", "per_az")
 
@@ -184,7 +185,13 @@ class Network(pulumi.ComponentResource):
             )
             for i, port in enumerate(ADMIN_PORTS)
         ]
-        allow_all = {"action": "allow", "protocol": "-1", "from_port": 0, "to_port": 0, "cidr_block": "0.0.0.0/0"}
+        allow_all: dict[str, Any] = {
+            "action": "allow",
+            "protocol": "-1",
+            "from_port": 0,
+            "to_port": 0,
+            "cidr_block": "0.0.0.0/0",
+        }
         aws.ec2.DefaultNetworkAcl(
             f"{name}-default-acl",
             default_network_acl_id=vpc.default_network_acl_id,
@@ -213,21 +220,7 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        trust = account.apply(
-            lambda account_id: json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-                        }
-                    ],
-                }
-            )
-        )
+        trust = account.apply(lambda account_id: service_trust("vpc-flow-logs.amazonaws.com", account_id))
         role = aws.iam.Role(
             f"{name}-flow-logs",
             assume_role_policy=trust,

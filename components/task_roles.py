@@ -18,45 +18,18 @@ import pulumi
 import pulumi_aws as aws
 
 from .docs import document_fields
+from .iam import service_trust
 
 
 def execution_role_trust(account_id: str) -> str:
-    """Trust for the ECS agent's role: ECS acting for this account only (``aws:SourceAccount``, confused-deputy
-    protection)."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-                },
-            ],
-        }
-    )
+    """Trust for the ECS agent's role: ECS acting for this account only (confused-deputy protection)."""
+    return service_trust("ecs-tasks.amazonaws.com", account_id)
 
 
 def task_role_trust(account_id: str, region: str) -> str:
     """Trust for the app's own role: ECS tasks of this account and region only (confused-deputy protection, as the
     ECS task IAM role documentation recommends)."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {
-                        "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{region}:{account_id}:*"},
-                        "StringEquals": {"aws:SourceAccount": account_id},
-                    },
-                },
-            ],
-        }
-    )
+    return service_trust("ecs-tasks.amazonaws.com", account_id, f"arn:aws:ecs:{region}:{account_id}:*")
 
 
 @document_fields

@@ -136,7 +136,7 @@ def test_enhanced_monitoring_publishes_with_its_own_role() -> None:
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "monitoring.rds.amazonaws.com"}]
     condition = trust["Statement"][0]["Condition"]
     assert condition["StringEquals"] == {"aws:SourceAccount": "123456789012"}, "confused deputy"
-    assert condition["StringLike"] == {"aws:SourceArn": "arn:aws:rds:us-east-1:123456789012:db:*"}
+    assert condition["ArnLike"] == {"aws:SourceArn": "arn:aws:rds:us-east-1:123456789012:db:*"}
     policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "monitoring").input("policy"))
     resources = {st["Resource"] for st in policy["Statement"]}
     assert resources == {
