@@ -16,6 +16,16 @@ from slipway_app.store import conninfo_for
 from sqlalchemy.engine import URL
 
 
+def _run(coro: Any) -> Any:
+    """Run ``coro`` on a fresh loop without touching the thread's current loop (``asyncio.run`` unsets it, and
+    pulumi's mocks in tests/ call ``asyncio.get_event_loop()`` in the main thread)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()
+
+
 def _pool(url: URL, size: int = 4, timeout: float = 2.0) -> ConnectionPool:
     conninfo, _ = conninfo_for(url)
     return ConnectionPool(conninfo, size=size, timeout=timeout, max_lifetime=600, connect_kwargs={})
@@ -41,7 +51,7 @@ def test_a_cold_burst_opens_at_most_size_connections_and_never_churns(pg_url: UR
         finally:
             await pool.close()
 
-    connects, cold, warm = asyncio.run(run())
+    connects, cold, warm = _run(run())
     assert connects == 4, f"{connects} connections opened for 264 requests on a pool of 4"
     assert len(cold) == 4 and warm == cold  # the same four server sessions served everything
 
@@ -59,7 +69,7 @@ def test_a_full_pool_times_out_with_pool_timeout(pg_url: URL) -> None:
         finally:
             await pool.close()
 
-    asyncio.run(run())
+    _run(run())
 
 
 def test_a_broken_connection_replaces_every_older_one(pg_url: URL, pg_admin: URL) -> None:
@@ -78,7 +88,7 @@ def test_a_broken_connection_replaces_every_older_one(pg_url: URL, pg_admin: URL
         finally:
             await pool.close()
 
-    connects, _ = asyncio.run(run())
+    connects, _ = _run(run())
     assert connects <= 6
 
 
@@ -94,7 +104,7 @@ def test_a_connection_left_mid_transaction_is_not_reused(pg_url: URL) -> None:
         finally:
             await pool.close()
 
-    asyncio.run(run())
+    _run(run())
 
 
 @pytest.mark.parametrize(
