@@ -406,6 +406,9 @@ def test_sigterm_under_load_fails_no_in_flight_request(own_pg: OwnPostgres, serv
     keep_alive = [threading.Thread(target=keep_alive_client, daemon=True) for _ in range(4)]
     for thread in keep_alive:
         thread.start()
+    idle = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)  # one request, then idle keep-alive
+    idle.request("GET", "/healthz")
+    assert idle.getresponse().read() == b'{"status":"ok"}'
     time.sleep(0.3)
     with _notes_locked(own_pg.dsn):  # the keep-alive clients' requests queue on the lock too
         slow = [threading.Thread(target=slow_post, args=(n,), daemon=True) for n in range(in_flight)]
@@ -416,7 +419,12 @@ def test_sigterm_under_load_fails_no_in_flight_request(own_pg: OwnPostgres, serv
             assert time.monotonic() < deadline, "the slow requests never reached the database"
             time.sleep(0.02)
         os.kill(served.proc.pid, signal.SIGTERM)  # what ECS sends; gunicorn forwards it to the workers
-        time.sleep(0.5)  # the workers stop accepting while these requests are still waiting on the lock
+        # The idle keep-alive connection is closed at once, while requests are still in flight (not at exit).
+        assert idle.sock is not None
+        idle.sock.settimeout(5)
+        assert idle.sock.recv(1) == b"", "an idle keep-alive connection stayed open after SIGTERM"
+        idle.close()
+        time.sleep(0.3)  # the workers stop accepting while these requests are still waiting on the lock
         assert served.proc.poll() is None, "gunicorn exited with requests in flight"
     for thread in [*slow, *keep_alive]:
         thread.join(timeout=20)
