@@ -201,15 +201,30 @@ KEY_DOCS: dict[str, str] = {
     "needs hostedZoneId for its alias record).",
     "alarmEmail": "E-mail subscribed to the alarm topic (confirm the subscription mail).",
     "imageUri": "Deploy this image digest (repo@sha256:...) instead of building app/; used to promote dev to prod.",
+    "dbRestore": "Serve from a new database restored from backups: {time: <RFC 3339 UTC> | latest} (point in time; "
+    "optional sourceIdentifier: another instance or a retained automated-backups ARN) or {snapshot: <identifier or "
+    "ARN>}; keepSource: false when the original instance is gone. The original stays, protected; remove the key to "
+    "serve from it again (docs/recovery.md).",
+}
+# Keys whose value is a YAML mapping. Pulumi's project schema has no object type (its configTypeDeclaration allows
+# string, integer, boolean and array), so these are declared in the README table only and validated here.
+OBJECT_KEYS = ("dbRestore",)
+RESTORE_FIELDS = {
+    "time": "time",
+    "snapshot": "snapshot",
+    "sourceIdentifier": "source_identifier",
+    "keepSource": "keep_source",
 }
 
 # Keys with no default: optional (None when unset).
-OPTIONAL_KEYS = ("domain", "hostedZoneId", "certificateArn", "alarmEmail", "imageUri")
+OPTIONAL_KEYS = ("domain", "hostedZoneId", "certificateArn", "alarmEmail", "imageUri", "dbRestore")
 KNOWN_KEYS = frozenset(PROFILES["dev"]) | frozenset(OPTIONAL_KEYS) | {"environment"}
 
 
 def key_type(key: str) -> str:
-    """The Pulumi.yaml schema type of a key: what its profile default looks like."""
+    """The Pulumi.yaml schema type of a key: what its profile default looks like (``object`` for a mapping)."""
+    if key in OBJECT_KEYS:
+        return "object"
     sample = PROFILES["dev"].get(key)
     if sample in ("true", "false"):
         return "boolean"
@@ -240,6 +255,7 @@ _PLACEHOLDERS = {
     "certificateArn": "arn:aws:acm:{region}:123456789012:certificate/00000000-0000-4000-8000-000000000000",
     "alarmEmail": "secure-placeholder@example.com",
     "imageUri": "123456789012.dkr.ecr.{region}.amazonaws.com/secure-placeholder@sha256:" + "0" * 64,
+    "dbRestore": '{"time": "latest"}',
 }
 
 
@@ -253,7 +269,7 @@ def secure_placeholder(key: str, environment: Optional[str], region: Optional[st
         return env
     if name in PROFILES[env]:
         return PROFILES[env][name]
-    return _PLACEHOLDERS[name].format(region=region or "us-east-1")
+    return _PLACEHOLDERS[name].replace("{region}", region or "us-east-1")
 
 
 @dataclass(frozen=True)
@@ -298,6 +314,8 @@ class StackConfig:
     certificate_arn: Optional[str] = None
     alarm_email: Optional[str] = None
     image_uri: Optional[str] = None
+    db_restore: Optional[Any] = None
+    """``slipway:dbRestore`` as a :class:`components.database.RestoreSpec`, or None."""
     aws_profile: Optional[str] = None
     """``aws:profile`` (the provider's named profile), handed to the program's own AWS calls (image lookup, migration
     gate, rollout check) so they use the same account as the provider. Default None: the default credential chain."""
@@ -600,6 +618,7 @@ class _Parser:
             f"arn:aws:acm:{self.region or 'us-east-1'}:123456789012:certificate/0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6",
         )
         c.matches("alarmEmail", known["alarmEmail"], EMAIL, "an e-mail address", "oncall@example.com")
+        v["dbRestore"] = self.db_restore(known["dbRestore"], known["backupRetentionDays"])
         c.matches(
             "imageUri",
             known["imageUri"],
@@ -639,6 +658,51 @@ class _Parser:
         self.connections(known)
         if profile == "prod":
             self.prod_checks(known)
+
+    def db_restore(self, raw: Any, retention: Any) -> Any:
+        """``slipway:dbRestore`` -> RestoreSpec; every problem recorded with a line to paste instead."""
+        if raw is None or raw is UNKNOWN:
+            return None
+        from .database import RestoreSpec
+
+        example = ("dbRestore", {"time": "latest"})
+        try:
+            value = json.loads(raw) if isinstance(raw, str) and raw.lstrip().startswith("{") else raw
+        except ValueError:
+            value = raw
+        if not isinstance(value, dict):
+            self.c.bad("dbRestore", raw, "must be a mapping: {time: ...} or {snapshot: ...}", example)
+            return None
+        unknown = sorted(set(value) - set(RESTORE_FIELDS))
+        if unknown:
+            self.c.bad(
+                "dbRestore",
+                value,
+                f"has no field {', '.join(unknown)}; use {', '.join(RESTORE_FIELDS)}",
+                ("dbRestore", {k: v for k, v in value.items() if k in RESTORE_FIELDS} or example[1]),
+            )
+            return None
+        try:
+            spec = RestoreSpec(**{RESTORE_FIELDS[k]: v for k, v in value.items()})
+        except (TypeError, ValueError) as err:
+            reason = str(err).removeprefix("restore: ")
+            self.c.bad("dbRestore", value, reason, example)
+            return None
+        when = spec.restore_time
+        if when is not None and spec.source_identifier is None and isinstance(retention, int):
+            import datetime as dt
+
+            oldest = dt.datetime.now(dt.UTC) - dt.timedelta(days=retention)
+            if when < oldest:
+                self.c.bad(
+                    "dbRestore",
+                    value,
+                    f"is older than the {retention}-day backup retention (earliest {oldest:%Y-%m-%dT%H:%M:%SZ}); "
+                    "restore a snapshot instead",
+                    ("dbRestore", {"snapshot": "<identifier from aws rds describe-db-snapshots>"}),
+                )
+                return None
+        return spec
 
     def app_name(self, name: Any) -> None:
         if not plain(name):

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from slipway_aws.config import KEY_DOCS, NAMESPACE, OPTIONAL_KEYS, PROFILES, key_type
+from slipway_aws.config import KEY_DOCS, NAMESPACE, OBJECT_KEYS, OPTIONAL_KEYS, PROFILES, key_type
 
 ROOT = Path(__file__).resolve().parent.parent
 README_TABLE_HEADER = "| key | dev default | prod default | meaning |\n|---|---|---|---|\n"
@@ -29,6 +29,8 @@ def schema() -> dict[str, dict[str, Any]]:
     """Every key with type and description; a default where both profiles agree, else the two in the text."""
     out: dict[str, dict[str, Any]] = {}
     for key, doc in KEY_DOCS.items():
+        if key in OBJECT_KEYS:  # Pulumi's project schema cannot declare a mapping (no object config type)
+            continue
         entry: dict[str, Any] = {"type": key_type(key)}
         dev, prod = PROFILES["dev"].get(key), PROFILES["prod"].get(key)
         if key in OPTIONAL_KEYS or key == "environment":

@@ -410,3 +410,31 @@ def test_tls_mode_follows_the_keys() -> None:
     assert load("dev", certificateArn=arn).tls_mode == "certificate"
     assert load("dev", domain="x.example.com", hostedZoneId="Z0123456789EXAMPLE0AB").tls_mode == "domain"
     assert load("dev").tls_mode == "self_signed"
+
+
+# -- slipway:dbRestore (docs/recovery.md) -----------------------------------------------------------------------
+def test_db_restore_takes_a_snapshot_or_a_point_in_time() -> None:
+    snap = load(dbRestore={"snapshot": "slipway-prod-db-final-1a2b3c4d"}).db_restore
+    assert snap.snapshot == "slipway-prod-db-final-1a2b3c4d" and snap.time is None
+    latest = load(dbRestore='{"time": "latest"}').db_restore  # as Pulumi hands structured config: JSON text
+    assert latest.time == "latest" and latest.keep_source is True
+    gone = load(dbRestore={"time": "latest", "sourceIdentifier": "slipway-dev-db", "keepSource": False}).db_restore
+    assert gone.source_identifier == "slipway-dev-db" and gone.keep_source is False
+    assert load().db_restore is None
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ({"time": "latest", "snapshot": "s"}, "exactly one of time"),
+        ({"time": "2999-01-01T00:00:00Z"}, "in the future"),
+        ({"time": "yesterday"}, "RFC 3339"),
+        ({"time": "2020-01-01T00:00:00Z"}, "older than the 7-day backup retention"),
+        ({"snapshot": "bad name!"}, "neither a snapshot identifier"),
+        ({"snapshots": "s"}, "has no field snapshots"),
+        ("latest", "must be a mapping"),
+    ],
+)
+def test_a_bad_db_restore_is_refused_with_a_fix(value: object, reason: str) -> None:
+    (problem,) = [p for p in problems(dbRestore=value) if p.startswith("slipway:dbRestore")]
+    assert reason in problem and "fix: slipway:dbRestore:" in problem, problem
