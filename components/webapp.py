@@ -139,7 +139,7 @@ class WebAppArgs:
     """Deletion protection of the database and the load balancer. Default None: the profile's (dev False, prod
     True)."""
     log_retention_days: Optional[int] = None
-    """CloudWatch log retention. Default None: the profile's (dev 14, prod 90)."""
+    """CloudWatch log retention (app, database and VPC flow logs). Default None: the profile's (dev 14, prod 90)."""
     domain: Optional[str] = None
     """DNS name to serve; with ``hosted_zone_id``: a DNS-validated certificate and an alias record. Default None."""
     hosted_zone_id: Optional[str] = None
@@ -233,6 +233,7 @@ class WebApp(pulumi.ComponentResource):
                 cidr_block=s("vpc_cidr", "vpcCidr"),
                 az_count=s("az_count", "azCount"),
                 nat_strategy=s("nat_strategy", "natStrategy"),
+                flow_log_retention_days=log_retention,
                 tags=tags,
             ),
             opts=child,
