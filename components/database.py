@@ -350,6 +350,7 @@ class Database(pulumi.ComponentResource):
                 f"{identifier}-{args.restore.suffix}",
                 **restore_arguments(args.restore, identifier),
             )
+        self.instance = instance  # the child, for whoever needs it (read, depend on, alias)
         self.address = instance.address
         self.port = PORT
         self.endpoint = instance.endpoint

@@ -147,8 +147,22 @@ class WebService(pulumi.ComponentResource):
         self.service_name: pulumi.Output[str] = service.name
         self.task_definition_arn: pulumi.Output[str] = task_def.arn
         self.task_security_group_id: pulumi.Output[str] = task_sg.id
+        # The children, for whoever needs one this component does not expose through Args (read, depend on, alias).
+        self.load_balancer, self.target_group, self.listeners = alb, target_group, listeners
+        self.task_definition, self.service = task_def, service
+        self.alb_security_group, self.task_security_group = alb_sg, task_sg
         self.register_outputs(
-            {"url": self.url, "service_name": self.service_name, "task_definition_arn": self.task_definition_arn}
+            {
+                "url": self.url,
+                "dns_name": self.dns_name,
+                "alb_zone_id": self.alb_zone_id,
+                "alb_arn": self.alb_arn,
+                "alb_arn_suffix": self.alb_arn_suffix,
+                "target_group_arn_suffix": self.target_group_arn_suffix,
+                "service_name": self.service_name,
+                "task_definition_arn": self.task_definition_arn,
+                "task_security_group_id": self.task_security_group_id,
+            }
         )
 
     # -- network edges -------------------------------------------------------------------------------------

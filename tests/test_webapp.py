@@ -130,3 +130,11 @@ def test_a_transform_on_the_webapp_customises_any_descendant() -> None:
 
     graph = run_program(program)
     assert graph.one("aws:lb/targetGroup:TargetGroup").input("deregistrationDelay") == 120
+
+
+def test_grandchildren_are_reachable_too() -> None:
+    _, made = plan()
+    web, db = made["app"].web, made["app"].db
+    assert isinstance(web.load_balancer, pulumi.CustomResource) and isinstance(web.service, pulumi.CustomResource)
+    assert isinstance(web.target_group, pulumi.CustomResource) and len(web.listeners) == 2
+    assert isinstance(db.instance, pulumi.CustomResource)
