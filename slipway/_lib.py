@@ -5,8 +5,10 @@ The wheel installs ``components/`` as the import package ``slipway_aws`` and ``p
 ``components`` and ``policy``, which the stack program and the tests import. So that programs written against the
 installed name (``examples/reuse``) and this tooling run from a checkout without installing anything, and without
 loading every module twice, :func:`install` registers an import hook that makes ``slipway_aws[.x]`` *the same
-module objects* as ``components[.x]`` (one ``ArgsError`` class, one ``find_pushed_image`` to patch). When the
-package is installed, the hook is not registered and the installed modules are used.
+module objects* as ``components[.x]`` (one ``ArgsError`` class, one ``find_pushed_image`` to patch), even when the
+package is also installed into the same environment (``pip install -e .``): the checkout's tooling uses the
+checkout's library. An installed ``slipway`` (no ``components/`` beside it) registers nothing and uses the installed
+``slipway_aws``.
 """
 
 from __future__ import annotations
@@ -50,13 +52,13 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 def install() -> None:
-    """Register the alias hook when this is a source checkout and the package is not installed."""
+    """Register the alias hook when this is a source checkout."""
     if not (ROOT / "components" / "__init__.py").exists():
         return
     if any(isinstance(f, _AliasFinder) for f in sys.meta_path):
         return
-    if any(importlib.util.find_spec(name) is not None for name in ALIASES if name not in sys.modules):
-        return  # installed (e.g. `pip install -e .`): use it
+    if any(name in sys.modules for name in ALIASES):
+        return  # already imported under its own name: too late to alias (one copy must win)
     if str(ROOT) not in sys.path:
         sys.path.append(str(ROOT))
     sys.meta_path.insert(0, _AliasFinder())  # before PathFinder, which would load slipway_aws.x anew

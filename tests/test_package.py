@@ -138,3 +138,16 @@ def test_installed_command_prints_the_package_schema(venv: Venv) -> None:
     assert done.returncode == 0, done.stderr
     resources = json.loads(done.stdout)["resources"]
     assert len(resources) >= 10 and all(spec.get("description") for spec in resources.values())
+
+
+def test_in_a_checkout_the_installed_name_is_the_same_modules_as_components() -> None:
+    """One copy of every module: the program imports ``components``, the tooling ``slipway_aws``; an ``ArgsError``
+    raised by one is caught as the other's, and the offline engine's ECR stub reaches the program."""
+    code = (
+        "import slipway, components.validation as a, slipway_aws.validation as b, slipway_aws, components;"
+        "import slipway_aws.image as i, components.image as j;"
+        "assert a is b and i is j and slipway_aws is components and a.ArgsError is b.ArgsError;"
+        "assert slipway_aws.__name__ == 'components'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
