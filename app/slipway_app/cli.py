@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from .iam_auth import password_provider
 from .logs import configure_logging
 from .settings import ConfigError, Settings, display_url, load_settings
 
@@ -84,7 +85,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
             command.upgrade(migrate.alembic_config(url=url), "head", sql=True)
             return EXIT_OK
-        revision = migrate.upgrade_to_head(url, lock_timeout_ms=settings.db_migration_lock_timeout_ms)
+        revision = migrate.upgrade_to_head(
+            url,
+            lock_timeout_ms=settings.db_migration_lock_timeout_ms,
+            app_role=settings.db_app_role,
+            password=password_provider(settings),
+        )
     except SQLAlchemyError as exc:
         # Expected operational failures (unreachable, refused, lock timeout): one actionable line; the traceback
         # only with LOG_LEVEL=DEBUG.

@@ -7,12 +7,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
+from .iam_auth import password_provider
 from .settings import DEFAULT_STATEMENT_TIMEOUT_MS, Settings
 from .store import NoteStore, PgNoteStore, SqliteNoteStore, conninfo_for
 
@@ -66,6 +69,7 @@ def make_store(settings: Settings) -> NoteStore:
         max_lifetime=POOL_MAX_LIFETIME_SECONDS,
         connect_kwargs=request_args,
         probe_kwargs=probe_args,
+        password=password_provider(settings),
     )
 
 
@@ -83,31 +87,27 @@ def _pg_connect_args() -> dict[str, object]:
     }
 
 
-def engine_for_url(url: URL, *, pooled: bool = True, statement_timeout_ms: int | None = None) -> Engine:
+def engine_for_url(
+    url: URL,
+    *,
+    pooled: bool = True,
+    statement_timeout_ms: int | None = None,
+    password: Callable[[], str] | None = None,
+) -> Engine:
     """A SQLAlchemy engine with the app's timeout policy for ``url`` (PostgreSQL or SQLite).
 
     ``pooled=False`` (CLI, migrations) opens one connection per use and has no ``statement_timeout`` (``app
     migrate`` sets its own ``lock_timeout``, :mod:`slipway_app.migrate`). Pooled PostgreSQL engines (tools and
     tests; requests use :func:`make_store`) carry ``statement_timeout_ms`` (default
     :data:`DEFAULT_STATEMENT_TIMEOUT_MS`) as a start-up option and the same fixed pool size, without pre-ping.
+    ``password`` (``DB_IAM_AUTH``, :mod:`slipway_app.iam_auth`): called for every new PostgreSQL connection, whose
+    password it sets (a fresh IAM auth token each time).
     """
     if url.get_backend_name() == "postgresql":
-        connect_args = _pg_connect_args()
-        if not pooled:
-            return create_engine(url, poolclass=NullPool, connect_args=connect_args)
-        timeout_ms = DEFAULT_STATEMENT_TIMEOUT_MS if statement_timeout_ms is None else int(statement_timeout_ms)
-        # connect_args replace a URL's own ?options=...: keep those, then add ours (the last -c wins).
-        existing = url.query.get("options")
-        options = [existing] if isinstance(existing, str) and existing else []
-        connect_args["options"] = " ".join([*options, f"-c statement_timeout={timeout_ms}"])
-        return create_engine(
-            url,
-            pool_size=REQUEST_POOL_SIZE,
-            max_overflow=MAX_OVERFLOW,
-            pool_timeout=POOL_TIMEOUT_SECONDS,
-            pool_recycle=POOL_RECYCLE_SECONDS,
-            connect_args=connect_args,
-        )
+        engine = _pg_engine(url, pooled=pooled, statement_timeout_ms=statement_timeout_ms)
+        if password is not None:
+            _set_password_per_connection(engine, password)
+        return engine
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     sqlite_args = {"check_same_thread": False, "timeout": CONNECT_TIMEOUT_SECONDS}
@@ -118,6 +118,34 @@ def engine_for_url(url: URL, *, pooled: bool = True, statement_timeout_ms: int |
     )
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _set_password_per_connection(engine: Engine, password: Callable[[], str]) -> None:
+    """``do_connect``: each new DBAPI connection of ``engine`` gets ``password()`` as its password."""
+
+    def do_connect(_dialect: object, _record: object, _cargs: object, cparams: dict[str, Any]) -> None:
+        cparams["password"] = password()
+
+    event.listen(engine, "do_connect", do_connect)
+
+
+def _pg_engine(url: URL, *, pooled: bool, statement_timeout_ms: int | None) -> Engine:
+    connect_args = _pg_connect_args()
+    if not pooled:
+        return create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    timeout_ms = DEFAULT_STATEMENT_TIMEOUT_MS if statement_timeout_ms is None else int(statement_timeout_ms)
+    # connect_args replace a URL's own ?options=...: keep those, then add ours (the last -c wins).
+    existing = url.query.get("options")
+    options = [existing] if isinstance(existing, str) and existing else []
+    connect_args["options"] = " ".join([*options, f"-c statement_timeout={timeout_ms}"])
+    return create_engine(
+        url,
+        pool_size=REQUEST_POOL_SIZE,
+        max_overflow=MAX_OVERFLOW,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        pool_recycle=POOL_RECYCLE_SECONDS,
+        connect_args=connect_args,
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

@@ -64,6 +64,7 @@ class ConnectionPool:
         max_lifetime: float,
         connect_kwargs: dict[str, Any],
         on_success: Callable[[], None] | None = None,
+        password: Callable[[], str] | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("size must be >= 1")
@@ -79,6 +80,9 @@ class ConnectionPool:
         # are most likely dead too, so each is replaced on its next checkout instead of failing one request each.
         self._generation = 0
         self.on_success = on_success
+        # DB_IAM_AUTH: called (in a thread: it may fetch credentials) for every NEW connection, so each one
+        # authenticates with a fresh token; open connections are unaffected when the credential changes.
+        self.password = password
         self.connects = 0  # connections opened so far (tests and the benchmark check there is no churn)
 
     @property
@@ -119,7 +123,10 @@ class ConnectionPool:
         self._idle.append(slot)
 
     async def _open(self, slot: _Slot) -> AsyncConnection[Any]:
-        conn = await AsyncConnection.connect(self.conninfo, **self.connect_kwargs)
+        kwargs = self.connect_kwargs
+        if self.password is not None:
+            kwargs = {**kwargs, "password": await asyncio.to_thread(self.password)}
+        conn = await AsyncConnection.connect(self.conninfo, **kwargs)
         slot.conn, slot.created_at, slot.generation = conn, time.monotonic(), self._generation
         self.connects += 1
         return conn

@@ -34,6 +34,11 @@ DEFAULT_STATEMENT_TIMEOUT_MS = 5_000
 # `app migrate`: how long a DDL statement may wait for a table lock before failing (instead of blocking readers).
 DEFAULT_MIGRATION_LOCK_TIMEOUT_MS = 10_000
 DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1"
+# DB_APP_ROLE: a plain lower-case PostgreSQL identifier (quoted anyway with psycopg.sql); never a reserved role.
+ROLE_NAME_PATTERN = r"^[a-z_][a-z0-9_]{0,62}$"
+RESERVED_ROLES = frozenset({"postgres", "public", "rds_iam", "rdsadmin", "rds_superuser", "rds_replication"})
+# An AWS region name (us-east-1, eu-west-3, us-gov-west-1, ap-southeast-5...).
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$"
 
 AppEnv = Literal["local", "test", "dev", "prod"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -75,6 +80,18 @@ class Settings(BaseSettings):
     )
     forwarded_allow_ips: str = Field(
         DEFAULT_FORWARDED_ALLOW_IPS, description="comma-separated proxy IPs/CIDRs trusted for X-Forwarded-For"
+    )
+    db_iam_auth: bool = Field(
+        False, description="connect with an RDS IAM auth token (fresh per new connection) instead of DB_PASSWORD"
+    )
+    db_region: str | None = Field(None, pattern=REGION_PATTERN, description="AWS region of the database (IAM auth)")
+    db_app_role: str | None = Field(
+        None,
+        pattern=ROLE_NAME_PATTERN,
+        description="`app migrate`: login role to create and grant row read/write (the web service's DB_USER)",
+    )
+    slipway_test_token_file: str | None = Field(
+        None, description="APP_ENV=test only: file holding the 'IAM token' (a rotating password) for tests"
     )
 
     @field_validator("log_level", "app_env", mode="before")
@@ -136,14 +153,56 @@ class Settings(BaseSettings):
                 raise ValueError("a postgresql URL needs a host")
         return value
 
+    @field_validator("db_app_role")
+    @classmethod
+    def _check_app_role(cls, value: str | None) -> str | None:
+        if value is not None and (value in RESERVED_ROLES or value.startswith("pg_")):
+            raise ValueError(f"{value!r} is a reserved role name; use a dedicated login role such as app_iam")
+        return value
+
+    @model_validator(mode="after")
+    def _check_iam_auth(self) -> Settings:
+        if self.slipway_test_token_file is not None and self.app_env != "test":
+            raise ValueError("SLIPWAY_TEST_TOKEN_FILE is a test-only hook, refused unless APP_ENV=test")
+        if self.db_app_role is not None and self.db_app_role == self.db_user:
+            raise ValueError(
+                "DB_APP_ROLE must differ from DB_USER: `app migrate` connects as the master user and grants the "
+                "service's login role row access only"
+            )
+        if not self.db_iam_auth:
+            return self
+        if not self.db_region:
+            raise ValueError("DB_IAM_AUTH=true needs DB_REGION (the database's AWS region, e.g. eu-west-1)")
+        url_password = None
+        if self.database_url is not None:
+            url = make_url(self.database_url.get_secret_value())
+            if url.drivername not in POSTGRES_SCHEMES:
+                raise ValueError("DB_IAM_AUTH=true needs PostgreSQL (DB_HOST/DB_USER), not SQLite")
+            url_password = url.password or url.query.get("password")
+            if not url.username:
+                raise ValueError("DB_IAM_AUTH=true needs a user name in DATABASE_URL (or DB_USER)")
+        elif not self.db_host:
+            raise ValueError("DB_IAM_AUTH=true needs DB_HOST and DB_USER")
+        if self.db_password is not None or url_password:
+            raise ValueError(
+                "DB_IAM_AUTH=true and DB_PASSWORD (or a password in DATABASE_URL) are exclusive: with IAM auth "
+                "every new connection signs a fresh token; remove the password"
+            )
+        if self.db_sslmode == "disable":
+            raise ValueError(
+                "DB_IAM_AUTH=true needs TLS (RDS refuses IAM auth without it): DB_SSLMODE=require or verify-full"
+            )
+        return self
+
     @model_validator(mode="after")
     def _check_combinations(self) -> Settings:
         if self.database_url is not None and self.db_host:
             raise ValueError("set either DATABASE_URL or DB_HOST (with DB_USER, DB_PASSWORD...), not both")
         if self.db_host:
-            missing = [
-                name for name, value in (("DB_USER", self.db_user), ("DB_PASSWORD", self.db_password)) if not value
-            ]
+            needed: list[tuple[str, object]] = [("DB_USER", self.db_user)]
+            if not self.db_iam_auth:  # with IAM auth the password is a token signed per connection
+                needed.append(("DB_PASSWORD", self.db_password))
+            missing = [name for name, value in needed if not value]
             if missing:
                 raise ValueError(
                     f"DB_HOST is set but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
@@ -126,6 +127,7 @@ class PgNoteStore(NoteStore):
         max_lifetime: float,
         connect_kwargs: dict[str, Any],
         probe_kwargs: dict[str, Any],
+        password: Callable[[], str] | None = None,
     ) -> None:
         self.outage = OutageLog()
         self.pool = ConnectionPool(
@@ -135,7 +137,9 @@ class PgNoteStore(NoteStore):
             max_lifetime=max_lifetime,
             connect_kwargs=connect_kwargs,
             on_success=self.outage.success,
+            password=password,
         )
+        self._password = password  # DB_IAM_AUTH: a fresh token for every new connection (the probe's too)
         self._conninfo = conninfo
         self._probe_kwargs = {**probe_kwargs, "autocommit": True}
         self._probe: AsyncConnection[Any] | None = None
@@ -206,7 +210,10 @@ class PgNoteStore(NoteStore):
                 fresh = self._probe is None or self._probe.closed
                 try:
                     if self._probe is None or self._probe.closed:
-                        self._probe = await AsyncConnection.connect(self._conninfo, **self._probe_kwargs)
+                        kwargs = self._probe_kwargs
+                        if self._password is not None:
+                            kwargs = {**kwargs, "password": await asyncio.to_thread(self._password)}
+                        self._probe = await AsyncConnection.connect(self._conninfo, **kwargs)
                     cur = await self._probe.execute(SQL_REVISIONS, prepare=False)
                     return {str(row[0]) for row in await cur.fetchall()}
                 except pg_errors.UndefinedTable:

@@ -51,6 +51,10 @@ CONTRACT_VARS = (
     "DB_STATEMENT_TIMEOUT_MS",
     "DB_MIGRATION_LOCK_TIMEOUT_MS",
     "FORWARDED_ALLOW_IPS",
+    "DB_IAM_AUTH",
+    "DB_REGION",
+    "DB_APP_ROLE",
+    "SLIPWAY_TEST_TOKEN_FILE",
 )
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
