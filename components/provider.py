@@ -298,7 +298,10 @@ def schema() -> dict[str, Any]:
 
 
 def serve() -> None:
-    """The plugin entry point (``provider/__main__.py``): host the components for the Pulumi engine."""
-    from pulumi.provider import main
+    """The plugin entry point (``provider/__main__.py``): the SDK's ``component_provider_host`` serving the facades,
+    with the documenting analyzer (the host builds its provider, and so its analyzer, itself)."""
+    from pulumi.provider.experimental import component as component_module
+    from pulumi.provider.experimental import component_provider_host
 
-    main(component_provider(), __import__("sys").argv[1:])
+    component_module.Analyzer = _analyzer_class()  # type: ignore[misc,assignment]  # for the whole (serving) process
+    component_provider_host(facades(), PACKAGE, version=__version__)

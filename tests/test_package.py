@@ -151,3 +151,30 @@ def test_in_a_checkout_the_installed_name_is_the_same_modules_as_components() ->
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_plugin_serves_the_same_schema_over_grpc(venv: Venv) -> None:
+    """provider/__main__.py as the engine runs it (installed library, an engine address argument): the SDK's
+    component_provider_host answers GetSchema with exactly what `slipway schema` prints."""
+    import grpc
+    from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+    host = subprocess.Popen(
+        [str(venv.python), str(ROOT / "provider" / "__main__.py"), "127.0.0.1:1"],
+        cwd=venv.workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PATH": f"{venv.path / 'bin'}:/usr/bin:/bin", "HOME": str(venv.workdir)},
+    )
+    try:
+        assert host.stdout is not None
+        port = int(host.stdout.readline().strip())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = provider_pb2_grpc.ResourceProviderStub(channel)
+            served = json.loads(stub.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=30).schema)
+    finally:
+        host.terminate()
+        host.wait(timeout=30)
+    printed = json.loads(venv.run(str(venv.path / "bin" / "slipway"), "schema").stdout)
+    assert served == printed and len(served["resources"]) >= 10
