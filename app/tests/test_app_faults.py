@@ -362,7 +362,7 @@ def _waiting_on_notes(dsn: str) -> int:
 
 def test_sigterm_under_load_fails_no_in_flight_request(own_pg: OwnPostgres, serve: Callable[..., Served]) -> None:
     """Requests certainly in flight (waiting on a table lock) and keep-alive clients at full speed, then SIGTERM."""
-    served = serve()
+    served = serve(DB_STATEMENT_TIMEOUT_MS="20000")  # the lock is held on purpose: no request may time out on it
     ledger = Ledger()
     prefix = f"sigterm-{uuid.uuid4().hex[:8]}"
     in_flight = 6
@@ -415,8 +415,9 @@ def test_sigterm_under_load_fails_no_in_flight_request(own_pg: OwnPostgres, serv
         for thread in slow:
             thread.start()
         deadline = time.monotonic() + 10
-        while _waiting_on_notes(own_pg.dsn) < in_flight:
-            assert time.monotonic() < deadline, "the slow requests never reached the database"
+        # Every slow request and every keep-alive client's current request waits on the lock: all in flight.
+        while _waiting_on_notes(own_pg.dsn) < in_flight + len(keep_alive):
+            assert time.monotonic() < deadline, "the requests never reached the database"
             time.sleep(0.02)
         os.kill(served.proc.pid, signal.SIGTERM)  # what ECS sends; gunicorn forwards it to the workers
         # The idle keep-alive connection is closed at once, while requests are still in flight (not at exit).
