@@ -30,6 +30,10 @@ class AppSecretsArgs:
     """Days a deleted secret stays recoverable (7-30). Default 30; the dev stack uses 7."""
     password_length: int = 40
     """Length of generated values. Default 40 characters."""
+    db_password: bool = True
+    """Generate a database master password (``DB_PASSWORD``). Default True; False when RDS manages and rotates the
+    master password and the app signs in with IAM tokens (``WebAppArgs.db_app_role``): then no database password is
+    kept in Pulumi state at all."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
@@ -58,7 +62,8 @@ def read_policy_document(arns: list[str]) -> str:
 
 
 class AppSecrets(pulumi.ComponentResource):
-    """Outputs: ``db_password`` (secret), ``db_password_arn``, ``secret_key_arn``, ``arns`` and
+    """Outputs: ``db_password`` (secret; empty with ``db_password=False``), ``db_password_arn`` (likewise),
+    ``secret_key_arn``, ``arns`` and
     ``read_policy_json``. ``container_secrets`` maps env var names to ``valueFrom`` references pinned to the current
     secret version (``<arn>:::<version-id>``), so changing a value rolls every task that reads it."""
 
@@ -76,15 +81,24 @@ class AppSecrets(pulumi.ComponentResource):
         if args.password_length < 20:
             raise ValueError(f"password_length={args.password_length}: use at least 20 characters")
         self._pinned: dict[str, pulumi.Output[str]] = {}
-        db_password, db_arn = self._secret(name, "db-password", "Master password of the app database", args)
+        arns: list[pulumi.Output[str]] = []
+        self.container_secrets = {}
+        if args.db_password:
+            db_password, db_arn = self._secret(name, "db-password", "Master password of the app database", args)
+            self.db_password = pulumi.Output.secret(db_password)
+            self.db_password_arn = db_arn
+            self.container_secrets["DB_PASSWORD"] = self._pinned["db-password"]
+            arns.append(db_arn)
+        else:  # RDS manages the master password; nothing about it is generated or stored here
+            self.db_password = pulumi.Output.secret(pulumi.Output.from_input(""))
+            self.db_password_arn = pulumi.Output.from_input("")
         secret_key, key_arn = self._secret(name, "secret-key", "Signing key of the web app", args)
-        self.db_password = pulumi.Output.secret(db_password)
-        self.db_password_arn = db_arn
         self.secret_key_arn = key_arn
-        self.container_secrets = {"DB_PASSWORD": self._pinned["db-password"], "SECRET_KEY": self._pinned["secret-key"]}
-        self.arns = pulumi.Output.all(db_arn, key_arn)
+        self.container_secrets["SECRET_KEY"] = self._pinned["secret-key"]
+        arns.append(key_arn)
+        self.arns = pulumi.Output.all(*arns)
         self.read_policy_json = self.arns.apply(read_policy_document)
-        self.register_outputs({"db_password_arn": db_arn, "secret_key_arn": key_arn})
+        self.register_outputs({"db_password_arn": self.db_password_arn, "secret_key_arn": key_arn})
 
     def _secret(
         self, name: str, key: str, description: str, args: AppSecretsArgs

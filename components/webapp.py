@@ -19,6 +19,7 @@ Physical names start with ``name_prefix``, by default ``<name>-<stack>``, so the
 (or two projects with different names) never collides.
 """
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -112,6 +113,13 @@ class WebAppArgs:
     these). Default none (``DB_PASSWORD`` and ``SECRET_KEY`` are always generated)."""
     database: bool = True
     """Create the PostgreSQL database, pass ``DB_*`` and run the migration gate. Default True."""
+    db_app_role: Optional[str] = "app_iam"
+    """Login role the web service connects as, with 15-minute IAM authentication tokens (``DB_IAM_AUTH``; its task
+    role may ``rds-db:connect`` as exactly this role), created with row privileges only by the migration
+    (``DB_APP_ROLE``). The master password is then RDS-managed and rotated, and only the one-off migration task
+    reads it, at its start: a rotation never breaks a running task and no database password is in Pulumi state.
+    The image must implement the contract (the sample app does). Default ``app_iam``; None: the service connects as
+    the master user with ``DB_PASSWORD`` (see ``db_password_managed``)."""
     db_password_managed: bool = False
     """RDS generates the master password, keeps it in Secrets Manager and rotates it (no password in Pulumi state);
     ``DB_PASSWORD`` reads its ``password`` key. Only for apps that re-read the secret on authentication failure: ECS
@@ -265,8 +273,12 @@ class WebApp(pulumi.ComponentResource):
                 opts=child,
             )
             image_ref = self.image.image_ref
+        iam_db = args.database and args.db_app_role is not None
+        managed_password = args.db_password_managed or iam_db
         self.app_secrets = AppSecrets(
-            prefix, AppSecretsArgs(recovery_window_days=30 if prod else 7, tags=tags), opts=child
+            prefix,
+            AppSecretsArgs(recovery_window_days=30 if prod else 7, db_password=not managed_password, tags=tags),
+            opts=child,
         )
         self.logs = AppLogs(prefix, AppLogsArgs(retention_days=log_retention, tags=tags), opts=child)
         pull_from: list[pulumi.Input[str]] = [self.registry.repository_arn]
@@ -283,7 +295,8 @@ class WebApp(pulumi.ComponentResource):
                 DatabaseArgs(
                     vpc_id=net.vpc_id,
                     subnet_ids=net.private_subnet_ids,
-                    password=None if args.db_password_managed else self.app_secrets.db_password,
+                    password=None if managed_password else self.app_secrets.db_password,
+                    iam_authentication=True,
                     engine_version=s("db_engine_version", "dbEngineVersion"),
                     instance_class=s("db_instance_class", "dbInstanceClass"),
                     allocated_storage_gb=s("db_allocated_storage_gb", "dbAllocatedStorageGb"),
@@ -310,7 +323,7 @@ class WebApp(pulumi.ComponentResource):
                 }
             )
         extra_arns: list[pulumi.Input[Optional[str]]] = [_secret_arn(v) for v in args.secrets.values()]
-        if self.db is not None and args.db_password_managed:
+        if self.db is not None and managed_password:
             extra_arns.append(self.db.master_user_secret_arn)
         secret_arns: pulumi.Input[list[str]] = self.app_secrets.arns
         if extra_arns:
@@ -323,13 +336,25 @@ class WebApp(pulumi.ComponentResource):
                 repository_arns=pulumi.Output.all(*pull_from),
                 log_group_arn=self.logs.log_group_arn,
                 secret_arns=secret_arns,
+                task_policy_json=(
+                    self.db.db_user_arn(str(args.db_app_role)).apply(_rds_connect_policy)
+                    if self.db is not None and iam_db
+                    else None
+                ),
                 tags=tags,
             ),
             opts=child,
         )
         container_secrets = {**self.app_secrets.container_secrets, **args.secrets}
-        if self.db is not None and args.db_password_managed:
-            container_secrets["DB_PASSWORD"] = self.db.master_user_secret_arn.apply(lambda arn: f"{arn}:password::")
+        # The migration signs in as the master user (ECS injects the RDS-managed secret when the task starts).
+        migration_env, migration_secrets = dict(env), dict(container_secrets)
+        if self.db is not None and managed_password:
+            migration_secrets["DB_PASSWORD"] = self.db.master_user_secret_arn.apply(lambda arn: f"{arn}:password::")
+            if not iam_db:
+                container_secrets["DB_PASSWORD"] = migration_secrets["DB_PASSWORD"]
+        if self.db is not None and iam_db:
+            migration_env["DB_APP_ROLE"] = str(args.db_app_role)
+            env.update({"DB_USER": str(args.db_app_role), "DB_IAM_AUTH": "true", "DB_REGION": region})
         self.ecs: EcsCluster = args.cluster or EcsCluster(prefix, EcsClusterArgs(tags=tags), opts=child)
         self.migration: Optional[MigrationTask] = None
         if self.db is not None and args.migration_command is not None:
@@ -345,8 +370,8 @@ class WebApp(pulumi.ComponentResource):
                     log_group_name=self.logs.log_group_name,
                     region=region,
                     database_security_group_id=self.db.client_security_group_id,
-                    environment=env,
-                    secrets=container_secrets,
+                    environment=migration_env,
+                    secrets=migration_secrets,
                     command=tuple(args.migration_command),
                     assign_public_ip=net.assign_public_ip,
                     architecture=arch,
@@ -469,6 +494,18 @@ class WebApp(pulumi.ComponentResource):
                 "alarm_topic_arn": self.alarm_topic_arn,
             }
         )
+
+
+def _rds_connect_policy(db_user_arn: str) -> str:
+    """The web service's own permission: sign in to the database as exactly its login role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "DatabaseLogin", "Effect": "Allow", "Action": "rds-db:connect", "Resource": db_user_arn}
+            ],
+        }
+    )
 
 
 def _ecr_repository_arn(image_uri: Optional[str]) -> Optional[str]:

@@ -21,28 +21,57 @@ def container(graph: ResourceGraph, task: str) -> dict[str, Any]:
     return json.loads(task_def.input("containerDefinitions"))[0]
 
 
-def test_the_app_accepts_the_environment_and_secrets_ecs_injects(
-    stack: ResourceGraph, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _load_as_ecs_would(monkeypatch: pytest.MonkeyPatch, task: dict[str, Any]) -> Any:
+    """The app's settings from exactly what ECS injects into ``task`` (secrets as Secrets Manager would hold them)."""
     from slipway_app.settings import Settings, load_settings
 
-    web = container(stack, "web-task")
-    env = {e["name"]: e["value"] for e in web["environment"]}
-    secrets = {s["name"] for s in web["secrets"]}
+    env = {e["name"]: e["value"] for e in task["environment"]}
+    secrets = {s["name"] for s in task["secrets"]}
     fields = {name.upper() for name in Settings.model_fields}
     assert set(env) | secrets <= fields, f"ECS sets variables the app never reads: {(set(env) | secrets) - fields}"
-    assert secrets == {"DB_PASSWORD", "SECRET_KEY"}
     for key in fields:
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    # Secrets Manager values as AppSecrets generates them (40 characters, its specials).
-    monkeypatch.setenv("DB_PASSWORD", "Ab1-_.~!#$%^&*()+=[]{}:?" + "x" * 15)
+    if "DB_PASSWORD" in secrets:  # the RDS-managed master password: RDS's own character set
+        monkeypatch.setenv("DB_PASSWORD", "Ab1-_.~!#$%^&*()+=[]{}:?" + "x" * 15)
     monkeypatch.setenv("SECRET_KEY", "Kk9" + "y" * 37)
-    settings = load_settings()
+    return load_settings()
+
+
+def test_the_web_service_signs_in_with_iam_tokens_as_the_least_privileged_role(
+    stack: ResourceGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No database password reaches the service: it connects as app_iam with IAM tokens (a master-password
+    rotation never breaks it), and its task role may connect as exactly that role."""
+    web = container(stack, "web-task")
+    assert {s["name"] for s in web["secrets"]} == {"SECRET_KEY"}
+    settings = _load_as_ecs_would(monkeypatch, web)
+    assert settings.db_iam_auth is True and settings.db_user == "app_iam" and settings.db_password is None
     assert settings.app_env in {"dev", "prod"} and settings.db_sslmode == "require"
     assert settings.port == web["portMappings"][0]["containerPort"]
     assert settings.sqlalchemy_url().get_backend_name() == "postgresql"
+    task_role = stack.one("aws:iam/role:Role", "-task")
+    (policy,) = [
+        p for p in stack.by_type("aws:iam/rolePolicy:RolePolicy") if p.input("role") == task_role.outputs["name"]
+    ]
+    (statement,) = json.loads(policy.input("policy"))["Statement"]
+    db = stack.one("aws:rds/instance:Instance")
+    assert statement["Action"] == "rds-db:connect"
+    assert statement["Resource"].endswith(f":dbuser:{db.outputs['resourceId']}/app_iam")
+
+
+def test_the_migration_signs_in_as_master_with_the_rds_managed_secret_and_creates_the_role(
+    stack: ResourceGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrate = container(stack, "migrate-task")
+    secrets = {s["name"]: s["valueFrom"] for s in migrate["secrets"]}
+    assert set(secrets) == {"DB_PASSWORD", "SECRET_KEY"}
+    assert ":secret:rds!db-" in secrets["DB_PASSWORD"] and secrets["DB_PASSWORD"].endswith(":password::")
+    settings = _load_as_ecs_would(monkeypatch, migrate)
+    assert settings.db_app_role == "app_iam" and settings.db_user != "app_iam" and not settings.db_iam_auth
+    execution = stack.one("aws:iam/rolePolicy:RolePolicy", "execution-policy")
+    assert secrets["DB_PASSWORD"].removesuffix(":password::") in execution.input("policy"), "exec role reads it"
 
 
 def test_commands_ports_and_health_checks_match_the_app(stack: ResourceGraph) -> None:

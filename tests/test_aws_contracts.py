@@ -1101,6 +1101,11 @@ def _parliament() -> Callable[..., Any]:
 
 # Findings that are correct for identity policies but not for these documents, each with its source.
 ALLOWED_FINDINGS: dict[tuple[str, str], str] = {
+    ("aws:iam/rolePolicy:RolePolicy", "PERMISSIONS_MANAGEMENT_ACTIONS"): (
+        "rds-db:connect is classed as permissions management; the task role may connect as exactly one database "
+        "user (dbuser:<DbiResourceId>/app_iam), as AWS's IAM database authentication policy shows: "
+        "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html"
+    ),
     ("aws:kms/key:Key", "RESOURCE_STAR"): (
         'In a key policy, "Resource": "*" means this KMS key and nothing else: '
         "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html"

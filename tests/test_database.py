@@ -8,7 +8,7 @@ import re
 import pytest
 
 from components.database import Database, DatabaseArgs
-from slipway.offline import ResourceGraph, SecretValue, run_program
+from slipway.offline import ResourceGraph, run_program
 
 DB = "aws:rds/instance:Instance"
 
@@ -19,7 +19,8 @@ def test_database_is_private_encrypted_and_tls_only(stack: ResourceGraph) -> Non
     assert db.input("engine") == "postgres" and db.input("engineVersion") == "17"
     assert db.input("storageType") == "gp3" and db.input("autoMinorVersionUpgrade") is True
     assert db.input("copyTagsToSnapshot") is True and db.input("performanceInsightsEnabled") is True
-    assert isinstance(db.inputs["password"], SecretValue)
+    assert db.input("manageMasterUserPassword") is True and db.input("password") is None, "no password in state"
+    assert db.input("iamDatabaseAuthenticationEnabled") is True
     params = {p["name"]: p["value"] for p in stack.one("aws:rds/parameterGroup:ParameterGroup").input("parameters")}
     assert params["rds.force_ssl"] == "1"
     assert stack.one("aws:rds/parameterGroup:ParameterGroup").input("family") == "postgres17"

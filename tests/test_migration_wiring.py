@@ -44,7 +44,16 @@ def test_migration_runs_the_exact_image_digest_secrets_and_env_of_the_service(st
     web, migrate = containers(stack)
     assert migrate["image"] == web["image"] == stack.outputs["image"] and "@sha256:" in migrate["image"]
     assert gate(stack).input("image_digest") == web["image"]
-    assert migrate["secrets"] == web["secrets"] and migrate["environment"] == web["environment"]
+    # The same app settings, except who signs in: the migration as master (RDS-managed secret, read at task start)
+    # and creating the login role; the service as that role with IAM tokens (tests/test_app_contract.py).
+    web_env = {e["name"]: e["value"] for e in web["environment"]}
+    migrate_env = {e["name"]: e["value"] for e in migrate["environment"]}
+    signing_in = {"DB_USER", "DB_IAM_AUTH", "DB_REGION", "DB_APP_ROLE"}
+    assert {k: v for k, v in web_env.items() if k not in signing_in} == {
+        k: v for k, v in migrate_env.items() if k not in signing_in
+    }
+    assert migrate_env["DB_APP_ROLE"] == web_env["DB_USER"] != migrate_env["DB_USER"]
+    assert [s for s in migrate["secrets"] if s["name"] != "DB_PASSWORD"] == web["secrets"]
     assert (
         migrate["command"] == ["app", "migrate"]
         and migrate["logConfiguration"]["options"]["awslogs-stream-prefix"] == "migrate"

@@ -83,7 +83,7 @@ def test_json_plan_masks_secret_values() -> None:
     version = next(r for r in doc["resources"] if r["type"].endswith("SecretVersion"))
     assert version["inputs"]["secretString"] == "[secret]"
     db = next(r for r in doc["resources"] if r["type"] == "aws:rds/instance:Instance")
-    assert db["inputs"]["password"] == "[secret]"
+    assert db["inputs"].get("password") is None and db["inputs"]["manageMasterUserPassword"] is True
 
 
 def test_text_plan_shows_the_tree_with_key_settings_and_no_colour_when_piped() -> None:

@@ -13,7 +13,8 @@ def test_execution_policy_names_exactly_our_repo_log_group_and_secrets(stack: Re
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     repo_arn = stack.one("aws:ecr/repository:Repository").outputs["arn"]
     log_arn = stack.one("aws:cloudwatch/logGroup:LogGroup", "-app").outputs["arn"]
-    secret_arns = sorted(s.outputs["arn"] for s in stack.by_type("aws:secretsmanager/secret:Secret"))
+    master = stack.one("aws:rds/instance:Instance").outputs["masterUserSecrets"][0]["secretArn"]
+    secret_arns = sorted([*(s.outputs["arn"] for s in stack.by_type("aws:secretsmanager/secret:Secret")), master])
     assert by_sid["PullAppImage"]["Resource"] == [repo_arn]
     assert by_sid["WriteAppLogs"]["Resource"] == [f"{log_arn}:log-stream:*"]
     assert by_sid["ReadAppSecrets"]["Resource"] == secret_arns
@@ -26,7 +27,10 @@ def test_task_role_has_no_policies_and_both_roles_trust_only_ecs_tasks(stack: Re
     ecs_roles = [r for r in stack.by_type("aws:iam/role:Role") if r.name.endswith(("-execution", "-task"))]
     ecs_role_names = {r.outputs["name"] for r in ecs_roles}
     policies = [p for p in stack.by_type("aws:iam/rolePolicy:RolePolicy") if p.input("role") in ecs_role_names]
-    assert [p.name for p in policies] == [f"slipway-{stack.stack}-execution-policy"], "the task role has none"
+    assert sorted(p.name for p in policies) == [
+        f"slipway-{stack.stack}-execution-policy",
+        f"slipway-{stack.stack}-task-policy",
+    ], "the task role's one policy: rds-db:connect as its login role (tests/test_app_contract.py)"
     account = ecs_roles[0].outputs["arn"].split(":")[4]
     for role in ecs_roles:
         (statement,) = json.loads(role.input("assumeRolePolicy"))["Statement"]

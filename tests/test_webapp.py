@@ -91,7 +91,7 @@ def test_container_health_check_is_off_unless_given() -> None:
 
 
 def test_managed_password_is_read_from_the_rds_secret() -> None:
-    graph, _ = plan(db_password_managed=True)
+    graph, _ = plan(db_password_managed=True, db_app_role=None)  # the service itself signs in as master
     db = graph.one("aws:rds/instance:Instance")
     assert db.input("manageMasterUserPassword") is True and "password" not in db.inputs
     value_from = {s["name"]: s["valueFrom"] for s in web_container(graph)["secrets"]}["DB_PASSWORD"]
