@@ -59,6 +59,7 @@ class StackNames:
     hosted_zone_id: Optional[str] = None
     secrets_key_alias: Optional[str] = None
     project: str = "slipway"
+    environment: str = "dev"
 
     @property
     def prefix(self) -> str:
@@ -89,6 +90,7 @@ def stack_names(stack: str, account: str = ACCOUNT_PLACEHOLDER, root: Optional[P
         hosted_zone_id=config.get("slipway:hostedZoneId"),
         secrets_key_alias=alias,
         project=project,
+        environment=config.get("slipway:environment", "prod"),
     )
 
 
@@ -296,7 +298,7 @@ def _name_scoped(entries: Mapping[str, Any], present: Iterable[str], names: Stac
         entry = entries[type_]
         if entry["scope"] != "name":
             continue
-        actions = _actions(entry) - {"iam:PassRole"}
+        actions = _actions(entry) - {"iam:PassRole"} - set(_guarded(entry, names))
         if not actions:
             continue
         arns = tuple(sorted({names.fill(a) for a in entry["arns"]}))
@@ -313,7 +315,34 @@ def _name_scoped(entries: Mapping[str, Any], present: Iterable[str], names: Stac
                 "Resource": list(arns) if len(arns) > 1 else arns[0],
             }
         )
+    statements += _guarded_deletes(entries, present, names)
     return statements
+
+
+def _guarded(entry: Mapping[str, Any], names: StackNames) -> list[str]:
+    """Actions this environment allows only under the entry's ``prod_guard`` condition."""
+    guard = entry.get("prod_guard")
+    return list(guard["actions"]) if guard and names.environment == "prod" else []
+
+
+def _guarded_deletes(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
+    """In prod, deleting the database needs a deliberate, recorded step on top of turning deletion protection off:
+    the operator tags the instance (docs/recovery.md). Automation alone, even with protection off, cannot."""
+    out = []
+    for type_ in present:
+        entry = entries[type_]
+        actions = _guarded(entry, names)
+        if actions:
+            out.append(
+                {
+                    "Sid": _sid(type_.rsplit(":", 1)[-1]) + "DeleteOnlyWhenReleased",
+                    "Effect": "Allow",
+                    "Action": sorted(actions),
+                    "Resource": sorted({names.fill(a) for a in entry["prod_guard"]["arns"]}),
+                    "Condition": entry["prod_guard"]["condition"],
+                }
+            )
+    return out
 
 
 def _tag_scoped(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:

@@ -348,3 +348,18 @@ def test_each_stack_role_reads_and_writes_only_its_own_state_and_nobody_purges_t
 def test_dev_cannot_use_prods_secrets_provider_key() -> None:
     dev = json.dumps(_policy("dev"))
     assert "alias/slipway-prod" not in dev
+
+
+def test_prod_deletes_its_database_only_once_an_operator_released_it() -> None:
+    """Deletion protection is the first guard; the prod role's rds:DeleteDBInstance also needs the instance tagged
+    slipway:deletion-released=true (docs/recovery.md), so automation alone cannot delete prod's data."""
+    db = graph_with("prod").one("aws:rds/instance:Instance").input("identifier")
+    arn = _a("rds", f"db:{db}")
+    ctx = _tags("slipway", "prod")
+    # moto's evaluator treats an absent condition key as matching (IAM does not), so the untagged case is spelled out
+    unreleased = {**ctx, "rds:db-tag/slipway:deletion-released": "false"}
+    assert not _allowed(_policy("prod"), "rds:DeleteDBInstance", arn, unreleased)
+    released = {**ctx, "rds:db-tag/slipway:deletion-released": "true"}
+    assert _allowed(_policy("prod"), "rds:DeleteDBInstance", arn, released)
+    dev_db = graph_with("dev").one("aws:rds/instance:Instance").input("identifier")
+    assert _allowed(_policy("dev"), "rds:DeleteDBInstance", _a("rds", f"db:{dev_db}"), _tags("slipway", "dev"))
