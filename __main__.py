@@ -51,6 +51,7 @@ app = WebApp(
         backup_retention_days=cfg.backup_retention_days,
         backup_window=cfg.backup_window,
         maintenance_window=cfg.maintenance_window,
+        db_restore=cfg.db_restore,
         deletion_protection=cfg.deletion_protection,
         log_retention_days=cfg.log_retention_days,
         domain=cfg.domain,

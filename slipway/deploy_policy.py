@@ -60,6 +60,12 @@ class StackNames:
     secrets_key_alias: Optional[str] = None
     project: str = "slipway"
     environment: str = "dev"
+    other_regions: tuple[str, ...] = ()
+    """Regions besides ``region`` that resources of the graph name (pulumi-aws 7's per-resource ``region``)."""
+
+    @property
+    def regions(self) -> list[str]:
+        return [self.region, *sorted(set(self.other_regions) - {self.region})]
 
     @property
     def prefix(self) -> str:
@@ -67,6 +73,7 @@ class StackNames:
 
     def fill(self, template: str) -> str:
         return template.format(
+            regions="*" if self.other_regions else self.region,
             app=self.app,
             prefix=self.prefix,
             region=self.region,
@@ -118,6 +125,11 @@ def generate(
     """The policy document for ``graph``; raises :class:`DeployPolicyError` for an uncovered resource type."""
     table = table or load_table()
     entries = table["types"]
+    extra = tuple(sorted({str(r.inputs["region"]) for r in graph.resources if isinstance(r.inputs.get("region"), str)}))
+    if extra:
+        from dataclasses import replace
+
+        names = replace(names, other_regions=tuple(x for x in extra if x != names.region))
     present = [t for t in resource_types(graph) if t not in table.get("not_aws", [])]
     missing = [t for t in present if t not in entries]
     if missing:
@@ -136,7 +148,8 @@ def _sid(text: str) -> str:
 
 
 def _region_condition(names: StackNames) -> dict[str, Any]:
-    return {"StringEquals": {"aws:RequestedRegion": names.region}}
+    regions = names.regions
+    return {"StringEquals": {"aws:RequestedRegion": regions[0] if len(regions) == 1 else regions}}
 
 
 def _state_statements(names: StackNames, state_bucket: str) -> list[dict[str, Any]]:

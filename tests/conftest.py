@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 import pytest
@@ -17,7 +18,9 @@ def _graph(stack: str, overrides: tuple[tuple[str, Any], ...] = ()) -> ResourceG
 
 def graph_with(stack: str, **overrides: Any) -> ResourceGraph:
     """The stack's graph with config overrides, keys without the ``slipway:`` prefix (cached)."""
-    return _graph(stack, tuple(sorted((f"slipway:{k}", v) for k, v in overrides.items())))
+    # mappings (slipway:dbRestore) as Pulumi hands them to the program: JSON text (hashable for the cache, too)
+    values = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in overrides.items()}
+    return _graph(stack, tuple(sorted((f"slipway:{k}", v) for k, v in values.items())))
 
 
 @pytest.fixture(scope="session")

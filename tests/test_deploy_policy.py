@@ -58,6 +58,9 @@ CONCRETE: dict[str, Callable[[Resource, str], list[str]]] = {
         _a("rds", f"pg:{r.input('parameterGroupName')}"),
     ],
     "aws:rds/subnetGroup:SubnetGroup": lambda r, n: [_a("rds", f"subgrp:{n}")],
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": lambda r, n: [
+        r.input("sourceDbInstanceArn")
+    ],
     "aws:rds/parameterGroup:ParameterGroup": lambda r, n: [_a("rds", f"pg:{n}")],
     "aws:ecs/cluster:Cluster": lambda r, n: [_a("ecs", f"cluster/{n}")],
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": lambda r, n: [
