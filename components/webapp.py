@@ -52,6 +52,10 @@ class WebAppArgs:
     ECR repository and deployed by digest. Default None; exactly one of ``build_context`` and ``image_uri``."""
     image_uri: Optional[str] = None
     """Deploy this image, pinned by digest (``repo@sha256:...``), instead of building. Default None."""
+    promote_image: bool = True
+    """With an ECR ``image_uri``: copy it by digest into this stack's own repository during ``pulumi up`` and deploy
+    the copy (same digest, no rebuild), so the tasks never pull from the source stack's repository. Default True;
+    False: pull from ``image_uri`` directly (the execution role is granted that repository)."""
     image_repository_arn: Optional[str] = None
     """ECR repository of ``image_uri`` the execution role may pull from. Default None: derived from an ECR
     ``image_uri`` (other registries need no grant)."""
@@ -260,7 +264,25 @@ class WebApp(pulumi.ComponentResource):
         )
         self.image: Optional[Any] = None
         image_ref: pulumi.Input[str]
-        if args.image_uri:
+        self.promotion: Optional[Any] = None
+        if args.image_uri and args.promote_image and _ecr_repository_arn(args.image_uri):
+            # Promotion: copy the tested image into this stack's own repository, same digest, and run that copy,
+            # so destroying the source stack or its lifecycle expiring the image never breaks this one.
+            from .promotion import ImagePromotion, ImagePromotionArgs
+
+            self.promotion = ImagePromotion(
+                f"{prefix}-promotion",
+                ImagePromotionArgs(
+                    source_image=args.image_uri,
+                    target_repository=self.registry.repository_name,
+                    target_registry_url=self.registry.repository_url,
+                    region=region,
+                    aws_profile=args.aws_profile,
+                ),
+                opts=child,
+            )
+            image_ref = self.promotion.pinned_uri
+        elif args.image_uri:
             image_ref = args.image_uri
         else:
             from .image import AppImage, AppImageArgs, image_tag
@@ -291,7 +313,7 @@ class WebApp(pulumi.ComponentResource):
         self.logs = AppLogs(prefix, AppLogsArgs(retention_days=log_retention, tags=tags), opts=child)
         pull_from: list[pulumi.Input[str]] = [self.registry.repository_arn]
         foreign_repo = args.image_repository_arn or _ecr_repository_arn(args.image_uri)
-        if foreign_repo:
+        if foreign_repo and self.promotion is None:  # a promoted image runs from this stack's own repository
             pull_from.append(foreign_repo)
         self.db: Optional[Any] = None
         env: dict[str, pulumi.Input[str]] = {**args.env, "PORT": str(args.container_port)}

@@ -246,6 +246,27 @@ def trust_policy(names: StackNames, github_environment: str) -> dict[str, Any]:
 
 
 GITHUB_ENVIRONMENTS = {"prod": "production"}  # the workflows' environment names; others are the stack name
+PROMOTED_STACKS = ("prod",)
+"""Stacks deploy.yml deploys by promotion (``slipway:imageUri`` = dev's digest): their role also needs what a
+promotion declares (copying the image into their own repository), though their stack file sets no image."""
+PROMOTION_PLACEHOLDER = "123456789012.dkr.ecr.{region}.amazonaws.com/{app}-dev@sha256:" + "0" * 64
+
+
+def policy_graph(stack: str, run: Any = None) -> ResourceGraph:
+    """The graph the stack's role must be able to deploy: as planned, plus, for a promoted stack, the resources
+    that only a promotion declares."""
+    from .offline import run_stack
+
+    run = run or run_stack
+    graph = run(stack)
+    if stack not in PROMOTED_STACKS:
+        return graph
+    names = stack_names(stack)
+    image = PROMOTION_PLACEHOLDER.format(region=names.region, app=names.app)
+    promoted = run(stack, overrides={"slipway:imageUri": image})
+    known = {r.type for r in graph.resources}
+    extra = [r for r in promoted.resources if r.type not in known]
+    return ResourceGraph(stack=graph.stack, resources=[*graph.resources, *extra], outputs=graph.outputs)
 
 
 def _read_statements(table: Mapping[str, Any], names: StackNames) -> list[dict[str, Any]]:
@@ -441,11 +462,11 @@ def split(policy: Mapping[str, Any], limit: int = MANAGED_POLICY_LIMIT) -> list[
 
 def main(args: Any, out: Any, err: Any) -> int:
     """``deploy-policy`` subcommand; ``args`` has ``stack``, ``account``, ``state_bucket`` and ``out_dir``."""
-    from .offline import StackFileError, run_stack
+    from .offline import StackFileError
 
     try:
         names = stack_names(args.stack, account=args.account)
-        graph = run_stack(args.stack)
+        graph = policy_graph(args.stack)
         policy = generate(graph, names, state_bucket=args.state_bucket)
         parts = split(policy)
     except (StackFileError, DeployPolicyError) as exc:

@@ -27,9 +27,17 @@ TABLE = load_table()
 
 @functools.cache
 def _policy(stack: str, app: str = "slipway") -> dict[str, Any]:
-    graph = graph_with(stack) if app == "slipway" else graph_with(stack, appName=app)
+    graph = (
+        deploy_policy.policy_graph(stack, run=lambda s, overrides=None: graph_with(s, **_plain(overrides)))
+        if app == "slipway"
+        else graph_with(stack, appName=app)
+    )
     names = deploy_policy.StackNames(**{**stack_names(stack, account=ACCOUNT).__dict__, "app": app})
     return generate(graph, names)
+
+
+def _plain(overrides: dict[str, Any] | None) -> dict[str, Any]:
+    return {k.removeprefix("slipway:"): v for k, v in (overrides or {}).items()}
 
 
 def _other_app(arn: str, stack: str) -> str:
@@ -318,7 +326,8 @@ def test_the_committed_deploy_policies_are_what_the_generator_prints(stack_name:
         (Path(__file__).resolve().parents[1] / "deploy" / "iam").glob(f"deploy-policy-{stack_name}-*.json")
     )
     names = stack_names(stack_name)
-    expected = split(generate(graph_with(stack_name), names))
+    graph = deploy_policy.policy_graph(stack_name, run=lambda s, overrides=None: graph_with(s, **_plain(overrides)))
+    expected = split(generate(graph, names))
     assert [json.loads(p.read_text()) for p in committed] == expected, (
         f"run: python -m slipway deploy-policy --stack {stack_name} --out-dir deploy/iam"
     )
@@ -366,3 +375,13 @@ def test_prod_deletes_its_database_only_once_an_operator_released_it() -> None:
     assert _allowed(_policy("prod"), "rds:DeleteDBInstance", arn, released)
     dev_db = graph_with("dev").one("aws:rds/instance:Instance").input("identifier")
     assert _allowed(_policy("dev"), "rds:DeleteDBInstance", _a("rds", f"db:{dev_db}"), _tags("slipway", "dev"))
+
+
+def test_the_promoted_stacks_role_may_copy_devs_image_into_its_own_repository_and_dev_may_not() -> None:
+    """deploy.yml promotes into prod: prod's role writes its own repository and reads dev's; dev's role neither."""
+    ctx = _tags("slipway", "prod")
+    prod, dev = _policy("prod"), _policy("dev")
+    own, source = _a("ecr", "repository/slipway-prod"), _a("ecr", "repository/slipway-dev")
+    assert _allowed(prod, "ecr:PutImage", own, ctx) and _allowed(prod, "ecr:BatchGetImage", source, ctx)
+    assert not _allowed(prod, "ecr:PutImage", source, ctx), "prod never writes dev's repository"
+    assert not _allowed(dev, "ecr:BatchGetImage", own, _tags("slipway", "dev")), "dev reads nothing of prod"

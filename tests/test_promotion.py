@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -70,3 +71,21 @@ def test_the_promoted_uri_is_the_targets_repository_at_the_same_digest() -> None
     assert seen["uri"] == f"{TARGET_URL}@{DIGEST}"
     (resource,) = graph.by_type("pulumi-python:dynamic/slipway:ImagePromotion")
     assert resource.input("source_image") == SOURCE
+
+
+def test_prod_promotes_devs_image_into_its_own_repository_and_never_pulls_from_dev() -> None:
+    from tests.conftest import graph_with
+
+    dev_image = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/slipway-dev@{DIGEST}"
+    graph = graph_with("prod", imageUri=dev_image)
+    (promotion,) = graph.by_type("pulumi-python:dynamic/slipway:ImagePromotion")
+    repo = graph.one("aws:ecr/repository:Repository")
+    assert promotion.input("source_image") == dev_image and promotion.input("target_repository") == "slipway-prod"
+    images = {
+        json.loads(t.input("containerDefinitions"))[0]["image"]
+        for t in graph.by_type("aws:ecs/taskDefinition:TaskDefinition")
+    }
+    assert images == {f"{repo.outputs['repositoryUrl']}@{DIGEST}"}, "the same digest, from prod's own repository"
+    execution = graph.one("aws:iam/rolePolicy:RolePolicy", "execution-policy").input("policy")
+    assert "repository/slipway-dev" not in execution, "prod's tasks are not allowed to pull from dev"
+    assert not graph.by_type("docker:index/image:Image"), "nothing is rebuilt"
