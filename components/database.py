@@ -168,6 +168,9 @@ class DatabaseArgs:
     monitoring_interval_seconds: int = 60
     """Enhanced Monitoring (OS metrics) interval: 0 (off), 1, 5, 10, 15, 30 or 60. Default 60 (free tier of the
     metrics; FSBP RDS.6). The component creates the monitoring role."""
+    permissions_boundary: Optional[pulumi.Input[str]] = None
+    """ARN of a managed policy set as the permissions boundary of the Enhanced Monitoring role (the most it may
+    ever do, whatever policy is attached later). Default None: no boundary."""
     restore: Optional[RestoreSpec] = None
     """Serve from a new instance restored from backups or a snapshot, with every other setting above; the original
     is kept, protected (see :class:`RestoreSpec`). Default None: no restore."""
@@ -397,6 +400,7 @@ class Database(pulumi.ComponentResource):
                 )
             ),
             description="RDS Enhanced Monitoring of the app database",
+            permissions_boundary=args.permissions_boundary,
             tags=dict(args.tags),
             opts=child,
         )

@@ -43,6 +43,9 @@ class NetworkArgs:
     """VPC flow logs (all traffic) to a CloudWatch log group of this component (FSBP EC2.6). Default True."""
     flow_log_retention_days: int = 90
     """Retention of the flow-log group, a CloudWatch-allowed value. Default 90; dev passes its log retention."""
+    permissions_boundary: Optional[pulumi.Input[str]] = None
+    """ARN of a managed policy set as the permissions boundary of every role this component creates (the most any
+    of them may ever do, whatever policy is attached later). Default None: no boundary."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
@@ -225,6 +228,7 @@ class Network(pulumi.ComponentResource):
             f"{name}-flow-logs",
             assume_role_policy=trust,
             description="Delivers the VPC's flow logs to its log group",
+            permissions_boundary=args.permissions_boundary,
             tags=tags,
             opts=child,
         )

@@ -44,6 +44,9 @@ class TaskRolesArgs:
     """Exact Secrets Manager ARNs injected with ``valueFrom``. Required."""
     task_policy_json: Optional[pulumi.Input[str]] = None
     """Inline policy for the app's own role. Default None: the app gets no AWS permissions."""
+    permissions_boundary: Optional[pulumi.Input[str]] = None
+    """ARN of a managed policy set as the permissions boundary of every role this component creates (the most any
+    of them may ever do, whatever policy is attached later). Default None: no boundary."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
@@ -101,6 +104,7 @@ class TaskRoles(pulumi.ComponentResource):
             f"{name}-execution",
             assume_role_policy=account_id.apply(execution_role_trust),
             description="ECS agent: pull the app image, write its logs, read its secrets",
+            permissions_boundary=args.permissions_boundary,
             tags=tags,
             opts=child,
         )
@@ -115,6 +119,7 @@ class TaskRoles(pulumi.ComponentResource):
             f"{name}-task",
             assume_role_policy=trust,
             description="The app's own identity: no AWS permissions unless granted",
+            permissions_boundary=args.permissions_boundary,
             tags=tags,
             opts=child,
         )

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pulumi
+import pulumi_aws as aws
 
 from .cluster import EcsCluster, EcsClusterArgs
 from .config import PROFILES
@@ -52,6 +53,10 @@ class WebAppArgs:
     ECR repository and deployed by digest. Default None; exactly one of ``build_context`` and ``image_uri``."""
     image_uri: Optional[str] = None
     """Deploy this image, pinned by digest (``repo@sha256:...``), instead of building. Default None."""
+    permissions_boundary_policy: Optional[str] = None
+    """Name of a customer managed policy of this account set as the permissions boundary of every role the app
+    creates (task and execution roles, RDS monitoring, flow logs). slipway's deploy roles may create roles only with
+    the boundary ``<prefix>-boundary`` (``python -m slipway deploy-policy`` writes it). Default None: no boundary."""
     promote_image: bool = True
     """With an ECR ``image_uri``: copy it by digest into this stack's own repository during ``pulumi up`` and deploy
     the copy (same digest, no rebuild), so the tasks never pull from the source stack's repository. Default True;
@@ -246,6 +251,12 @@ class WebApp(pulumi.ComponentResource):
             raise ValueError("WebAppArgs.region: none given and the stack sets no aws:region (nor AWS_REGION)")
         moved = [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)] if args.moved_from_stack_root else None
         child = pulumi.ResourceOptions(parent=self, aliases=moved)
+        boundary: Optional[pulumi.Output[str]] = None
+        if args.permissions_boundary_policy:
+            policy_name = args.permissions_boundary_policy
+            boundary = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id.apply(
+                lambda account: f"arn:aws:iam::{account}:policy/{policy_name}"
+            )
 
         self.network: Network = args.network or Network(
             f"{prefix}-net",
@@ -254,6 +265,7 @@ class WebApp(pulumi.ComponentResource):
                 az_count=s("az_count", "azCount"),
                 nat_strategy=s("nat_strategy", "natStrategy"),
                 flow_log_retention_days=log_retention,
+                permissions_boundary=boundary,
                 tags=tags,
             ),
             opts=child,
@@ -340,6 +352,7 @@ class WebApp(pulumi.ComponentResource):
                     apply_immediately=not prod,
                     log_retention_days=log_retention,
                     restore=args.db_restore,
+                    permissions_boundary=boundary,
                     tags=tags,
                 ),
                 opts=child,
@@ -385,6 +398,7 @@ class WebApp(pulumi.ComponentResource):
                 repository_arns=pulumi.Output.all(*pull_from),
                 log_group_arn=self.logs.log_group_arn,
                 secret_arns=secret_arns,
+                permissions_boundary=boundary,
                 task_policy_json=(
                     self.db.db_user_arn(str(args.db_app_role)).apply(_rds_connect_policy)
                     if self.db is not None and iam_db

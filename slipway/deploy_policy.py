@@ -33,6 +33,15 @@ SERVICE_LINKED = (
     "elasticloadbalancing.amazonaws.com",
     "rds.amazonaws.com",
 )
+BOUNDED_ACTIONS = (
+    "iam:CreateRole",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+)
+"""Role writes allowed only on roles that carry the stack's permissions boundary (``iam:PermissionsBoundary``)."""
 PASSED_TO = ("ecs-tasks.amazonaws.com", "monitoring.rds.amazonaws.com", "vpc-flow-logs.amazonaws.com")
 """Services the stack's roles may be passed to: ECS tasks (execution and task roles), RDS Enhanced Monitoring,
 VPC flow logs."""
@@ -332,7 +341,7 @@ def _name_scoped(entries: Mapping[str, Any], present: Iterable[str], names: Stac
         entry = entries[type_]
         if entry["scope"] != "name":
             continue
-        actions = _actions(entry) - {"iam:PassRole"} - set(_guarded(entry, names))
+        actions = _actions(entry) - {"iam:PassRole"} - set(_guarded(entry, names)) - set(BOUNDED_ACTIONS)
         if not actions:
             continue
         arns = tuple(sorted({names.fill(a) for a in entry["arns"]}))
@@ -413,10 +422,99 @@ def _tag_scoped(entries: Mapping[str, Any], present: Iterable[str], names: Stack
     return statements
 
 
+def boundary_arn(names: StackNames) -> str:
+    return f"arn:aws:iam::{names.account}:policy/{names.prefix}-boundary"
+
+
+def boundary_policy(names: StackNames) -> dict[str, Any]:
+    """The permissions boundary of every role the stack creates: the most its task, execution, monitoring and
+    flow-log roles may ever do, whatever policy the deploy role attaches to them. Created once by an operator as the
+    customer managed policy ``<prefix>-boundary`` (docs/ci.md)."""
+    a, r, p = names.account, names.region, names.prefix
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PullImagesEverywhereAuth",
+                "Effect": "Allow",
+                "Action": "ecr:GetAuthorizationToken",
+                "Resource": "*",
+            },
+            {
+                "Sid": "PullOwnImages",
+                "Effect": "Allow",
+                "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                "Resource": [f"arn:aws:ecr:{r}:{a}:repository/{p}", f"arn:aws:ecr:{r}:{a}:repository/{names.app}-*"],
+            },
+            {
+                "Sid": "WriteOwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": [
+                    f"arn:aws:logs:{r}:{a}:log-group:/slipway/{p}/*",
+                    f"arn:aws:logs:{r}:{a}:log-group:/slipway/{p}-*",
+                ],
+            },
+            {"Sid": "FlowLogsFindTheirGroup", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
+            {
+                "Sid": "RdsEnhancedMonitoring",
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogGroup",
+                    "logs:PutRetentionPolicy",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                    "logs:GetLogEvents",
+                ],
+                "Resource": [
+                    f"arn:aws:logs:{r}:{a}:log-group:RDSOSMetrics",
+                    f"arn:aws:logs:{r}:{a}:log-group:RDSOSMetrics:log-stream:*",
+                ],
+            },
+            {
+                "Sid": "ReadOwnSecrets",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": [
+                    f"arn:aws:secretsmanager:{r}:{a}:secret:{p}-*",
+                    f"arn:aws:secretsmanager:{r}:{a}:secret:rds!db-*",
+                ],
+            },
+            {
+                "Sid": "SignInToTheDatabase",
+                "Effect": "Allow",
+                "Action": "rds-db:connect",
+                "Resource": f"arn:aws:rds-db:{r}:{a}:dbuser:*/*",
+            },
+        ],
+    }
+
+
 def _roles(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
     if not any("iam:PassRole" in _actions(entries[t]) for t in present):
         return []
+    own_roles = f"arn:aws:iam::{names.account}:role/{names.prefix}-*"
     return [
+        {
+            "Sid": "WriteOwnRolesOnlyWithTheBoundary",
+            "Effect": "Allow",
+            "Action": list(BOUNDED_ACTIONS),
+            "Resource": own_roles,
+            "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary_arn(names)}},
+        },
+        {
+            "Sid": "NeverLiftTheBoundary",
+            "Effect": "Deny",
+            "Action": [
+                "iam:DeleteRolePermissionsBoundary",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+            ],
+            "Resource": [own_roles, boundary_arn(names)],
+        },
         {
             "Sid": "PassOwnRolesToTheirServices",
             "Effect": "Allow",
@@ -479,6 +577,7 @@ def main(args: Any, out: Any, err: Any) -> int:
             old.unlink()
         for i, part in enumerate(parts, 1):
             (target / f"deploy-policy-{args.stack}-{i}.json").write_text(render(part))
+        (target / f"role-boundary-{args.stack}.json").write_text(render(boundary_policy(names)))
         environment = GITHUB_ENVIRONMENTS.get(args.stack, args.stack)
         (target / f"github-oidc-trust-{args.stack}.json").write_text(render(trust_policy(names, environment)))
         print(f"wrote {len(parts)} managed policies and the trust policy for stack {args.stack} to {target}/", file=err)

@@ -334,6 +334,8 @@ def test_the_committed_deploy_policies_are_what_the_generator_prints(stack_name:
     trust = Path(__file__).resolve().parents[1] / "deploy" / "iam" / f"github-oidc-trust-{stack_name}.json"
     environment = deploy_policy.GITHUB_ENVIRONMENTS.get(stack_name, stack_name)
     assert json.loads(trust.read_text()) == deploy_policy.trust_policy(names, environment)
+    boundary = Path(__file__).resolve().parents[1] / "deploy" / "iam" / f"role-boundary-{stack_name}.json"
+    assert json.loads(boundary.read_text()) == deploy_policy.boundary_policy(names)
 
 
 def _state_ctx() -> dict[str, str]:
@@ -385,3 +387,38 @@ def test_the_promoted_stacks_role_may_copy_devs_image_into_its_own_repository_an
     assert _allowed(prod, "ecr:PutImage", own, ctx) and _allowed(prod, "ecr:BatchGetImage", source, ctx)
     assert not _allowed(prod, "ecr:PutImage", source, ctx), "prod never writes dev's repository"
     assert not _allowed(dev, "ecr:BatchGetImage", own, _tags("slipway", "dev")), "dev reads nothing of prod"
+
+
+def test_roles_are_written_only_with_the_stacks_permissions_boundary_and_it_cannot_be_lifted() -> None:
+    policy, ctx = _policy("prod"), _tags("slipway", "prod")
+    boundary = f"arn:aws:iam::{ACCOUNT}:policy/slipway-prod-boundary"
+    role = f"arn:aws:iam::{ACCOUNT}:role/slipway-prod-task-1234567"
+    for action in deploy_policy.BOUNDED_ACTIONS:
+        assert _allowed(policy, action, role, {**ctx, "iam:PermissionsBoundary": boundary}), action
+        other = {**ctx, "iam:PermissionsBoundary": f"arn:aws:iam::{ACCOUNT}:policy/AdministratorAccess"}
+        assert not _allowed(policy, action, role, other), action
+    result = IAMPolicy(json.dumps(policy)).is_action_permitted("iam:DeleteRolePermissionsBoundary", role)
+    assert result == PermissionResult.DENIED
+    edit = IAMPolicy(json.dumps(policy)).is_action_permitted("iam:CreatePolicyVersion", boundary)
+    assert edit == PermissionResult.DENIED, "nobody deploying rewrites the boundary itself"
+
+
+@pytest.mark.parametrize("stack_name", ["dev", "prod"])
+def test_every_role_carries_the_boundary_and_the_boundary_allows_what_each_role_is_given(stack_name: str) -> None:
+    graph = graph_with(stack_name)
+    names = stack_names(stack_name, account=ACCOUNT)
+    boundary = json.dumps(deploy_policy.boundary_policy(names))
+    roles = graph.by_type("aws:iam/role:Role")
+    assert roles and {r.input("permissionsBoundary") for r in roles} == {deploy_policy.boundary_arn(names)}
+    names_of = {r.outputs["name"] for r in roles}
+    missing = []
+    for attached in graph.by_type("aws:iam/rolePolicy:RolePolicy"):
+        assert attached.input("role") in names_of
+        for st in json.loads(attached.input("policy"))["Statement"]:
+            actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
+            resources = [st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]
+            for action in actions:
+                for resource in resources:
+                    if IAMPolicy(boundary).is_action_permitted(action, resource) != PermissionResult.PERMITTED:
+                        missing.append(f"{attached.name}: {action} on {resource}")
+    assert not missing, "the boundary would cut a role's own permission:\n" + "\n".join(missing)

@@ -77,7 +77,7 @@ def test_alarm_email_subscription_only_when_configured(dev: ResourceGraph, prod:
 
 
 def test_topic_is_encrypted_and_dashboard_covers_the_stack(stack: ResourceGraph) -> None:
-    key = stack.one("aws:kms/key:Key")
+    key = stack.one("aws:kms/key:Key", "alarms-key")
     assert stack.one("aws:sns/topic:Topic").input("kmsMasterKeyId") == key.outputs["arn"]
     body = json.loads(stack.one("aws:cloudwatch/dashboard:Dashboard").input("dashboardBody"))
     titles = {w["properties"]["title"] for w in body["widgets"]}
@@ -88,7 +88,7 @@ def test_alarms_can_publish_to_the_encrypted_topic(dev: ResourceGraph, prod: Res
     """CloudWatch needs kms:Decrypt and kms:GenerateDataKey* on the topic's key; the AWS managed alias/aws/sns key
     cannot grant them, so the topic uses a customer managed key whose policy does (scoped to this account)."""
     for graph, window in ((dev, 7), (prod, 30)):
-        key = graph.one("aws:kms/key:Key")
+        key = graph.one("aws:kms/key:Key", "alarms-key")
         assert key.input("enableKeyRotation") is True and key.input("deletionWindowInDays") == window
         policy = json.loads(key.input("policy"))
         cloudwatch = [st for st in policy["Statement"] if st["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]

@@ -70,6 +70,8 @@ def test_every_input_and_output_is_in_the_schema(name: str) -> None:
         "password",
         "access_logs_bucket",
         "task_policy_json",
+        "permissions_boundary",
+        "db_restore",
     }, dropped
 
 

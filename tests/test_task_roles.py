@@ -53,12 +53,13 @@ def test_log_stream_resource_strips_a_trailing_wildcard() -> None:
     assert doc["Statement"][2]["Resource"] == ["arn:aws:logs:r:1:log-group:/x:log-stream:*"]
 
 
-def test_a_promoted_image_can_be_pulled_from_its_source_repository() -> None:
+def test_a_promoted_image_is_pulled_from_the_stacks_own_repository_only() -> None:
+    """Promotion copies the image into this stack's repository (tests/test_promotion.py): the execution role pulls
+    from that repository and nothing else; pulling straight from the source needs promote_image=False."""
     from tests.conftest import graph_with
 
     digest = "123456789012.dkr.ecr.us-east-1.amazonaws.com/slipway-dev-repo-1a2b3c4@sha256:" + "b" * 64
     graph = graph_with("prod", imageUri=digest)
     policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "execution-policy").input("policy"))
     pull = next(s for s in policy["Statement"] if s["Sid"] == "PullAppImage")
-    own = graph.one("aws:ecr/repository:Repository").outputs["arn"]
-    assert pull["Resource"] == sorted([own, "arn:aws:ecr:us-east-1:123456789012:repository/slipway-dev-repo-1a2b3c4"])
+    assert pull["Resource"] == [graph.one("aws:ecr/repository:Repository").outputs["arn"]]
