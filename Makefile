@@ -13,8 +13,9 @@ plan: $(STAMP)
 plan-prod: $(STAMP)
 	$(PY) -m slipway plan --stack prod
 
+# Two workers (the machine's two cores), whole files per worker so module fixtures are built once.
 test: $(STAMP) $(NODE_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 install: $(STAMP) $(NODE_STAMP)
 

@@ -386,6 +386,7 @@ def _run(
     from .mocks import RecordingMonitor, SlipwayMocks
 
     pulumi_settings.ROOT.set(None)
+    _ensure_event_loop()
     monitor = RecordingMonitor(SlipwayMocks(config.get("aws:region", "us-east-1")))
     pulumi.runtime.set_all_config(config, secret_keys)
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
@@ -405,6 +406,22 @@ def _run(
     graph = ResourceGraph(stack=stack, resources=stable_order(monitor.recorded), outputs=outputs)
     pulumi_settings.ROOT.set(None)
     return graph
+
+
+def _ensure_event_loop() -> None:
+    """The runtime needs a current event loop; ``asyncio.run`` elsewhere in the process (a test, a script) leaves
+    none behind, so give it a fresh one, as the language host starts with one."""
+    import asyncio
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            loop = None
+    if loop is None or loop.is_closed():
+        asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 def _resolve(value: Any) -> Any:

@@ -4,6 +4,7 @@ and a stable order."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -121,16 +122,22 @@ def test_ids_follow_the_provider(prod: ResourceGraph) -> None:
 
 
 def test_the_plan_json_is_the_same_bytes_every_run() -> None:
-    runs = [
-        subprocess.run(
-            [sys.executable, "-m", "slipway", "plan", "--stack", "prod", "--json"],
-            cwd=ROOT,
-            capture_output=True,
-            check=True,
-            timeout=120,
-        ).stdout
-        for _ in range(2)
-    ]
+    """One run in another interpreter (its own hash seed and scheduling) and one here give the same bytes."""
+    import io
+
+    from slipway.plan import main
+
+    other = subprocess.run(
+        [sys.executable, "-m", "slipway", "plan", "--stack", "prod", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=120,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    ).stdout
+    here = io.StringIO()
+    assert main(["plan", "--stack", "prod", "--json"], out=here, err=io.StringIO()) == 0
+    runs = [other, here.getvalue().encode()]
     assert runs[0] == runs[1]
     doc = json.loads(runs[0])
     position = {r["urn"]: i for i, r in enumerate(doc["resources"])}
@@ -138,3 +145,15 @@ def test_the_plan_json_is_the_same_bytes_every_run() -> None:
         for before in [r["parent"], *r["dependencies"]]:
             if before in position:
                 assert position[before] < position[r["urn"]], f"{r['urn']} listed before {before}"
+
+
+def test_the_engine_runs_after_asyncio_run_left_no_event_loop() -> None:
+    """``asyncio.run`` (a test, a script) leaves no current loop behind; planning must still work."""
+    import asyncio
+
+    async def nothing() -> None:
+        return None
+
+    asyncio.run(nothing())
+    graph = run_program(lambda: aws.cloudwatch.LogGroup("g", retention_in_days=14))
+    assert graph.one("aws:cloudwatch/logGroup:LogGroup").input("retentionInDays") == 14
