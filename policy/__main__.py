@@ -58,6 +58,13 @@ def _validator(rule: rules.Rule):  # noqa: ANN202 (pulumi_policy's ResourceValid
     return validate
 
 
+def _framework(fsbp: Optional[str]) -> Optional[PolicyComplianceFramework]:
+    """The AWS Foundational Security Best Practices control a rule implements, where one exists."""
+    if not fsbp:
+        return None
+    return PolicyComplianceFramework(name="AWS Foundational Security Best Practices", version="1.0.0", reference=fsbp)
+
+
 def _stack_validator(rule: rules.StackRule):  # noqa: ANN202 (pulumi_policy's StackValidation signature)
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         resources = [
@@ -78,13 +85,7 @@ def _stack_validator(rule: rules.StackRule):  # noqa: ANN202 (pulumi_policy's St
 def build_policies(environment: str) -> list[Policy]:
     policies: list[Policy] = []
     for rule in rules.RULES:
-        framework = (
-            PolicyComplianceFramework(
-                name="AWS Foundational Security Best Practices", version="1.0.0", reference=rule.fsbp
-            )
-            if rule.fsbp
-            else None
-        )
+        framework = _framework(rule.fsbp)
         policies.append(
             ResourceValidationPolicy(
                 name=rule.id,
@@ -102,13 +103,7 @@ def build_policies(environment: str) -> list[Policy]:
                 description=stack_rule.description + (f" ({stack_rule.fsbp})" if stack_rule.fsbp else ""),
                 validate=_stack_validator(stack_rule),
                 enforcement_level=LEVELS[stack_rule.level(environment)],
-                framework=(
-                    PolicyComplianceFramework(
-                        name="AWS Foundational Security Best Practices", version="1.0.0", reference=stack_rule.fsbp
-                    )
-                    if stack_rule.fsbp
-                    else None
-                ),
+                framework=_framework(stack_rule.fsbp),
                 remediation_steps=stack_rule.remediation,
             )
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from components.config import PROFILES, ConfigError, StackConfig, _windows_disjoint
+from components.config import PROFILES, ConfigError, StackConfig
 
 CERT_EU = "arn:aws:acm:eu-west-1:123456789012:certificate/0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"
 CERT_US = CERT_EU.replace("eu-west-1", "us-east-1")
@@ -390,19 +390,6 @@ def test_config_error_is_a_pulumi_run_error_so_the_cli_prints_no_traceback() -> 
     import pulumi
 
     assert issubclass(ConfigError, pulumi.RunError)
-
-
-@pytest.mark.parametrize(
-    ("backup", "maintenance", "disjoint"),
-    [
-        ("03:00-04:00", "sun:04:30-sun:05:30", True),
-        ("03:00-04:00", "sun:03:30-sun:04:30", False),
-        ("23:30-00:30", "mon:00:00-mon:01:00", False),
-        ("23:30-00:30", "mon:01:00-mon:02:00", True),
-    ],
-)
-def test_backup_and_maintenance_windows_overlap_check(backup: str, maintenance: str, disjoint: bool) -> None:
-    assert _windows_disjoint(backup, maintenance) is disjoint
 
 
 def test_tls_mode_follows_the_keys() -> None:
