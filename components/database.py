@@ -26,6 +26,7 @@ import pulumi_random as random
 from .config import LOG_RETENTION_DAYS
 from .docs import document_fields
 from .iam import service_trust
+from .naming import stack_scoped
 
 PORT = 5432
 LOG_EXPORTS = ("postgresql", "upgrade")
@@ -260,7 +261,7 @@ class Database(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        identifier = args.identifier or name
+        identifier = args.identifier or stack_scoped(name)
         monitoring_role = self._monitoring_role(name, args, child) if args.monitoring_interval_seconds else None
 
         def final_snapshot_identifier(

@@ -15,6 +15,7 @@ import pulumi_aws as aws
 
 from .config import LOG_RETENTION_DAYS
 from .docs import document_fields
+from .naming import stack_scoped
 
 
 @document_fields
@@ -46,7 +47,7 @@ class AppLogs(pulumi.ComponentResource):
             )
         group = aws.cloudwatch.LogGroup(
             f"{name}-app",
-            name=f"/slipway/{name}/app",
+            name=f"/slipway/{stack_scoped(name)}/app",
             retention_in_days=args.retention_days,
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),

@@ -24,6 +24,7 @@ import pulumi_aws as aws
 
 from .docs import document_fields
 from .iam import service_trust
+from .naming import stack_scoped
 
 NAT_STRATEGIES = ("none", "single", "per_az")
 
@@ -217,7 +218,7 @@ class Network(pulumi.ComponentResource):
         the flow-logs service of this account can assume (AWS's confused-deputy conditions)."""
         group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
-            name=f"/slipway/{name}/flow-logs",
+            name=f"/slipway/{stack_scoped(name)}/flow-logs",
             retention_in_days=args.flow_log_retention_days,
             tags=tags,
             opts=child,

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .docs import document_fields
+from .naming import stack_scoped
 
 # Memory (GiB) of common Graviton/Intel classes; RDS PostgreSQL's default max_connections is
 # LEAST(DBInstanceClassMemory / 9531392, 5000).
@@ -157,7 +158,7 @@ class Observability(pulumi.ComponentResource):
         self._rds_alarms()
         dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
-            dashboard_name=f"{name}-overview",
+            dashboard_name=f"{stack_scoped(name)}-overview",
             # PutDashboard refuses a metric widget without a region; the provider's region is where the metrics are.
             dashboard_body=pulumi.Output.all(
                 args.alb_arn_suffix,
@@ -177,7 +178,7 @@ class Observability(pulumi.ComponentResource):
         name = f"{self._name}-{key}"
         aws.cloudwatch.MetricAlarm(
             name,
-            name=name,
+            name=f"{stack_scoped(self._name)}-{key}",
             alarm_description=description,
             alarm_actions=[self._topic.arn],
             ok_actions=[self._topic.arn],
@@ -185,7 +186,7 @@ class Observability(pulumi.ComponentResource):
             opts=self._child,
             **kwargs,
         )
-        self.alarm_names.append(name)
+        self.alarm_names.append(f"{stack_scoped(self._name)}-{key}")
 
     def _alb_alarms(self) -> None:
         a = self._args

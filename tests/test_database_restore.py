@@ -31,7 +31,7 @@ def plan(restore: RestoreSpec | None, **kwargs: Any) -> ResourceGraph:
                 password="p",
                 final_snapshot=True,
                 restore=restore,
-                **kwargs,
+                **{"identifier": "d", **kwargs},
             ),
         )
         pulumi.export("address", db.address)
