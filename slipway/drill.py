@@ -11,8 +11,8 @@ Steps (boto3 only, no Pulumi):
    instance's own subnet group, security groups and parameter group: Single-AZ, no deletion protection, no log
    exports, tagged ``slipway:drill-run=<run id>``.
 3. Wait until it is available; the restore duration is measured from the restore call to that moment.
-4. Run the app's read-only check (``app check``) as a one-off ECS task with ``DB_HOST``/``DB_PORT`` pointing at
-   the temporary instance (:func:`components.ecs_runner.run_one_off_task`).
+4. Run the app's read-only check (``app check --database``) as a one-off ECS task with ``DB_HOST``/``DB_PORT``
+   pointing at the temporary instance (:func:`components.ecs_runner.run_one_off_task`).
 5. Always (``finally``, also after a failure or Ctrl-C): delete the temporary instance without a final snapshot
    and with its automated backups, and wait until it is gone. Only an instance that carries this run's tag is ever
    deleted, so a name clash can never delete someone else's instance.
@@ -42,7 +42,7 @@ from slipway_aws.ecs_runner import EcsRunError, TaskResult, aws_client, run_one_
 from .offline import StackFileError, load_config
 
 DRILL_TAG = "slipway:drill-run"
-CHECK_COMMAND = ("app", "check")
+CHECK_COMMAND = ("app", "check", "--database")
 
 
 class DiscoveryError(Exception):
@@ -370,7 +370,7 @@ def add_parser(sub: Any) -> None:
     """Register ``drill`` on the ``python -m slipway`` subcommands."""
     drill = sub.add_parser(
         "drill",
-        help="restore the stack's database to a temporary instance, run `app check` against it, delete it",
+        help="restore the stack's database to a temporary instance, run `app check --database` against it, delete it",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
     drill.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml for appName and region)")
@@ -387,7 +387,10 @@ def add_parser(sub: Any) -> None:
         "--check-command",
         default=" ".join(CHECK_COMMAND),
         metavar="COMMAND",
-        help="the container command run against the restored instance (default `app check`)",
+        help=(
+            "the container command run against the restored instance (default `app check --database`: read-only, "
+            "fails unless the copy is reachable and at the migrations' head)"
+        ),
     )
     drill.add_argument(
         "--restore-timeout",

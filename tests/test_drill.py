@@ -223,7 +223,7 @@ def test_success_restores_checks_reports_and_deletes_the_temporary_instance(aws:
     backend = ecs_backends[DEFAULT_ACCOUNT_ID][REGION].tasks
     (task,) = [t for tasks in backend.values() for t in tasks.values()]
     (override,) = task.overrides["containerOverrides"]
-    assert override["command"] == ["app", "check"]
+    assert override["command"] == ["app", "check", "--database"]
     env = {e["name"]: e["value"] for e in override["environment"]}
     assert env["DB_HOST"].startswith(report.temp_instance) and env["DB_PORT"] == "5432"
     assert task.network_configuration["awsvpcConfiguration"]["securityGroups"] == [aws["task_sg"], aws["client_sg"]]

@@ -1,4 +1,5 @@
-"""The ``app`` command: ``serve`` (gunicorn), ``migrate`` (Alembic under an advisory lock) and ``check`` (config).
+"""The ``app`` command: ``serve`` (gunicorn), ``migrate`` (Alembic under an advisory lock) and ``check`` (config;
+``--database``: a read-only probe of the database, as the restore drill runs it).
 
 Exit codes: 0 success, 1 runtime failure (e.g. database unreachable), 2 invalid configuration or usage.
 """
@@ -112,10 +113,42 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_check(_args: argparse.Namespace) -> int:
-    """Print the effective configuration as JSON, secrets masked."""
+def cmd_check(args: argparse.Namespace) -> int:
+    """Print the effective configuration as JSON, secrets masked; with ``--database``, also read the database in a
+    read-only transaction (schema revision vs head, row count) and fail unless it is reachable and at head."""
     settings = _settings_or_exit()
-    print(json.dumps(settings.public_dict(), indent=2, sort_keys=True))
+    report: dict[str, object] = dict(settings.public_dict())
+    if getattr(args, "database", False):
+        from sqlalchemy import text
+
+        from . import migrate
+        from .db import engine_for_url
+
+        url = settings.sqlalchemy_url()
+        try:
+            engine = engine_for_url(url, pooled=False, password=password_provider(settings))
+            with engine.connect() as conn:
+                if url.get_backend_name() == "postgresql":
+                    conn.execute(text("SET TRANSACTION READ ONLY"))
+                current = migrate.current_revisions(conn)
+                notes = conn.execute(text("SELECT count(*) FROM notes")).scalar_one() if current else None
+                conn.rollback()
+        except SQLAlchemyError as exc:
+            print(
+                f"app check: cannot read {display_url(url)}: {_describe_db_error(exc)} ({_db_error_hint(exc)})",
+                file=sys.stderr,
+            )
+            return EXIT_FAILURE
+        heads = migrate.head_revisions()
+        report["database"] = {"revision": sorted(current), "head": sorted(heads), "notes": notes}
+        print(json.dumps(report, indent=2, sort_keys=True))
+        if current != heads:
+            print(
+                f"app check: database at {sorted(current) or 'no revision'}, code at {sorted(heads)}", file=sys.stderr
+            )
+            return EXIT_FAILURE
+        return EXIT_OK
+    print(json.dumps(report, indent=2, sort_keys=True))
     return EXIT_OK
 
 
@@ -127,9 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="upgrade the database schema to head (safe to run concurrently)")
     migrate.add_argument("--sql", action="store_true", help="print the SQL instead of running it (offline mode)")
     migrate.set_defaults(func=cmd_migrate)
-    sub.add_parser("check", help="validate the configuration and print it (secrets masked)").set_defaults(
-        func=cmd_check
+    check = sub.add_parser("check", help="validate the configuration and print it (secrets masked)")
+    check.add_argument(
+        "--database",
+        action="store_true",
+        help="also read the database, read-only: fail unless reachable and at the migrations' head",
     )
+    check.set_defaults(func=cmd_check)
     return parser
 
 

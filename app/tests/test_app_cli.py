@@ -412,3 +412,18 @@ def test_a_url_encoded_password_is_accepted(
     assert (
         json.loads(capsys.readouterr().out)["effective_database_url"] == "postgresql+psycopg://app:***@db.internal/app"
     )
+
+
+def test_check_database_reads_the_schema_read_only_and_fails_unless_at_head(pg_databases: Any, app_cli: Any) -> None:
+    """The restore drill's probe: reachable, at the migrations' head, rows counted, nothing written."""
+    url = pg_databases.create()
+    behind = app_cli("check", "--database", DATABASE_URL=_plain(url))
+    assert behind.returncode == 1 and "database at no revision, code at ['0002']" in behind.stderr, behind.stderr
+    assert app_cli("migrate", DATABASE_URL=_plain(url)).returncode == 0
+    ok = app_cli("check", "--database", DATABASE_URL=_plain(url))
+    assert ok.returncode == 0, ok.stderr
+    report = json.loads(ok.stdout[ok.stdout.index("{") :])
+    assert report["database"] == {"revision": ["0002"], "head": ["0002"], "notes": 0}
+    assert _version_rows(url) == ["0002"], "read only"
+    down = app_cli("check", "--database", DATABASE_URL=f"postgresql://app:{SECRET}@127.0.0.1:1/app", timeout=15)
+    assert down.returncode == 1 and "cannot read" in down.stderr and SECRET not in down.stdout + down.stderr
