@@ -381,7 +381,8 @@ class WebApp(pulumi.ComponentResource):
                     "DB_PORT": str(self.db.port),
                     "DB_NAME": self.db.db_name,
                     "DB_USER": self.db.username,
-                    "DB_SSLMODE": "require",
+                    # Verify the server is the RDS instance (the app ships RDS's CAs), not only encrypt.
+                    "DB_SSLMODE": "verify-full",
                 }
             )
         extra_arns: list[pulumi.Input[Optional[str]]] = [_secret_arn(v) for v in args.secrets.values()]

@@ -48,7 +48,10 @@ def test_the_web_service_signs_in_with_iam_tokens_as_the_least_privileged_role(
     assert {s["name"] for s in web["secrets"]} == {"SECRET_KEY"}
     settings = _load_as_ecs_would(monkeypatch, web)
     assert settings.db_iam_auth is True and settings.db_user == "app_iam" and settings.db_password is None
-    assert settings.app_env in {"dev", "prod"} and settings.db_sslmode == "require"
+    assert settings.app_env in {"dev", "prod"} and settings.db_sslmode == "verify-full"
+    from slipway_app.settings import RDS_CA_BUNDLE
+
+    assert settings.sqlalchemy_url().query["sslrootcert"] == str(RDS_CA_BUNDLE), "checked against RDS's own CAs"
     assert settings.port == web["portMappings"][0]["containerPort"]
     assert settings.sqlalchemy_url().get_backend_name() == "postgresql"
     task_role = stack.one("aws:iam/role:Role", "-task")

@@ -47,7 +47,7 @@ def test_plans_a_whole_app(stack: str) -> None:
     web = graph.one("aws:ecs/taskDefinition:TaskDefinition", "web-task")
     (container,) = web.json_input("containerDefinitions")
     env = {e["name"]: e["value"] for e in container["environment"]}
-    assert env["PORT"] == "8080" and env["SHOP_CURRENCY"] == "EUR" and env["DB_SSLMODE"] == "require"
+    assert env["PORT"] == "8080" and env["SHOP_CURRENCY"] == "EUR" and env["DB_SSLMODE"] == "verify-full"
     assert {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USER"} <= set(env)
     secrets = {s["name"] for s in container["secrets"]}
     assert "SECRET_KEY" in secrets

@@ -125,7 +125,7 @@ def test_container_is_hardened(stack: ResourceGraph) -> None:
 def test_container_environment_points_at_the_database_over_tls(stack: ResourceGraph) -> None:
     env = {e["name"]: e["value"] for e in web_container(stack)["environment"]}
     db = stack.one("aws:rds/instance:Instance")
-    assert env["DB_HOST"] == db.outputs["address"] and env["DB_PORT"] == "5432" and env["DB_SSLMODE"] == "require"
+    assert env["DB_HOST"] == db.outputs["address"] and env["DB_PORT"] == "5432" and env["DB_SSLMODE"] == "verify-full"
     assert env["APP_ENV"] == stack.stack and env["PORT"] == "8000"
 
 

