@@ -231,6 +231,8 @@ def test_installed_like_the_image_non_editable_with_bytecode(image_venv: ImageVe
     package = Path(out)
     assert package.is_relative_to(image_venv.venv.resolve()), f"slipway_app imported from {package}, not the venv"
     assert (image_venv.bin / "app").is_file() and (image_venv.bin / "gunicorn").is_file()
+    bundle = package / "certs" / "rds-ca-bundle.pem"
+    assert bundle.is_file() and bundle.read_bytes().count(b"BEGIN CERTIFICATE") > 50, "verify-full needs the RDS CAs"
     sources = [p for p in package.rglob("*.py")]
     assert sources
     tag = sys.implementation.cache_tag
