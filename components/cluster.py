@@ -40,8 +40,6 @@ class EcsCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EcsClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:EcsCluster", name, None, opts)
-        if args.container_insights not in ("enabled", "enhanced", "disabled"):
-            raise ValueError(f"container_insights={args.container_insights!r}: use enabled, enhanced or disabled")
         child = pulumi.ResourceOptions(parent=self)
         cluster = aws.ecs.Cluster(
             f"{name}-cluster",

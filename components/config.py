@@ -663,7 +663,7 @@ class _Parser:
         """``slipway:dbRestore`` -> RestoreSpec; every problem recorded with a line to paste instead."""
         if raw is None or raw is UNKNOWN:
             return None
-        from .database import RestoreSpec
+        from .database import RestoreSpec, restore_too_old
 
         example = ("dbRestore", {"time": "latest"})
         try:
@@ -688,20 +688,15 @@ class _Parser:
             reason = str(err).removeprefix("restore: ")
             self.c.bad("dbRestore", value, reason, example)
             return None
-        when = spec.restore_time
-        if when is not None and spec.source_identifier is None and isinstance(retention, int):
-            import datetime as dt
-
-            oldest = dt.datetime.now(dt.UTC) - dt.timedelta(days=retention)
-            if when < oldest:
-                self.c.bad(
-                    "dbRestore",
-                    value,
-                    f"is older than the {retention}-day backup retention (earliest {oldest:%Y-%m-%dT%H:%M:%SZ}); "
-                    "restore a snapshot instead",
-                    ("dbRestore", {"snapshot": "<identifier from aws rds describe-db-snapshots>"}),
-                )
-                return None
+        too_old = restore_too_old(spec, retention)
+        if too_old:
+            self.c.bad(
+                "dbRestore",
+                value,
+                too_old,
+                ("dbRestore", {"snapshot": "<identifier from aws rds describe-db-snapshots>"}),
+            )
+            return None
         return spec
 
     def app_name(self, name: Any) -> None:

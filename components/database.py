@@ -23,7 +23,6 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from .config import LOG_RETENTION_DAYS
 from .docs import document_fields
 from .iam import service_trust
 from .naming import stack_scoped
@@ -206,7 +205,6 @@ class Database(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DatabaseArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:Database", name, None, opts)
-        _validate(args)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         client_sg = aws.ec2.SecurityGroup(
@@ -444,30 +442,16 @@ MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
 """Enhanced Monitoring intervals RDS accepts (pulumi_aws ``monitoring_interval`` docs)."""
 
 
-def _validate(args: DatabaseArgs) -> None:
-    problems = []
-    if args.monitoring_interval_seconds not in MONITORING_INTERVALS:
-        problems.append(
-            f"monitoring_interval_seconds={args.monitoring_interval_seconds}: RDS allows {MONITORING_INTERVALS}"
-        )
-    if not 1 <= args.backup_retention_days <= 35:
-        problems.append(
-            f"backup_retention_days={args.backup_retention_days}: RDS allows 1 to 35 (0 disables "
-            f"backups and point-in-time recovery, which slipway never does)"
-        )
-    if args.max_allocated_storage_gb < args.allocated_storage_gb:
-        problems.append("max_allocated_storage_gb must be >= allocated_storage_gb")
-    if args.allocated_storage_gb < 20:
-        problems.append("allocated_storage_gb: gp3 needs at least 20 GiB")
-    if args.log_retention_days not in LOG_RETENTION_DAYS:
-        problems.append(f"log_retention_days={args.log_retention_days}: CloudWatch allows {LOG_RETENTION_DAYS}")
-    when = args.restore.restore_time if args.restore else None
-    if args.restore and when and args.restore.source_identifier is None:  # own backups: this retention applies
-        oldest = dt.datetime.now(dt.UTC) - dt.timedelta(days=args.backup_retention_days)
-        if when < oldest:
-            problems.append(
-                f"restore time {args.restore.time} is older than the {args.backup_retention_days}-day backup "
-                f"retention (earliest {oldest:%Y-%m-%dT%H:%M:%SZ}); restore a snapshot instead"
-            )
-    if problems:
-        raise ValueError("; ".join(problems))
+def restore_too_old(spec: Optional[RestoreSpec], retention_days: Any) -> Optional[str]:
+    """Why ``spec`` cannot restore from this instance's own backups (older than their retention), or None. Shared by
+    :class:`DatabaseArgs` and the stack key ``slipway:dbRestore``."""
+    when = spec.restore_time if spec else None
+    if spec is None or when is None or spec.source_identifier is not None or not isinstance(retention_days, int):
+        return None
+    oldest = dt.datetime.now(dt.UTC) - dt.timedelta(days=retention_days)
+    if when >= oldest:
+        return None
+    return (
+        f"is older than the {retention_days}-day backup retention (earliest {oldest:%Y-%m-%dT%H:%M:%SZ}); "
+        "restore a snapshot instead"
+    )

@@ -197,10 +197,6 @@ class MigrationGate(pulumi.dynamic.Resource, module="slipway", name="MigrationGa
     exit_code: pulumi.Output[int]
 
     def __init__(self, name: str, args: MigrationGateArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        if not args.container_name or not args.log_stream_prefix:
-            raise ValueError("container_name and log_stream_prefix are required")
-        if not 60 <= args.timeout_s <= 86_400:
-            raise ValueError(f"timeout_s={args.timeout_s}: use 60..86400 seconds")
         props = {
             "cluster": args.cluster,
             "task_definition": args.task_definition,
@@ -249,8 +245,6 @@ class RolloutCheck(pulumi.dynamic.Resource, module="slipway", name="RolloutCheck
     deployment_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: RolloutCheckArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        if not 60 <= args.timeout_s <= 86_400:
-            raise ValueError(f"timeout_s={args.timeout_s}: use 60..86400 seconds")
         props = {
             "cluster": args.cluster,
             "service": args.service,

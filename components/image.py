@@ -165,8 +165,6 @@ class AppImage(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AppImageArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:AppImage", name, None, opts)
-        if args.architecture not in PLATFORMS:
-            raise ValueError(f"architecture={args.architecture!r}: use one of {', '.join(PLATFORMS)}")
         pushed = (
             find_pushed_image(args.repository_name, args.tag, args.region or "", profile=args.aws_profile)
             if args.repository_name

@@ -13,7 +13,6 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from .config import LOG_RETENTION_DAYS
 from .docs import document_fields
 from .naming import stack_scoped
 
@@ -41,10 +40,6 @@ class AppLogs(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AppLogsArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:AppLogs", name, None, opts)
-        if args.retention_days not in LOG_RETENTION_DAYS:
-            raise ValueError(
-                f"retention_days={args.retention_days} is not a CloudWatch retention value: {LOG_RETENTION_DAYS}"
-            )
         group = aws.cloudwatch.LogGroup(
             f"{name}-app",
             name=f"/slipway/{stack_scoped(name)}/app",

@@ -84,10 +84,6 @@ class MigrationTask(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MigrationTaskArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:MigrationTask", name, None, opts)
-        if args.architecture not in CPU_ARCHITECTURES:
-            raise ValueError(f"architecture={args.architecture!r}: use arm64 or x86_64")
-        if args.timeout_seconds < 60:
-            raise ValueError("timeout_seconds: allow at least 60 s for Fargate to pull and start the task")
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         sg = aws.ec2.SecurityGroup(

@@ -80,10 +80,6 @@ class Network(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:Network", name, None, opts)
-        if args.nat_strategy not in NAT_STRATEGIES:
-            raise ValueError(f"nat_strategy={args.nat_strategy!r}: use one of {', '.join(NAT_STRATEGIES)}")
-        if not 2 <= args.az_count <= 6:
-            raise ValueError(f"az_count={args.az_count}: an ALB and RDS need 2 to 6 availability zones")
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         azs = self._zones(args)

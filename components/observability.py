@@ -128,8 +128,6 @@ class Observability(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:Observability", name, None, opts)
-        if not 7 <= args.key_deletion_window_days <= 30:
-            raise ValueError(f"key_deletion_window_days={args.key_deletion_window_days}: KMS allows 7..30 days")
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
         # Encrypted with a key of our own: CloudWatch cannot use the AWS managed alias/aws/sns key (its policy cannot

@@ -82,13 +82,6 @@ class ContainerRegistry(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ContainerRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:ContainerRegistry", name, None, opts)
-        if args.keep_images < 1 or args.untagged_expiry_days < 1:
-            raise ValueError("keep_images and untagged_expiry_days must be at least 1")
-        if args.repository_name is not None and not _REPOSITORY_NAME.fullmatch(args.repository_name):
-            raise ValueError(
-                f"repository_name={args.repository_name!r}: use 2-256 lowercase letters, digits and "
-                f"'-', '_', '.', '/' separators (ECR's rule)"
-            )
         child = pulumi.ResourceOptions(parent=self)
         repo = aws.ecr.Repository(
             f"{name}-repo",

@@ -76,10 +76,6 @@ class AppSecrets(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AppSecretsArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:AppSecrets", name, None, opts)
-        if not 7 <= args.recovery_window_days <= 30:
-            raise ValueError(f"recovery_window_days={args.recovery_window_days}: Secrets Manager allows 7 to 30")
-        if args.password_length < 20:
-            raise ValueError(f"password_length={args.password_length}: use at least 20 characters")
         self._pinned: dict[str, pulumi.Output[str]] = {}
         arns: list[pulumi.Output[str]] = []
         self.container_secrets = {}

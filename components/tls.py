@@ -52,12 +52,6 @@ class TlsCertificate(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TlsCertificateArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:TlsCertificate", name, None, opts)
-        if args.mode not in MODES:
-            raise ValueError(f"mode={args.mode!r}: use one of {', '.join(MODES)}")
-        if args.mode == "domain" and not (args.domain and args.hosted_zone_id):
-            raise ValueError("mode='domain' needs both domain and hosted_zone_id")
-        if args.mode == "certificate" and not args.certificate_arn:
-            raise ValueError("mode='certificate' needs certificate_arn")
         if args.mode == "domain":
             self.certificate_arn = self._dns_validated(name, args)
         elif args.mode == "certificate":

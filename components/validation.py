@@ -579,6 +579,19 @@ def database_args(args: DatabaseArgs) -> None:
         )
     c.rds_windows("backup_window", args.backup_window, "maintenance_window", args.maintenance_window)
     c.log_retention("log_retention_days", args.log_retention_days)
+    from .database import MONITORING_INTERVALS, restore_too_old
+
+    interval = args.monitoring_interval_seconds
+    if plain(interval) and interval not in MONITORING_INTERVALS:
+        c.bad(
+            "monitoring_interval_seconds",
+            interval,
+            f"RDS allows {', '.join(map(str, MONITORING_INTERVALS))}",
+            ("monitoring_interval_seconds", 60),
+        )
+    too_old = restore_too_old(args.restore, args.backup_retention_days)
+    if too_old:
+        c.bad("restore", args.restore.time if args.restore else None, f"restore time {too_old}")
     c.raise_for("DatabaseArgs")
 
 

@@ -117,7 +117,6 @@ class WebService(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: WebServiceArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:WebService", name, None, opts)
-        _validate(args)
         self._child = pulumi.ResourceOptions(parent=self)
         self._name, self._args, self._tags = name, args, dict(args.tags)
 
@@ -420,17 +419,3 @@ class WebService(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-
-
-def _validate(args: WebServiceArgs) -> None:
-    problems = []
-    if args.min_tasks > args.max_tasks:
-        problems.append(f"min_tasks={args.min_tasks} exceeds max_tasks={args.max_tasks}")
-    if args.architecture not in CPU_ARCHITECTURES:
-        problems.append(f"architecture={args.architecture!r}: use arm64 or x86_64")
-    if not args.tls_policy.startswith("ELBSecurityPolicy-TLS13-"):
-        problems.append(f"tls_policy={args.tls_policy!r}: use a TLS 1.3 policy (ELBSecurityPolicy-TLS13-...)")
-    if args.deregistration_delay_seconds > 3600:
-        problems.append("deregistration_delay_seconds: the target group allows 0 to 3600")
-    if problems:
-        raise ValueError("; ".join(problems))
