@@ -53,7 +53,7 @@ app = WebApp(
         maintenance_window=cfg.maintenance_window,
         db_restore=cfg.db_restore,
         # Every role the stack creates carries this boundary; the deploy roles may create roles only with it.
-        permissions_boundary_policy=f"{cfg.prefix}-boundary",
+        permissions_boundary_policy=cfg.permissions_boundary_policy,
         deletion_protection=cfg.deletion_protection,
         log_retention_days=cfg.log_retention_days,
         domain=cfg.domain,

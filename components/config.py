@@ -331,6 +331,13 @@ class StackConfig:
         }
 
     @property
+    def permissions_boundary_policy(self) -> str:
+        """The managed policy bounding every role the stack creates; its deploy role may create roles only with it."""
+        from .iam import BOUNDARY_POLICY_NAME
+
+        return BOUNDARY_POLICY_NAME.format(prefix=self.prefix)
+
+    @property
     def is_prod(self) -> bool:
         return self.environment == "prod"
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from typing import Optional
 
+BOUNDARY_POLICY_NAME = "{prefix}-boundary"
+"""Name of the permissions boundary of a stack's roles (``prefix`` = ``<appName>-<stack>``): set on every role the
+stack creates (``WebAppArgs.permissions_boundary_policy``), required by its deploy role (slipway/deploy_policy.py)."""
+
 
 def service_trust(service: str, account_id: str, source_arn_like: Optional[str] = None) -> str:
     """Trust policy letting ``service`` assume the role only when acting for ``account_id`` (``aws:SourceAccount``)

@@ -820,8 +820,9 @@ def _iam_auth(_: str, i: Mapping[str, Any]) -> list[str]:
 
 @rule(
     "rds-managed-master-password",
-    "RDS manages and rotates the master password in Secrets Manager; none is kept in Pulumi state",
-    "SecretsManager.1",
+    "RDS manages and rotates the master password in Secrets Manager; none is kept in Pulumi state (no FSBP control "
+    "checks an RDS instance for this; it makes the database credential a rotated secret, as SecretsManager.1/.4 ask)",
+    None,
     "drop the password input and set manageMasterUserPassword=true (DatabaseArgs.password=None, the default)",
     T_RDS,
 )

@@ -423,7 +423,9 @@ def _tag_scoped(entries: Mapping[str, Any], present: Iterable[str], names: Stack
 
 
 def boundary_arn(names: StackNames) -> str:
-    return f"arn:aws:iam::{names.account}:policy/{names.prefix}-boundary"
+    from slipway_aws.iam import BOUNDARY_POLICY_NAME
+
+    return f"arn:aws:iam::{names.account}:policy/{BOUNDARY_POLICY_NAME.format(prefix=names.prefix)}"
 
 
 def boundary_policy(names: StackNames) -> dict[str, Any]:

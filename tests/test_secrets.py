@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pulumi
 import pytest
 
 from components.secrets import AppSecrets, AppSecretsArgs, read_policy_document
@@ -68,12 +69,17 @@ def test_containers_read_the_secret_version_the_stack_wrote(stack: ResourceGraph
 
 
 def test_a_new_password_rolls_the_service() -> None:
-    """Regenerating the password (here: a longer one) writes a new version, which the pinned valueFrom names."""
+    """Regenerating the password (here: a longer one) changes the reference containers read it by, so the task
+    definitions change and the service rolls; the secret's ARN alone would stay the same."""
+    refs: list[dict[str, str]] = []
 
     def program(length: int) -> None:
-        AppSecrets("s", AppSecretsArgs(password_length=length))
+        secrets = AppSecrets("s", AppSecretsArgs(password_length=length))
+        pulumi.Output.all(**secrets.container_secrets).apply(refs.append)
 
-    first = run_program(lambda: program(40))
-    second = run_program(lambda: program(48))
-    pick = lambda g: sorted(v.outputs["versionId"] for v in g.by_type(VERSION))  # noqa: E731
-    assert pick(first) != pick(second), "a new value is a new version"
+    run_program(lambda: program(40))
+    run_program(lambda: program(48))
+    first, second = refs
+    assert first["DB_PASSWORD"] != second["DB_PASSWORD"], "a new value: a new valueFrom, a new task definition"
+    assert first["DB_PASSWORD"].split(":::")[0] == second["DB_PASSWORD"].split(":::")[0], "the same secret"
+    assert first["SECRET_KEY"] != second["SECRET_KEY"]
