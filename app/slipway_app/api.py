@@ -2,7 +2,9 @@
 
 Every route is ``async def`` and awaits the store (:mod:`slipway_app.store`) directly: no threadpool hand-off and no
 per-request session on the PostgreSQL path. Note responses are serialised once by pydantic-core into a ready
-``Response`` (the ``response_model`` stays for the OpenAPI description).
+``Response`` (the ``response_model`` stays for the OpenAPI description). :func:`get_note` and :func:`create_note`
+carry the load: :mod:`slipway_app.fastlane` calls them directly for their plain requests, so they take only what
+they parse themselves (an ``int`` id already checked by the route, the ``Request``).
 """
 
 from __future__ import annotations

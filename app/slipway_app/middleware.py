@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -51,10 +51,10 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 
 
 def sane_request_id(value: str | None) -> str:
-    """The incoming request id when it is sane (<= 128 chars of ``[A-Za-z0-9._-]``), else a fresh UUID4 hex."""
+    """The incoming request id when it is sane (<= 128 chars of ``[A-Za-z0-9._-]``), else 32 fresh random hex digits."""
     if value and _SANE_REQUEST_ID.fullmatch(value):
         return value
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -155,3 +156,23 @@ def test_invalid_content_length_is_400(http: TestClient) -> None:
         "/api/notes", content=b"{}", headers={"content-length": "abc", "content-type": "application/json"}
     )
     assert response.status_code == 400
+
+
+def test_log_lines_stay_one_json_line_whatever_the_values() -> None:
+    import json
+    import logging
+
+    from slipway_app.logs import JsonFormatter
+
+    formatter = JsonFormatter()
+    record = logging.LogRecord("slipway_app.test", logging.INFO, "f", 1, "a %s", ("line\nbreak",), None)
+    record.path, record.odd, record.text = "/é", object(), "ok"
+    line = formatter.format(record)
+    assert "\n" not in line
+    parsed = json.loads(line)
+    assert parsed["message"] == "a line\nbreak" and parsed["path"] == "/é" and parsed["odd"].startswith("<object")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", parsed["ts"])
+    # Text UTF-8 cannot carry (a lone surrogate, e.g. from a file name): still one parseable line.
+    record.text, record.raw = "\udcff", b"\xff"
+    parsed = json.loads(formatter.format(record))
+    assert parsed["text"] == "\udcff" and parsed["path"] == "/é"
