@@ -11,6 +11,7 @@ Timing budget for a rolling deploy / scale-in on ECS Fargate behind an ALB:
 from __future__ import annotations
 
 import gc
+from typing import Any
 
 from slipway_app.logs import lean_records, logging_dict
 from slipway_app.settings import load_settings
@@ -54,6 +55,12 @@ reuse_port = True
 proc_name = "slipway-app"
 # No runtime control socket (gunicorn >= 24): nothing manages workers at runtime; ECS replaces tasks instead.
 control_socket_disable = True
+
+
+def when_ready(server: Any) -> None:
+    """Say where the app listens: with ``reuse_port`` the master holds no listener, so gunicorn's own "Listening at:"
+    line names no address."""
+    server.log.info("listening on %s (each worker binds its own SO_REUSEPORT listener)", ", ".join(bind))
 
 
 def post_worker_init(worker: object) -> None:

@@ -71,6 +71,21 @@ class JsonFormatter(logging.Formatter):
             return json.dumps(out, default=str)
 
 
+class KnownShutdownNoise(logging.Filter):
+    """Drop gunicorn's ``Error while closing socket [Errno 9] Bad file descriptor`` (nothing else).
+
+    Logged by every uvicorn worker at every exit: uvicorn closes its listening sockets after the event loop's server
+    already closed them (benoitc/gunicorn#3013, diagnosed there as harmless). Every task stop would otherwise show an
+    "Error" line that means nothing.
+    """
+
+    MESSAGE = "Error while closing socket [Errno 9] Bad file descriptor"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False (drop) for exactly that message."""
+        return record.getMessage() != self.MESSAGE
+
+
 def logging_dict(level: str = "INFO") -> dict[str, Any]:
     """A ``logging.config.dictConfig`` dict: root logs JSON to stdout; server access loggers are silenced.
 
@@ -81,10 +96,11 @@ def logging_dict(level: str = "INFO") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "slipway_app.logs.JsonFormatter"}},
+        "filters": {"shutdown_noise": {"()": "slipway_app.logs.KnownShutdownNoise"}},
         "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
         "root": {"level": level, "handlers": ["stdout"]},
         "loggers": {
-            "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
+            "gunicorn.error": {"level": level, "handlers": [], "propagate": True, "filters": ["shutdown_noise"]},
             "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
             "uvicorn": {"level": level, "handlers": [], "propagate": True},
             "uvicorn.error": {"level": level, "handlers": [], "propagate": True},

@@ -223,6 +223,8 @@ def test_serve_runs_gunicorn_with_json_logs_and_stops_on_sigterm(app_popen: Any,
     messages = [line["message"] for line in lines]
     assert "Handling signal: term" in messages
     assert any("Using worker: slipway_app.worker.Worker" in m for m in messages)
+    assert f"listening on 0.0.0.0:{port} (each worker binds its own SO_REUSEPORT listener)" in messages
+    assert not [m for m in messages if "rror" in m], "a clean start and stop logs no error"
     access = [line for line in lines if line.get("request_id") == "srv-1" and line.get("path") == "/healthz"]
     assert len(access) == 1, "exactly one access line per request (no duplicate gunicorn/uvicorn line)"
     assert access[0]["status"] == 200
