@@ -291,15 +291,39 @@ def _stack_values(stack_file: Path) -> Optional[dict[str, Any]]:
         if not isinstance(key, str):
             raise StackFileError(f"{stack_file.name}: config key {key!r} must be text such as slipway:{key}")
     _refuse_duplicate_keys(stack_file)
+    if values:
+        values.update(_scalar_texts(stack_file))
     return values
+
+
+def _scalar_texts(path: Path) -> dict[str, str]:
+    """Each scalar under ``config:`` as the text written (quotes removed), as the Pulumi CLI hands it to the program.
+
+    The CLI decodes a stack file's config values into strings first (``config.Value.unmarshalValue`` in
+    pulumi/pulumi ``sdk/go/common/resource/config/value.go``; go-yaml then yields the scalar's own text), so
+    ``yes``, ``on``, ``010`` and ``1_000`` reach ``pulumi.Config`` as those four texts. PyYAML would resolve them
+    (YAML 1.1) to true, true, 8 and 1000 first, and the offline plan would accept what the real run refuses or reads
+    differently. Null scalars are left out (the caller treats them as blank); mappings and lists keep their values.
+    """
+    config = _config_node(path)
+    texts: dict[str, str] = {}
+    for key, value in config.value if isinstance(config, yaml.MappingNode) else []:
+        if isinstance(value, yaml.ScalarNode) and value.tag != "tag:yaml.org,2002:null":
+            texts[key.value] = value.value
+    return texts
+
+
+def _config_node(path: Path) -> Any:
+    """The YAML node under ``config:`` (None when there is none)."""
+    root = yaml.compose(path.read_text())
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    return next((v for k, v in root.value if k.value == "config"), None)
 
 
 def _refuse_duplicate_keys(path: Path) -> None:
     """A key set twice under ``config:``: YAML loaders keep one of them silently (Pulumi's refuses the file)."""
-    root = yaml.compose(path.read_text())
-    config = (
-        next((v for k, v in root.value if k.value == "config"), None) if isinstance(root, yaml.MappingNode) else None
-    )
+    config = _config_node(path)
     seen: dict[str, int] = {}
     for key, _ in config.value if isinstance(config, yaml.MappingNode) else []:
         line = key.start_mark.line + 1

@@ -87,6 +87,10 @@ STACK_CASES: list[tuple[str, str, str, str]] = [
         "slipway:fargateSpot: yes please\n",
         "fix: slipway:fargateSpot: true",
     ),
+    # YAML 1.1 booleans: the Pulumi CLI hands the program the text written, so the plan refuses them as a run would.
+    ("dev", "  slipway:fargateSpot: yes\n", "slipway:fargateSpot: 'yes'\n", "fix: slipway:fargateSpot: true"),
+    ("dev", "  slipway:fargateSpot: on\n", "slipway:fargateSpot: 'on'\n", "fix: slipway:fargateSpot: true"),
+    ("dev", "  slipway:fargateSpot: True\n", "slipway:fargateSpot: 'True'\n", "fix: slipway:fargateSpot: true"),
     ("dev", "  slipway:azCount: 1\n", "slipway:azCount: 1\n", "fix: slipway:azCount: 2"),
     ("dev", "  slipway:natStrategy: perAz\n", "did you mean per_az", "fix: slipway:natStrategy: per_az"),
     ("dev", "  slipway:logLevel: info\n", "case-sensitive", "fix: slipway:logLevel: INFO"),
@@ -149,6 +153,17 @@ def test_bad_stack_file_exits_2_naming_the_key_and_the_fix(
     assert named in err and fix in err, err
     assert f"Pulumi.{stack}.yaml" in err and "Traceback" not in err
     assert "False" not in err and "None" not in err
+
+
+def test_stack_values_reach_the_program_as_the_text_written(project: Path) -> None:
+    """As the Pulumi CLI decodes them (pulumi/pulumi sdk/go/common/resource/config/value.go: a string first), not
+    as PyYAML's YAML 1.1 would resolve them (yes -> true, 010 -> 8, 1_000 -> 1000)."""
+    body = "  slipway:fargateSpot: yes\n  slipway:maxTasks: 010\n  slipway:minTasks: 1_0\n  slipway:domain: 'on'\n"
+    (project / "Pulumi.dev.yaml").write_text(stack_text("dev", body + "  slipway:alarmEmail:\n"))
+    _, config, _ = offline.load_config("dev", project)
+    assert config["slipway:fargateSpot"] == "yes" and config["slipway:maxTasks"] == "010"
+    assert config["slipway:minTasks"] == "1_0" and config["slipway:domain"] == "on"
+    assert config["slipway:alarmEmail"] == "" and config["aws:region"] == "us-east-1"
 
 
 # Broken files: one line naming file, line and column, exit 2, never a traceback.
