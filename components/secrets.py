@@ -9,7 +9,7 @@ plain environment variables, never in a task definition. :attr:`AppSecrets.read_
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -34,6 +34,12 @@ class AppSecretsArgs:
     """Generate a database master password (``DB_PASSWORD``). Default True; False when RDS manages and rotates the
     master password and the app signs in with IAM tokens (``WebAppArgs.db_app_role``): then no database password is
     kept in Pulumi state at all."""
+    generate: Sequence[str] = ()
+    """More values to generate, by environment variable name, e.g. ``("API_TOKEN",)``: each a random value of
+    ``password_length`` characters in its own Secrets Manager secret, handed to containers like ``SECRET_KEY``
+    (``container_secrets``, pinned to the version) and readable through ``read_policy_json``. Names are letters,
+    digits and ``_``, not starting with a digit, unique regardless of case; not ``SECRET_KEY`` or ``DB_PASSWORD``.
+    Default none."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
@@ -42,6 +48,15 @@ class AppSecretsArgs:
         from .validation import app_secrets_args
 
         app_secrets_args(self)
+
+
+# The names AppSecrets always hands to containers itself.
+BUILT_IN_SECRETS = ("SECRET_KEY", "DB_PASSWORD")
+
+
+def secret_key_of(env_name: str) -> str:
+    """The resource-name part of a generated secret: ``API_TOKEN`` -> ``api-token``."""
+    return env_name.lower().replace("_", "-")
 
 
 def read_policy_document(arns: list[str]) -> str:
@@ -63,9 +78,9 @@ def read_policy_document(arns: list[str]) -> str:
 
 class AppSecrets(pulumi.ComponentResource):
     """Outputs: ``db_password`` (secret; empty with ``db_password=False``), ``db_password_arn`` (likewise),
-    ``secret_key_arn``, ``arns`` and
-    ``read_policy_json``. ``container_secrets`` maps env var names to ``valueFrom`` references pinned to the current
-    secret version (``<arn>:::<version-id>``), so changing a value rolls every task that reads it."""
+    ``secret_key_arn``, ``arns`` (every secret, the ``generate`` ones included) and ``read_policy_json``.
+    ``container_secrets`` maps env var names to ``valueFrom`` references pinned to the current secret version
+    (``<arn>:::<version-id>``), so changing a value rolls every task that reads it."""
 
     db_password: pulumi.Output[str]
     db_password_arn: pulumi.Output[str]
@@ -92,6 +107,11 @@ class AppSecrets(pulumi.ComponentResource):
         self.secret_key_arn = key_arn
         self.container_secrets["SECRET_KEY"] = self._pinned["secret-key"]
         arns.append(key_arn)
+        for env_name in args.generate:
+            key = secret_key_of(env_name)
+            _, arn = self._secret(name, key, f"{env_name} of the web app", args)
+            self.container_secrets[env_name] = self._pinned[key]
+            arns.append(arn)
         self.arns = pulumi.Output.all(*arns)
         self.read_policy_json = self.arns.apply(read_policy_document)
         self.register_outputs({"db_password_arn": self.db_password_arn, "secret_key_arn": key_arn})

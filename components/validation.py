@@ -649,6 +649,8 @@ def app_logs_args(args: AppLogsArgs) -> None:
 
 
 def app_secrets_args(args: AppSecretsArgs) -> None:
+    from .secrets import BUILT_IN_SECRETS
+
     c = Checks()
     if plain(args.recovery_window_days) and not 7 <= args.recovery_window_days <= 30:
         c.bad(
@@ -659,7 +661,32 @@ def app_secrets_args(args: AppSecretsArgs) -> None:
         )
     if plain(args.password_length) and args.password_length < 20:
         c.bad("password_length", args.password_length, "use at least 20 characters", ("password_length", 40))
+    env_names(c, "generate", args.generate, dict.fromkeys(BUILT_IN_SECRETS, "AppSecrets itself"))
     c.raise_for("AppSecretsArgs")
+
+
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
+
+
+def env_names(c: Checks, field: str, names: Any, reserved: Mapping[str, str]) -> None:
+    """``names``: environment variable names (a list, not one string), each well-formed, unique regardless of case
+    (their secrets are named after them in lowercase) and none of ``reserved`` (name -> who sets it already)."""
+    if not plain(names):
+        return
+    if isinstance(names, str) or not isinstance(names, (list, tuple)):
+        c.bad(field, names, "must be a list of environment variable names", (field, ["API_TOKEN"]))
+        return
+    seen: dict[str, str] = {}
+    taken = {name.upper(): by for name, by in reserved.items()}
+    for name in names:
+        if not isinstance(name, str) or not ENV_NAME.fullmatch(name):
+            c.bad(field, names, f"{name!r} is not an environment variable name (letters, digits, _; no leading digit)")
+        elif name.upper() in taken:
+            c.bad(field, names, f"{name} is already set by {taken[name.upper()]}; choose another name")
+        elif name.upper() in seen:
+            c.bad(field, names, f"{name} is given twice ({seen[name.upper()]} and {name}); keep one")
+        else:
+            seen[name.upper()] = name
 
 
 def container_registry_args(args: ContainerRegistryArgs, name_pattern: re.Pattern[str]) -> None:

@@ -43,6 +43,20 @@ from .task_roles import TaskRoles, TaskRolesArgs
 from .web_service import WebService, WebServiceArgs
 
 PROFILE_NAMES = ("dev", "prod")
+# Environment variables and secrets WebApp sets in the containers itself.
+COMPONENT_ENV = (
+    "PORT",
+    "SECRET_KEY",
+    "DB_PASSWORD",
+    "DB_HOST",
+    "DB_PORT",
+    "DB_NAME",
+    "DB_USER",
+    "DB_SSLMODE",
+    "DB_APP_ROLE",
+    "DB_IAM_AUTH",
+    "DB_REGION",
+)
 
 
 @document_fields
@@ -120,7 +134,12 @@ class WebAppArgs:
     always set)."""
     secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """More secrets by name: env var -> ARN of an existing Secrets Manager secret (the execution role may read exactly
-    these). Default none (``DB_PASSWORD`` and ``SECRET_KEY`` are always generated)."""
+    these). Default none (``SECRET_KEY`` is always generated, and ``DB_PASSWORD`` where the app needs one)."""
+    generated_secrets: Sequence[str] = ()
+    """More secrets to generate, by env var name, e.g. ``("API_TOKEN",)``: random values of 40 characters, each in its
+    own Secrets Manager secret (``AppSecretsArgs.generate``), read by the service and the migration like
+    ``SECRET_KEY``. Names: letters, digits and ``_``; none the component or ``env``/``secrets`` already sets. Default
+    none."""
     database: bool = True
     """Create the PostgreSQL database, pass ``DB_*`` and run the migration gate. Default True."""
     db_app_role: Optional[str] = "app_iam"
@@ -187,9 +206,15 @@ class WebAppArgs:
 
     def __post_init__(self) -> None:
         """Refuse a missing or double image source, an unknown profile and a half-given domain."""
-        from .validation import Checks
+        from .validation import Checks, env_names
 
         checks = Checks()
+        taken = {
+            **dict.fromkeys(self.env, "env"),
+            **dict.fromkeys(self.secrets, "secrets"),
+            **dict.fromkeys(COMPONENT_ENV, "WebApp itself"),
+        }
+        env_names(checks, "generated_secrets", self.generated_secrets, taken)
         if (self.build_context is None) == (self.image_uri is None):
             checks.bad("build_context", self.build_context, "give exactly one of build_context and image_uri")
         if self.profile not in PROFILE_NAMES:
@@ -319,7 +344,12 @@ class WebApp(pulumi.ComponentResource):
         managed_password = args.db_password_managed or iam_db
         self.app_secrets = AppSecrets(
             prefix,
-            AppSecretsArgs(recovery_window_days=30 if prod else 7, db_password=not managed_password, tags=tags),
+            AppSecretsArgs(
+                recovery_window_days=30 if prod else 7,
+                db_password=not managed_password,
+                generate=tuple(args.generated_secrets),
+                tags=tags,
+            ),
             opts=child,
         )
         self.logs = AppLogs(prefix, AppLogsArgs(retention_days=log_retention, tags=tags), opts=child)

@@ -88,4 +88,4 @@ def test_the_readme_reuse_example_runs_as_written() -> None:
     graph = run_program(lambda: exec(code, {}), stack="dev", config=config, project="shop")  # noqa: S102
     assert len(graph.resources) >= 30
     (container,) = graph.one("aws:ecs/taskDefinition:TaskDefinition", "web-task").json_input("containerDefinitions")
-    assert "STRIPE_KEY" in {s["name"] for s in container["secrets"]}
+    assert {"STRIPE_KEY", "API_TOKEN"} <= {s["name"] for s in container["secrets"]}

@@ -53,6 +53,39 @@ def test_bad_args_are_refused(kwargs: dict[str, int], message: str) -> None:
         run_program(lambda: AppSecrets("s", AppSecretsArgs(**kwargs)))
 
 
+def test_generated_values_get_their_own_secret_pinned_reference_and_read_grant() -> None:
+    refs: list[dict[str, str]] = []
+    policies: list[str] = []
+
+    def program() -> None:
+        secrets = AppSecrets("s", AppSecretsArgs(generate=("API_TOKEN",)))
+        pulumi.Output.all(**secrets.container_secrets).apply(refs.append)
+        secrets.read_policy_json.apply(policies.append)
+
+    graph = run_program(program)
+    token = graph.one("aws:secretsmanager/secret:Secret", "s-api-token")
+    assert token.input("description") == "API_TOKEN of the web app"
+    assert isinstance(graph.one(VERSION, "s-api-token-version").inputs["secretString"], SecretValue)
+    assert set(refs[0]) == {"DB_PASSWORD", "SECRET_KEY", "API_TOKEN"}
+    assert refs[0]["API_TOKEN"].startswith(token.outputs["arn"] + ":::")
+    (statement,) = json.loads(policies[0])["Statement"]
+    assert token.outputs["arn"] in statement["Resource"] and len(statement["Resource"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("generate", "message"),
+    [
+        (("SECRET_KEY",), "already set by AppSecrets itself"),
+        (("A", "a"), "given twice"),
+        (("9LIVES",), "not an environment variable name"),
+        ("API_TOKEN", "must be a list"),
+    ],
+)
+def test_generated_names_that_cannot_work_are_refused(generate: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        AppSecretsArgs(generate=generate)  # type: ignore[arg-type]
+
+
 def _web_secrets(graph: ResourceGraph) -> dict[str, str]:
     web = next(t for t in graph.by_type("aws:ecs/taskDefinition:TaskDefinition") if t.input("family").endswith("-web"))
     container = json.loads(web.input("containerDefinitions"))[0]

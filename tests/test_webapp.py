@@ -67,6 +67,41 @@ def test_extra_secrets_by_name_reach_the_container_and_the_execution_role() -> N
     assert SECRET in read["Resource"]
 
 
+def test_generated_secrets_reach_the_service_the_migration_and_the_execution_role() -> None:
+    graph, made = plan(generated_secrets=["API_TOKEN", "WEBHOOK_SIGNING_KEY"])
+    versions = {v.input("secretId"): v for v in graph.by_type("aws:secretsmanager/secretVersion:SecretVersion")}
+    assert len(versions) == 3, "SECRET_KEY and the two generated values (RDS manages the database password)"
+    migrate = graph.one("aws:ecs/taskDefinition:TaskDefinition", "migrate").json_input("containerDefinitions")[0]
+    policy = graph.one("aws:iam/rolePolicy:RolePolicy", "execution-policy").json_input("policy")
+    read = next(s for s in policy["Statement"] if s["Sid"] == "ReadAppSecrets")
+    for name in ("API_TOKEN", "WEBHOOK_SIGNING_KEY"):
+        value_from = {s["name"]: s["valueFrom"] for s in web_container(graph)["secrets"]}[name]
+        arn, _, _, version_id = value_from.rsplit(":", 3)
+        assert versions[arn].outputs["versionId"] == version_id, "pinned to the version the stack wrote"
+        assert arn in read["Resource"]
+        assert value_from in {s["valueFrom"] for s in migrate["secrets"]}
+        assert name not in {e["name"] for e in web_container(graph)["environment"]}
+    assert set(made["app"].app_secrets.container_secrets) == {"SECRET_KEY", "API_TOKEN", "WEBHOOK_SIGNING_KEY"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"generated_secrets": ["PORT"]}, "PORT is already set by WebApp itself"),
+        ({"generated_secrets": ["DB_PASSWORD"]}, "DB_PASSWORD is already set by WebApp itself"),
+        ({"generated_secrets": ["STRIPE_KEY"], "secrets": {"STRIPE_KEY": SECRET}}, "already set by secrets"),
+        ({"generated_secrets": ["MODE"], "env": {"MODE": "x"}}, "already set by env"),
+        ({"generated_secrets": ["API_TOKEN", "api_token"]}, "given twice"),
+        ({"generated_secrets": ["API-TOKEN"]}, "not an environment variable name"),
+        ({"generated_secrets": "API_TOKEN"}, "must be a list"),
+    ],
+)
+def test_generated_secret_names_that_cannot_work_are_refused(fields: dict, named: str) -> None:
+    with pytest.raises(ArgsError, match=named) as err:
+        WebAppArgs(**{"image_uri": IMAGE, "profile": "dev", **fields})
+    assert [p.field for p in err.value.problems] == ["generated_secrets"]
+
+
 def test_component_objects_are_accepted_for_ids() -> None:
     made: dict[str, WebApp] = {}
 
