@@ -26,12 +26,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .api import INT32_MAX, create_note, get_note
+from .api import INT32_MAX, create_note, get_note, notes
 
-NOTES_PATH = "/api/notes"
+# The notes router's own prefix (/api/notes): the lane follows the routes if they move.
+NOTES_PATH = notes.prefix
 # A plain decimal id without leading zeros, at most 10 digits: anything else (0, -1, 007, 1e3, 99999999999) is
 # left to FastAPI, which answers it with its own 422.
-_NOTE_PATH = re.compile(r"/api/notes/([1-9][0-9]{0,9})")
+_NOTE_PATH = re.compile(re.escape(NOTES_PATH) + r"/([1-9][0-9]{0,9})")
 
 ExceptionHandler = Callable[[Request, Any], Response | Awaitable[Response]]
 

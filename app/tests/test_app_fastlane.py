@@ -150,6 +150,16 @@ def test_an_unexpected_error_is_the_same_json_500(lane: bool, sqlite_url: URL, m
     assert "internal detail" not in response.text
 
 
+def test_the_lane_serves_only_routes_the_app_declares_with_the_same_endpoints(sqlite_url: URL) -> None:
+    from fastapi.routing import APIRoute
+    from slipway_app import api
+
+    app = create_app(make_settings(sqlite_url))
+    declared = {(m, r.path): r.endpoint for r in app.routes if isinstance(r, APIRoute) for m in r.methods}
+    assert declared[("GET", fastlane.NOTES_PATH + "/{note_id}")] is api.get_note is fastlane.get_note
+    assert declared[("POST", fastlane.NOTES_PATH)] is api.create_note is fastlane.create_note
+
+
 def test_the_lane_keeps_the_app_middlewares(sqlite_url: URL, client_for: Callable[..., TestClient]) -> None:
     client = client_for(make_settings(sqlite_url))
     response = client.post("/api/notes", content=b'{"title": "' + b"x" * 70_000 + b'"}', headers=JSON)
