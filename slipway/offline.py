@@ -208,7 +208,7 @@ def load_config(
     ``secure:`` values become placeholders that pass the key's own checks (``components.config.secure_placeholder``)
     and stay secret.
     """
-    from slipway_aws.config import secure_placeholder
+    from slipway_aws.config import config_string, secure_placeholder
 
     project_file, stack_file = root / "Pulumi.yaml", root / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
@@ -223,9 +223,9 @@ def load_config(
     for key, spec in (_mapping_at(project_file, project, "config") or {}).items():
         full = key if ":" in key else f"{name}:{key}"
         if isinstance(spec, dict) and "default" in spec:
-            config[full] = _config_string(spec["default"])
+            config[full] = config_string(spec["default"])
         elif not isinstance(spec, dict):
-            config[full] = _config_string(spec)
+            config[full] = config_string(spec)
     values: dict[str, Any] = {k: "" if v is None else v for k, v in (_stack_values(stack_file) or {}).items()}
     values.update(overrides or {})
     environment = values.get(f"{name}:environment")
@@ -243,7 +243,7 @@ def load_config(
             config[key] = placeholder if placeholder is not None else f"[secure placeholder for {key}]"
             secret_keys.append(key)
         else:
-            config[key] = _config_string(value)
+            config[key] = config_string(value)
     return name, config, secret_keys
 
 
@@ -339,14 +339,6 @@ def _kind(value: Any) -> str:
     return {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number", bool: "a boolean"}.get(
         type(value), type(value).__name__
     )
-
-
-def _config_string(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value)
-    return str(value)
 
 
 # -- the run -------------------------------------------------------------------------------------------------
