@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-from slipway_app.logs import lean_records, logging_dict
+from slipway_app.logs import logging_dict
 from slipway_app.settings import load_settings
 
 _settings = load_settings()
@@ -64,7 +64,7 @@ def when_ready(server: Any) -> None:
 
 
 def post_worker_init(worker: object) -> None:
-    """In each worker, once the app is imported and before it serves: lean log records, then a frozen heap.
+    """In each worker, once the app is imported (``asgi.py``: settings, logging, the app) and before it serves.
 
     ``gc.freeze()`` moves every object alive now (the imported modules, the app, its routes and models: hundreds
     of thousands) out of the collector's reach. Without it each full collection walks them all: ~100 ms with the
@@ -74,4 +74,3 @@ def post_worker_init(worker: object) -> None:
     """
     gc.collect()
     gc.freeze()
-    lean_records()

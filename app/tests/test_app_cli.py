@@ -7,6 +7,8 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 from typing import Any
@@ -16,6 +18,8 @@ from slipway_app.cli import main
 from slipway_app.migrate import LOCK_KEY
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
+
+from .conftest import child_env
 
 
 def _json_records(output: str) -> list[dict[str, Any]]:
@@ -438,23 +442,36 @@ def test_check_database_reads_the_schema_read_only_and_fails_unless_at_head(pg_d
     assert down.returncode == 1 and "cannot read" in down.stderr and SECRET not in down.stdout + down.stderr
 
 
-def test_gunicorn_worker_hook_freezes_the_heap_and_leans_log_records(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gunicorn_worker_hook_freezes_the_heap() -> None:
     import gc
-    import logging
 
     import slipway_app.gunicorn_conf as conf
     from gunicorn.config import Config
 
     assert "post_worker_init" in Config().settings  # a hook gunicorn calls (a misspelt one would be ignored)
-    for name in ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing"):
-        monkeypatch.setattr(logging, name, getattr(logging, name))  # restored after the test
     frozen = gc.get_freeze_count()
     try:
         conf.post_worker_init(object())
         assert gc.get_freeze_count() > frozen
     finally:
         gc.unfreeze()
-    assert logging._srcfile is None  # type: ignore[attr-defined]
-    assert not (logging.logThreads or logging.logProcesses or logging.logMultiprocessing)
-    record = logging.getLogger("slipway_app.test").makeRecord("slipway_app.test", logging.INFO, "f", 1, "m", (), None)
-    assert record.threadName is None and record.processName is None
+
+
+def test_the_app_gunicorn_loads_keeps_log_records_lean(tmp_path: Any) -> None:
+    """Each worker imports slipway_app.asgi, which configures logging: no caller lookup, thread or process names."""
+    code = (
+        "import logging, slipway_app.asgi\n"
+        "r = logging.getLogger('x').makeRecord('x', logging.INFO, 'f', 1, 'm', (), None)\n"
+        "print(logging._srcfile, r.threadName, r.processName)"
+    )
+    result = subprocess.run(  # noqa: S603 - this interpreter, fixed code
+        [sys.executable, "-c", code],
+        env=child_env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'a.db'}"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "None None None"
