@@ -7,6 +7,7 @@ allowed to CREATE DATABASE. Without a server the PostgreSQL tests fail (never sk
 from __future__ import annotations
 
 import contextlib
+import http.client
 import io
 import json
 import logging
@@ -245,6 +246,31 @@ def child_env(tmp_path: Path, **env: str) -> dict[str, str]:
     }
     base.update(env)
     return base
+
+
+def http_send(
+    conn: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    *,
+    key: str | None = None,
+    close: bool = True,
+) -> tuple[int, dict[str, str], bytes]:
+    """One request on ``conn``: a JSON ``body``, ``Idempotency-Key: key``, ``Connection: close`` when ``close``.
+
+    Returns the status, the headers (lowercase names) and the body.
+    """
+    headers = {"Connection": "close"} if close else {}
+    payload = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    conn.request(method, path, body=payload, headers=headers)
+    response = conn.getresponse()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
 
 
 def app_command(*args: str) -> list[str]:

@@ -39,7 +39,7 @@ from slipway_app.migrate import upgrade_to_head
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
-from .conftest import app_command, child_env, run_app
+from .conftest import app_command, child_env, http_send, run_app
 from .test_app_faults import _free_port, _pg_bin
 
 ROLE = "app_iam"
@@ -248,31 +248,11 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _send(
-    conn: http.client.HTTPConnection,
-    method: str,
-    path: str,
-    body: dict[str, Any] | None,
-    key: str | None,
-    *,
-    close: bool,
-) -> tuple[int, bytes]:
-    headers = {"Connection": "close"} if close else {}
-    payload = None
-    if body is not None:
-        payload = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    conn.request(method, path, body=payload, headers=headers)
-    response = conn.getresponse()
-    return response.status, response.read()
-
-
 def _request(port: int, method: str, path: str, body: dict[str, Any] | None, key: str | None) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        return _send(conn, method, path, body, key, close=True)
+        status, _, data = http_send(conn, method, path, body, key=key)
+        return status, data
     finally:
         conn.close()
 
@@ -295,7 +275,7 @@ def _once_with_one_retry(port: int, tally: Tally, method: str, path: str, body: 
     try:
         for attempt in (1, 2):
             try:
-                status, data = _send(conn, method, path, body, key, close=attempt == 2)
+                status, _, data = http_send(conn, method, path, body, key=key, close=attempt == 2)
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()  # reconnects on the next request
                 status, data = 0, type(exc).__name__.encode()

@@ -32,7 +32,7 @@ import pytest
 from slipway_app.migrate import upgrade_to_head
 from sqlalchemy.engine import make_url
 
-from .conftest import app_command, child_env
+from .conftest import app_command, child_env, http_send
 
 
 def _free_port() -> int:
@@ -195,16 +195,7 @@ def _request(
     """One request on a fresh connection (``Connection: close``)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        headers = {"Connection": "close"}
-        payload = None
-        if body is not None:
-            payload = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        if key is not None:
-            headers["Idempotency-Key"] = key
-        conn.request(method, path, body=payload, headers=headers)
-        response = conn.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        return http_send(conn, method, path, body, key=key)
     finally:
         conn.close()
 

@@ -42,6 +42,8 @@ from slipway_app.middleware import MAX_BODY_BYTES  # noqa: E402
 from slipway_app.models import BODY_MAX, TITLE_MAX  # noqa: E402
 from slipway_app.settings import Settings  # noqa: E402
 
+from .conftest import CONTRACT_VARS  # noqa: E402
+
 INT32_MAX = 2**31 - 1
 SECURITY_HEADERS = (
     "x-content-type-options",
@@ -54,20 +56,6 @@ SECURITY_HEADERS = (
     "permissions-policy",
     "cache-control",
     "x-request-id",
-)
-CONTRACT_VARS = (
-    "PORT",
-    "APP_ENV",
-    "LOG_LEVEL",
-    "WEB_CONCURRENCY",
-    "DB_HOST",
-    "DB_PORT",
-    "DB_NAME",
-    "DB_USER",
-    "DB_PASSWORD",
-    "DB_SSLMODE",
-    "DATABASE_URL",
-    "SECRET_KEY",
 )
 # Deterministic in CI; requests share the per-test database (state carries over between examples, as in production).
 FUZZ = settings(
