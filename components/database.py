@@ -26,6 +26,7 @@ import pulumi_random as random
 from .docs import document_fields
 from .iam import service_trust
 from .naming import stack_scoped
+from .sg_rules import tcp_between
 
 PORT = 5432
 LOG_EXPORTS = ("postgresql", "upgrade")
@@ -221,24 +222,12 @@ class Database(pulumi.ComponentResource):
             tags={**tags, "Name": f"{name}-db"},
             opts=child,
         )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-clients",
-            security_group_id=db_sg.id,
-            referenced_security_group_id=client_sg.id,
-            ip_protocol="tcp",
-            from_port=PORT,
-            to_port=PORT,
-            description="PostgreSQL from clients",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-client-to-db",
-            security_group_id=client_sg.id,
-            referenced_security_group_id=db_sg.id,
-            ip_protocol="tcp",
-            from_port=PORT,
-            to_port=PORT,
-            description="PostgreSQL to the database",
+        tcp_between(
+            source=client_sg.id,
+            target=db_sg.id,
+            port=PORT,
+            egress=(f"{name}-client-to-db", "PostgreSQL to the database"),
+            ingress=(f"{name}-from-clients", "PostgreSQL from clients"),
             opts=child,
         )
         subnets = aws.rds.SubnetGroup(

@@ -19,6 +19,7 @@ import pulumi_aws as aws
 from .containers import CPU_ARCHITECTURES, TMP_VOLUME, ContainerSpec, container_definitions
 from .docs import document_fields
 from .gates import MigrationGate, MigrationGateArgs
+from .sg_rules import https_to_aws_apis
 
 CONTAINER = "migrate"
 STREAM_PREFIX = "migrate"
@@ -93,16 +94,7 @@ class MigrationTask(pulumi.ComponentResource):
             tags={**tags, "Name": f"{name}-migrate"},
             opts=child,
         )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-https-out",
-            security_group_id=sg.id,
-            cidr_ipv4="0.0.0.0/0",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            description="HTTPS to AWS APIs (ECR, Secrets Manager, CloudWatch)",
-            opts=child,
-        )
+        https_to_aws_apis(f"{name}-https-out", sg.id, child)
         spec = ContainerSpec(
             name=CONTAINER,
             image=args.image,

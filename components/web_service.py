@@ -20,6 +20,7 @@ import pulumi_aws as aws
 
 from .containers import CPU_ARCHITECTURES, TMP_VOLUME, ContainerSpec, container_definitions
 from .docs import document_fields
+from .sg_rules import https_to_aws_apis, tcp_between
 
 HSTS = "max-age=31536000; includeSubDomains"
 
@@ -192,37 +193,15 @@ class WebService(pulumi.ComponentResource):
                 description=f"public {'HTTPS' if port == 443 else 'HTTP redirect'}",
                 opts=child,
             )
-        p = args.container_port
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-alb-to-tasks",
-            security_group_id=alb_sg.id,
-            referenced_security_group_id=task_sg.id,
-            ip_protocol="tcp",
-            from_port=p,
-            to_port=p,
-            description="ALB to app tasks",
+        tcp_between(
+            source=alb_sg.id,
+            target=task_sg.id,
+            port=args.container_port,
+            egress=(f"{name}-alb-to-tasks", "ALB to app tasks"),
+            ingress=(f"{name}-tasks-from-alb", "app port from the ALB only"),
             opts=child,
         )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-tasks-from-alb",
-            security_group_id=task_sg.id,
-            referenced_security_group_id=alb_sg.id,
-            ip_protocol="tcp",
-            from_port=p,
-            to_port=p,
-            description="app port from the ALB only",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-tasks-https-out",
-            security_group_id=task_sg.id,
-            cidr_ipv4="0.0.0.0/0",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            description="HTTPS to AWS APIs (ECR, Secrets Manager, CloudWatch)",
-            opts=child,
-        )
+        https_to_aws_apis(f"{name}-tasks-https-out", task_sg.id, child)
         return alb_sg, task_sg
 
     def _load_balancer(
