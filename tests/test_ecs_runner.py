@@ -257,6 +257,19 @@ def create_service(aws: dict[str, Any]) -> str:
     return "web"
 
 
+def wait_for(service: str, aws: dict[str, Any]) -> dict[str, Any]:
+    """``wait_for_rollout`` of ``service`` on the test cluster, polling without sleeping."""
+    return ecs_runner.wait_for_rollout(
+        cluster=CLUSTER,
+        service=service,
+        task_definition=aws["task_def"],
+        region=REGION,
+        ecs_client=aws["ecs"],
+        progress=lambda _: None,
+        sleep=FakeTime().sleep,
+    )
+
+
 def test_rollout_completed_returns_the_primary_deployment(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")  # moto: the deployment's tasks are all running
     service = create_service(aws)
@@ -364,15 +377,7 @@ def test_rollout_rolled_back_by_the_circuit_breaker_fails_naming_the_stopped_tas
         ],
     )
     with stub, pytest.raises(RolloutFailedError) as err:
-        ecs_runner.wait_for_rollout(
-            cluster=CLUSTER,
-            service="web",
-            task_definition=aws["task_def"],
-            region=REGION,
-            ecs_client=aws["ecs"],
-            progress=lambda _: None,
-            sleep=FakeTime().sleep,
-        )
+        wait_for("web", aws)
     message = str(err.value)
     assert "was rolled back" in message and "circuit breaker: tasks failed to start" in message
     assert "Essential container in task exited" in message and "web exit 3" in message
@@ -384,25 +389,9 @@ def test_rollout_rolled_back_by_the_circuit_breaker_fails_naming_the_stopped_tas
 def test_rollout_failed_in_place_fails(aws: dict[str, Any]) -> None:
     stub = stubbed_rollout(aws, [_deployment(aws["task_def"], "PRIMARY", "FAILED", "tasks failed to start", 0, 3)])
     with stub, pytest.raises(RolloutFailedError, match="FAILED: tasks failed to start"):
-        ecs_runner.wait_for_rollout(
-            cluster=CLUSTER,
-            service="web",
-            task_definition=aws["task_def"],
-            region=REGION,
-            ecs_client=aws["ecs"],
-            progress=lambda _: None,
-            sleep=FakeTime().sleep,
-        )
+        wait_for("web", aws)
 
 
 def test_rollout_of_a_missing_service_fails(aws: dict[str, Any]) -> None:
     with pytest.raises(RolloutFailedError, match="MISSING"):
-        ecs_runner.wait_for_rollout(
-            cluster=CLUSTER,
-            service="nope",
-            task_definition=aws["task_def"],
-            region=REGION,
-            ecs_client=aws["ecs"],
-            progress=lambda _: None,
-            sleep=FakeTime().sleep,
-        )
+        wait_for("nope", aws)
