@@ -111,13 +111,9 @@ def stack_names(stack: str, account: str = ACCOUNT_PLACEHOLDER, root: Optional[P
 
 
 def _secrets_provider(stack: str, root: Optional[Path]) -> Optional[str]:
-    import yaml
+    from .offline import ROOT, _read_yaml
 
-    from .offline import ROOT
-
-    path = (root or ROOT) / f"Pulumi.{stack}.yaml"
-    doc = yaml.safe_load(path.read_text()) or {}
-    value = doc.get("secretsprovider") if isinstance(doc, dict) else None
+    value = _read_yaml((root or ROOT) / f"Pulumi.{stack}.yaml").get("secretsprovider")
     return value if isinstance(value, str) else None
 
 
