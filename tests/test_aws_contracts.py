@@ -1325,6 +1325,28 @@ def test_every_iam_document_passes_parliament_and_policy_sentry(stack: ResourceG
     assert problems == [], "\n".join(problems)
 
 
+def test_generated_secrets_pass_the_same_contracts() -> None:
+    """``WebAppArgs.generated_secrets`` (not used by slipway's own stacks): their secrets, versions, the containers
+    that read them and the execution role's policy, held against botocore's models, the documented rules and the
+    IAM linters like everything above."""
+    from components.webapp import WebApp, WebAppArgs
+    from slipway.offline import run_program
+
+    image = "210987654321.dkr.ecr.us-east-1.amazonaws.com/shop@sha256:" + "b" * 64
+    names = ["API_TOKEN", "W" * 255]  # the longest name allowed makes the longest physical names
+    graph = run_program(lambda: WebApp("shop", WebAppArgs(image_uri=image, profile="dev", generated_secrets=names)))
+    resources = list(contract_resources(graph))
+    assert sum(r.type == "aws:secretsmanager/secret:Secret" for r in resources) == 3
+    problems = [v for r in resources for v in model_violations(r) + semantic_violations(r)]
+    shape = service("ecs").shape_for("ContainerDefinition")
+    for task in graph.by_type("aws:ecs/taskDefinition:TaskDefinition"):
+        (container,) = task.json_input("containerDefinitions")
+        assert set(names) <= {s["name"] for s in container["secrets"]}
+        problems += shape_violations(container, shape, f"{task.name}.container")
+    problems += [f"{r.name}: {f}" for r, text, trust in iam_documents(graph) for f in iam_findings(r.type, text, trust)]
+    assert problems == [], "\n".join(problems)
+
+
 def test_every_allow_listed_iam_finding_still_occurs(dev: ResourceGraph, prod: ResourceGraph) -> None:
     """An allow-list entry nothing needs any more would silently hide a real finding later."""
     seen = set()
