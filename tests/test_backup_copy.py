@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.backup_copy import BackupCopy, BackupCopyArgs
-from components.database import Database, DatabaseArgs, RestoreSpec
+from slipway_aws.backup_copy import BackupCopy, BackupCopyArgs
+from slipway_aws.database import Database, DatabaseArgs, RestoreSpec
 from slipway.cost import estimate
 from slipway.offline import ResourceGraph, run_program
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from components.database import Database, DatabaseArgs
+from slipway_aws.database import Database, DatabaseArgs
 from slipway.offline import ResourceGraph, run_program
 
 DB = "aws:rds/instance:Instance"

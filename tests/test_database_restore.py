@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.database import Database, DatabaseArgs, RestoreSpec, parse_utc
+from slipway_aws.database import Database, DatabaseArgs, RestoreSpec, parse_utc
 from slipway.offline import ResourceGraph, run_program
 
 DB = "aws:rds/instance:Instance"

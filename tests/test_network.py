@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from components.network import Network, NetworkArgs, subnet_cidrs
+from slipway_aws.network import Network, NetworkArgs, subnet_cidrs
 from slipway.offline import ResourceGraph, run_program
 
 NAT = "aws:ec2/natGateway:NatGateway"

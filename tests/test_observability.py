@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from components.logs import AppLogs, AppLogsArgs
-from components.observability import default_max_connections
+from slipway_aws.logs import AppLogs, AppLogsArgs
+from slipway_aws.observability import default_max_connections
 from slipway.offline import ResourceGraph, run_program
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -103,7 +103,7 @@ def test_alarms_can_publish_to_the_encrypted_topic(dev: ResourceGraph, prod: Res
 
 
 def test_key_deletion_window_outside_kms_limits_is_refused() -> None:
-    from components.observability import Observability, ObservabilityArgs
+    from slipway_aws.observability import Observability, ObservabilityArgs
     from slipway.offline import run_program
 
     def args() -> ObservabilityArgs:

@@ -43,7 +43,7 @@ def test_colour_on_a_tty_unless_no_color(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_mandatory_finding_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    from policy import rules
+    from slipway_policy import rules
 
     # hold the dev stack to prod levels: its trade-offs become mandatory failures
     monkeypatch.setattr(plan, "_environment", lambda stack, root=None: "prod")

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from components import ecr_copy
-from components.promotion import ImagePromotion, ImagePromotionArgs, ImagePromotionProvider
+from slipway_aws import ecr_copy
+from slipway_aws.promotion import ImagePromotion, ImagePromotionArgs, ImagePromotionProvider
 from slipway.offline import run_program
 
 DIGEST = "sha256:" + "ab" * 32

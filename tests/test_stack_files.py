@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from components.config import KEY_DOCS, KNOWN_KEYS, OBJECT_KEYS, PROFILES, StackConfig
+from slipway_aws.config import KEY_DOCS, KNOWN_KEYS, OBJECT_KEYS, PROFILES, StackConfig
 from slipway.schema import schema
 
 ROOT = Path(__file__).resolve().parent.parent

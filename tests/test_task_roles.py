@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from components.task_roles import execution_policy_document
+from slipway_aws.task_roles import execution_policy_document
 from slipway.offline import ResourceGraph
 
 

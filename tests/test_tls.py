@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.tls import TlsCertificate, TlsCertificateArgs
+from slipway_aws.tls import TlsCertificate, TlsCertificateArgs
 from slipway.offline import ResourceGraph, SecretValue, run_program
 from tests.conftest import graph_with
 
