@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from slipway_aws.containers import STOP_TIMEOUT_SECONDS
 from slipway.offline import ResourceGraph
+from slipway_aws.containers import STOP_TIMEOUT_SECONDS
 
 
 def container(graph: ResourceGraph, task: str) -> dict[str, Any]:

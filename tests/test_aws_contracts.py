@@ -1329,8 +1329,8 @@ def test_generated_secrets_pass_the_same_contracts() -> None:
     """``WebAppArgs.generated_secrets`` (not used by slipway's own stacks): their secrets, versions, the containers
     that read them and the execution role's policy, held against botocore's models, the documented rules and the
     IAM linters like everything above."""
-    from slipway_aws.webapp import WebApp, WebAppArgs
     from slipway.offline import run_program
+    from slipway_aws.webapp import WebApp, WebAppArgs
 
     image = "210987654321.dkr.ecr.us-east-1.amazonaws.com/shop@sha256:" + "b" * 64
     names = ["API_TOKEN", "W" * 255]  # the longest name allowed makes the longest physical names

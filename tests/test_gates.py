@@ -288,8 +288,8 @@ def test_the_stack_aws_profile_reaches_the_gates_and_the_image_lookup(monkeypatc
     import contextlib
     from collections.abc import Iterator
 
-    import slipway_aws.image as image
     import slipway.offline as offline
+    import slipway_aws.image as image
     from tests.conftest import graph_with
 
     seen: list[Any] = []

@@ -11,9 +11,9 @@ from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import ResourceValidationArgs
 from pulumi_policy.proxy import unknown_checking_proxy
 
+from slipway.offline import SecretValue
 from slipway_policy import rules
 from slipway_policy.rules import ADVISORY, DEV_TRADE_OFFS, MANDATORY, RULES, RULES_BY_ID, evaluate
-from slipway.offline import SecretValue
 
 HTTPS = {
     "protocol": "HTTPS",

@@ -18,9 +18,9 @@ import pulumi
 import pytest
 import yaml
 
-from slipway_aws import provider
 from slipway.offline import run_program
 from slipway.plan import main
+from slipway_aws import provider
 
 ROOT = Path(__file__).resolve().parent.parent
 

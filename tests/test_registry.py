@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from slipway.offline import ResourceGraph, SecretValue, run_program
 from slipway_aws.image import AppImage, AppImageArgs, find_pushed_image, image_tag, source_tag
 from slipway_aws.registry import ContainerRegistry, ContainerRegistryArgs, lifecycle_policy
-from slipway.offline import ResourceGraph, SecretValue, run_program
 
 REPO = "aws:ecr/repository:Repository"
 IMAGE = "docker:index/image:Image"

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-from slipway_aws.config import KEY_DOCS, KNOWN_KEYS, OPTIONAL_KEYS, ConfigError, StackConfig, secure_placeholder
-from slipway_aws.validation import FARGATE_SIZES, ArgsError, closest, plain, windows_disjoint
 from slipway import offline, plan
 from slipway.schema import readme_table
+from slipway_aws.config import KEY_DOCS, KNOWN_KEYS, OPTIONAL_KEYS, ConfigError, StackConfig, secure_placeholder
+from slipway_aws.validation import FARGATE_SIZES, ArgsError, closest, plain, windows_disjoint
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGEST = "sha256:" + "0" * 64
@@ -316,8 +316,8 @@ def test_done_when_environment_case_and_cpu_are_both_reported(project: Path) -> 
 
 
 def test_done_when_web_service_args_refuse_cpu_256_with_4096_before_any_resource() -> None:
-    from slipway_aws import WebService, WebServiceArgs
     from slipway.offline import run_program
+    from slipway_aws import WebService, WebServiceArgs
 
     with pytest.raises(ArgsError) as err:
         run_program(lambda: WebService("w", WebServiceArgs(**{**WEB, "cpu": 256, "memory": 4096})))
@@ -341,8 +341,8 @@ def test_args_report_every_bad_field_at_once() -> None:
 def test_outputs_and_unknowns_are_not_checked_until_they_resolve() -> None:
     import pulumi
 
-    from slipway_aws import NetworkArgs, TaskRolesArgs, WebService, WebServiceArgs
     from slipway.offline import run_program
+    from slipway_aws import NetworkArgs, TaskRolesArgs, WebService, WebServiceArgs
 
     def program() -> None:
         image = pulumi.Output.from_input("repo:tag-known-only-later")
