@@ -152,3 +152,25 @@ def test_a_closed_pipe_ends_quietly() -> None:
     assert done.stdout == "{\n"
     assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr
     assert done.returncode == 141
+
+
+def test_main_in_pulumi_yaml_names_the_program_directory(tmp_path: Path) -> None:
+    """`main: src/` as the Python language host reads it: the program is src/__main__.py, run from src/."""
+    from slipway.offline import run_stack
+
+    (tmp_path / "Pulumi.yaml").write_text("name: tiny\nruntime: python\nmain: src/\n")
+    (tmp_path / "Pulumi.s.yaml").write_text("config:\n  aws:region: eu-central-1\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "here.txt").write_text("from src")
+    (tmp_path / "src" / "__main__.py").write_text("import pulumi\npulumi.export('read', open('here.txt').read())\n")
+    assert run_stack("s", root=tmp_path).outputs == {"read": "from src"}
+
+
+def test_drill_scopes_to_the_programs_webapp_when_the_stack_file_names_no_app(project: Path) -> None:
+    from slipway import drill
+    from slipway.offline import load_config
+
+    with plan.working_directory(project):
+        config = drill._app_name("dev", load_config("dev")[1])
+    assert config["slipway:appName"] == "acme"
+    assert drill._app_name("dev", {"slipway:appName": "given"}) == {"slipway:appName": "given"}
