@@ -19,13 +19,16 @@ test: $(STAMP) $(NODE_STAMP)
 
 install: $(STAMP) $(NODE_STAMP)
 
-# The app is installed from its hashed lock exactly as its Dockerfile does, then the infra/test tools.
-$(STAMP): requirements.txt requirements-dev.txt app/requirements.lock app/build-requirements.lock app/pyproject.toml
+# The app is installed from its hashed lock exactly as its Dockerfile does, then the infra/test tools, then this
+# repository's own package, editable (`slipway` command, `slipway_aws`, `slipway_policy`; pyproject.toml).
+$(STAMP): requirements.txt requirements-dev.txt app/requirements.lock app/build-requirements.lock app/pyproject.toml \
+		pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --require-hashes -r app/requirements.lock -r app/build-requirements.lock
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e ./app
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
 	touch $@
 

@@ -2,9 +2,9 @@
 
 import pulumi
 
-from components.config import StackConfig
-from components.containers import health_check_command
-from components.webapp import WebApp, WebAppArgs
+from slipway_aws.config import StackConfig
+from slipway_aws.containers import health_check_command
+from slipway_aws.webapp import WebApp, WebAppArgs
 
 cfg = StackConfig.load()
 

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from components.image import image_tag  # noqa: E402
+from slipway_aws.image import image_tag  # noqa: E402
 
 
 def git(*args: str) -> bytes:

@@ -1,5 +1,1 @@
-"""slipway project tooling: the offline engine and the plan (not imported by components)."""
-
-from ._lib import install as _install_aliases
-
-_install_aliases()
+"""slipway project tooling: the offline engine, the plan and its views (not imported by the components)."""

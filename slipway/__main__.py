@@ -1,5 +1,5 @@
 import sys
 
-from .plan import main
+from .plan import cli
 
-sys.exit(main())
+sys.exit(cli())

@@ -2,7 +2,9 @@
 
 ``estimate(graph.resources, stack="dev")`` prices every cloud resource whose type has a pricer below, counts the
 types known to be free, and lists every other type as *unpriced* (never silently dropped). Prices come from
-``prices.json`` (per region, with its source and date); usage (hours, LCUs, GB of logs, GB through NAT, ...) comes
+``prices.json`` (per region, with its source and date, plus the rates AWS publishes as one figure for every region);
+a figure the region's table does not have leaves that resource unpriced, with the missing figure named, so any
+region prints a plan and an estimate; usage (hours, LCUs, GB of logs, GB through NAT, ...) comes
 from its ``usage_defaults`` (a base plus a per-environment overlay) and can be overridden (``--assume log_gb=5``).
 Works on ``offline.Resource`` objects and on ``to_json()`` resource dicts alike, so a saved plan can be priced too.
 """
@@ -37,7 +39,7 @@ CATEGORY = {
 
 
 class CostError(ValueError):
-    """Bad assumption override or a region the price table does not cover."""
+    """Bad assumption override."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,34 @@ def infer_region(resources: Iterable[Any], default: str = "us-east-1") -> str:
 
 
 # -- pricers --------------------------------------------------------------------------------------------------
+class RegionPrices(Mapping[str, Any]):
+    """One region's figures (its own table over the all-regions one); a missing figure raises NotPricedError naming
+    it, so only the resource that needs it goes unpriced."""
+
+    def __init__(self, region: str, figures: Mapping[str, Any], path: str = "") -> None:
+        self.region, self.figures, self.path = region, figures, path
+
+    def __getitem__(self, key: str) -> Any:
+        name = f"{self.path}.{key}" if self.path else key
+        if key not in self.figures:
+            raise NotPricedError(f"prices.json has no {self.region} price for {name}")
+        value = self.figures[key]
+        return RegionPrices(self.region, value, name) if isinstance(value, Mapping) else value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.figures
+
+    def __iter__(self) -> Any:
+        return iter(self.figures)
+
+    def __len__(self) -> int:
+        return len(self.figures)
+
+
+def region_prices(table: Mapping[str, Any], region: str) -> RegionPrices:
+    return RegionPrices(region, {**table.get("all_regions", {}), **table["regions"].get(region, {})})
+
+
 @dataclass
 class Context:
     resources: list[Any]
@@ -232,8 +262,6 @@ def _fargate(r: Any, c: Context) -> Priced:
     td = _task_definition(r, c)
     arch = str(_in(td, "runtimePlatform", "cpuArchitecture", default="X86_64")).upper()
     p, hours = c.price, c.usage["hours"]
-    if arch not in p["fargate_vcpu_hour"]:
-        raise NotPricedError(f"no Fargate price for architecture {arch}")
     vcpu, gb = int(_in(td, "cpu", default=256)) / 1024, int(_in(td, "memory", default=512)) / 1024
     tasks = int(_in(r, "desiredCount", default=1))
     hourly = vcpu * p["fargate_vcpu_hour"][arch] + gb * p["fargate_gb_hour"][arch]
@@ -254,8 +282,6 @@ def _fargate(r: Any, c: Context) -> Priced:
 def _rds(r: Any, c: Context) -> Priced:
     p, hours = c.price, c.usage["hours"]
     klass = str(_in(r, "instanceClass", default=""))
-    if klass not in p["rds_instance_hour"]:
-        raise NotPricedError(f"no price for instance class {klass!r}")
     factor = p["rds_multi_az_factor"] if _in(r, "multiAz", default=False) else 1
     storage = float(_in(r, "allocatedStorage", default=20))
     cost = factor * (hours * p["rds_instance_hour"][klass] + storage * p["rds_gp3_gb_month"])
@@ -352,10 +378,8 @@ def estimate(
     table = prices or load_prices()
     resources = list(resources)
     region = region or infer_region(resources)
-    if region not in table["regions"]:
-        raise CostError(f"no prices for region {region}; priced regions: {', '.join(sorted(table['regions']))}")
     usage = assumptions_for(environment or stack, overrides, table)
-    ctx = Context(resources, table["regions"][region], usage)
+    ctx = Context(resources, region_prices(table, region), usage)
     parents = {_field(r, "parent") for r in resources}
     free_types = set(table["free_types"])
     items, unpriced, free = [], [], 0
@@ -374,7 +398,8 @@ def estimate(
             free += 1
         else:
             unpriced.append(Unpriced(name, type_, urn, "type not in the price table"))
-    return Estimate(stack, region, items, unpriced, free, usage, table["date"], table["source"], set(overrides or {}))
+    source = table.get("region_sources", {}).get(region) or f"no {region} table in prices.json (all-regions rates only)"
+    return Estimate(stack, region, items, unpriced, free, usage, table["date"], source, set(overrides or {}))
 
 
 # -- rendering ------------------------------------------------------------------------------------------------
@@ -383,12 +408,14 @@ def money(value: float, signed: bool = False) -> str:
 
 
 def render_text(est: Estimate, style: Callable[[str, str], str] = lambda t, _c: t) -> str:
-    lines = [style(f"estimated monthly cost, stack {est.stack} ({est.region}): {money(est.total)}", "1")]
+    partial = f" + {len(est.unpriced)} unpriced resource(s), listed below" if est.unpriced else ""
+    lines = [style(f"estimated monthly cost, stack {est.stack} ({est.region}): {money(est.total)}{partial}", "1")]
     total = est.total or 1.0
     lines.append(style("by category:", "1"))
     for category, amount in est.by_category():
         lines.append(f"  {category:<20} {money(amount):>10}  {100 * amount / total:5.1f}%")
-    lines.append("  dominated by: " + ", ".join(f"{i.name} ({money(i.monthly)})" for i in est.dominant()))
+    if est.items:
+        lines.append("  dominated by: " + ", ".join(f"{i.name} ({money(i.monthly)})" for i in est.dominant()))
     lines.append(style("by resource:", "1"))
     width = max((len(i.name) for i in est.items), default=10)
     for category, _ in est.by_category():

@@ -111,9 +111,9 @@ def stack_names(stack: str, account: str = ACCOUNT_PLACEHOLDER, root: Optional[P
 
 
 def _secrets_provider(stack: str, root: Optional[Path]) -> Optional[str]:
-    from .offline import ROOT, _read_yaml
+    from .offline import _read_yaml, find_project, stack_file_path
 
-    value = _read_yaml((root or ROOT) / f"Pulumi.{stack}.yaml").get("secretsprovider")
+    value = _read_yaml(stack_file_path(root or find_project(), stack)).get("secretsprovider")
     return value if isinstance(value, str) else None
 
 
@@ -556,16 +556,29 @@ def split(policy: Mapping[str, Any], limit: int = MANAGED_POLICY_LIMIT) -> list[
     return docs
 
 
+def app_of(graph: ResourceGraph, names: StackNames) -> StackNames:
+    """The names scoped to the program's own ``WebApp`` (its name prefixes every physical name), so a reusing team's
+    project (``WebApp("shop", ...)``) gets a policy for ``shop-<stack>-*``; without exactly one WebApp, unchanged."""
+    from dataclasses import replace
+
+    apps = sorted({r.name for r in graph.resources if r.type == "slipway:aws:WebApp"})
+    return replace(names, app=apps[0]) if len(apps) == 1 else names
+
+
 def main(args: Any, out: Any, err: Any) -> int:
-    """``deploy-policy`` subcommand; ``args`` has ``stack``, ``account``, ``state_bucket`` and ``out_dir``."""
+    """``deploy-policy`` subcommand; ``args`` has ``stack``, ``account``, ``state_bucket`` and ``out_dir``; the
+    project is the nearest ``Pulumi.yaml`` from the current directory (``--cwd`` is applied by the caller)."""
+    from slipway_aws.config import ConfigError
+    from slipway_aws.validation import ArgsError
+
     from .offline import StackFileError
 
     try:
-        names = stack_names(args.stack, account=args.account)
         graph = policy_graph(args.stack)
+        names = app_of(graph, stack_names(args.stack, account=args.account))
         policy = generate(graph, names, state_bucket=args.state_bucket)
         parts = split(policy)
-    except (StackFileError, DeployPolicyError) as exc:
+    except (StackFileError, DeployPolicyError, ConfigError, ArgsError) as exc:
         print(f"error: {exc}", file=err)
         return 2
     if args.out_dir:

@@ -401,10 +401,26 @@ def add_parser(sub: Any) -> None:
     )
 
 
+def _app_name(stack: str, config: Mapping[str, str]) -> Mapping[str, str]:
+    """``slipway:appName`` from the stack file, else the name of the program's one ``WebApp`` (a reusing team's
+    ``WebApp("shop", ...)`` names its resources ``shop-<stack>-*``), read from the offline plan of the project."""
+    if config.get("slipway:appName"):
+        return config
+    from .offline import run_stack
+
+    apps = sorted({r.name for r in run_stack(stack).resources if r.type == "slipway:aws:WebApp"})
+    return {**config, "slipway:appName": apps[0]} if len(apps) == 1 else config
+
+
 def main(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """``drill`` subcommand; the project is the nearest ``Pulumi.yaml`` from the current directory (``--cwd`` is
+    applied by the caller)."""
+    from slipway_aws.config import ConfigError
+    from slipway_aws.validation import ArgsError
+
     try:
-        config = load_config(args.stack)[1]
-    except StackFileError as exc:
+        config = _app_name(args.stack, load_config(args.stack)[1])
+    except (StackFileError, ConfigError, ArgsError) as exc:
         print(f"error: {exc}", file=err)
         return 2
     region = args.region or config.get("aws:region")

@@ -1,9 +1,10 @@
 """The offline engine: run the real stack program under Pulumi's mock runtime and record a ResourceGraph.
 
-``run_stack("dev")`` reads ``Pulumi.yaml`` and ``Pulumi.dev.yaml`` exactly as the CLI would (project defaults from
-the config schema, stack values on top, ``secure:`` values replaced by placeholders that stay secret), executes
-``__main__.py``, and returns every registered resource with its type, name, parent, inputs and dependencies, plus
-the stack outputs. Tests, the plan, policy, cost, diagram and diff all read this one graph.
+``run_stack("dev")`` finds the project as the Pulumi CLI does (the nearest ``Pulumi.yaml`` from the current
+directory upwards, :func:`find_project`), reads ``Pulumi.yaml`` and ``Pulumi.dev.yaml`` exactly as the CLI would
+(project defaults from the config schema, stack values on top, ``secure:`` values replaced by placeholders that stay
+secret), executes ``__main__.py``, and returns every registered resource with its type, name, parent, inputs and
+dependencies, plus the stack outputs. Tests, the plan, policy, cost, diagram and diff all read this one graph.
 
 What it cannot prove: provider-side validation and AWS API behaviour. The mocks return realistic computed values
 (ids, ARNs, DNS names, endpoints) so wiring is exercised, not AWS itself.
@@ -27,6 +28,7 @@ from typing import Any, Optional
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+"""This checkout (the slipway project itself, when run from a source tree); the commands use :func:`find_project`."""
 ACCOUNT = "123456789012"
 _LOCK = threading.Lock()  # the Pulumi runtime keeps global state: one program at a time
 
@@ -198,8 +200,51 @@ class StackFileError(Exception):
     """A stack or project file is missing or malformed."""
 
 
+PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml")
+
+
+def find_project(start: Optional[Path] = None) -> Path:
+    """The directory of the nearest project file from ``start`` (default: the current directory) upwards.
+
+    As the Pulumi CLI finds its project (``workspace.DetectProjectPathFrom`` in pulumi/pulumi
+    ``sdk/go/common/workspace/paths.go``: ``Pulumi.yaml`` or ``Pulumi.yml`` in the directory or any parent). Raises
+    :class:`StackFileError` naming the directory searched when there is none.
+    """
+    origin = Path(start if start is not None else os.getcwd()).resolve()
+    if not origin.is_dir():
+        raise StackFileError(f"--cwd {origin}: no such directory")
+    for directory in (origin, *origin.parents):
+        if any((directory / name).is_file() for name in PROJECT_FILES):
+            return directory
+    raise StackFileError(
+        f"no Pulumi project: no Pulumi.yaml in {origin} or any directory above it "
+        "(run slipway inside a Pulumi project, or pass --cwd DIR)"
+    )
+
+
+def project_file(root: Path) -> Path:
+    """``Pulumi.yaml`` (or ``Pulumi.yml``) of the project at ``root``."""
+    return next((root / n for n in PROJECT_FILES if (root / n).is_file()), root / PROJECT_FILES[0])
+
+
+def stack_file_path(root: Path, stack: str) -> Path:
+    """``Pulumi.<stack>.yaml`` beside the project file, with the project file's extension, as the CLI names it; a
+    fully qualified ``org/project/stack`` uses its last part."""
+    return root / f"Pulumi.{stack.rsplit('/', 1)[-1]}{project_file(root).suffix}"
+
+
+def program_path(root: Path) -> Path:
+    """The program the project runs: ``__main__.py`` of the project directory, or of ``main:`` in the project
+    file (a directory, or a ``.py`` file), as the Python language host resolves it."""
+    main = _read_yaml(project_file(root)).get("main")
+    if not isinstance(main, str) or not main.strip():
+        return root / "__main__.py"
+    target = (root / main).resolve()
+    return target if target.suffix == ".py" else target / "__main__.py"
+
+
 def load_config(
-    stack: str, root: Path = ROOT, overrides: Optional[Mapping[str, Any]] = None
+    stack: str, root: Optional[Path] = None, overrides: Optional[Mapping[str, Any]] = None
 ) -> tuple[str, dict[str, str], list[str]]:
     """Project name, the flat config map the CLI would hand the program, and the secret keys.
 
@@ -210,17 +255,23 @@ def load_config(
     """
     from slipway_aws.config import config_string, secure_placeholder
 
-    project_file, stack_file = root / "Pulumi.yaml", root / f"Pulumi.{stack}.yaml"
+    root = Path(root) if root is not None else find_project()
+    project_path, stack_file = project_file(root), stack_file_path(root, stack)
+    if not project_path.is_file():
+        raise StackFileError(f"no Pulumi.yaml in {root}: not a Pulumi project")
     if not stack_file.exists():
-        stacks = sorted(p.name[7:-5] for p in root.glob("Pulumi.*.yaml"))
-        raise StackFileError(f"no stack file {stack_file.name}; known stacks: {', '.join(stacks)}")
-    project = _read_yaml(project_file)
+        stacks = sorted(p.name[len("Pulumi.") : -len(p.suffix)] for p in root.glob(f"Pulumi.*{project_path.suffix}"))
+        raise StackFileError(
+            f"no stack file {stack_file.name} in project {root}; "
+            f"known stacks: {', '.join(stacks) or 'none (create Pulumi.<stack>.yaml beside Pulumi.yaml)'}"
+        )
+    project = _read_yaml(project_path)
     name = project.get("name")
     if not isinstance(name, str):
-        raise StackFileError(f"{project_file.name}: the project needs a `name:`")
+        raise StackFileError(f"{project_path.name}: the project needs a `name:`")
     config: dict[str, str] = {}
     secret_keys: list[str] = []
-    for key, spec in (_mapping_at(project_file, project, "config") or {}).items():
+    for key, spec in (_mapping_at(project_path, project, "config") or {}).items():
         full = key if ":" in key else f"{name}:{key}"
         if isinstance(spec, dict) and "default" in spec:
             config[full] = config_string(spec["default"])
@@ -344,7 +395,7 @@ def _kind(value: Any) -> str:
 # -- the run -------------------------------------------------------------------------------------------------
 def run_stack(
     stack: str,
-    root: Path = ROOT,
+    root: Optional[Path] = None,
     overrides: Optional[Mapping[str, Any]] = None,
     pushed_images: Optional[Mapping[str, str]] = None,
 ) -> ResourceGraph:
@@ -353,10 +404,12 @@ def run_stack(
     ``pushed_images`` (tag -> ``sha256:`` digest) is what the offline ECR holds; empty by default, so the plan shows
     a build. The program's one direct AWS call (``components.image.find_pushed_image``) is answered from it.
     """
+    root = Path(root).resolve() if root is not None else find_project()  # the program runs from its directory
     project, config, secret_keys = load_config(stack, root, overrides)
-    root = Path(root).resolve()  # the program runs from its directory (_program_path), so no relative paths
-    main = root / "__main__.py"
-    with _LOCK, _program_path(root), _offline_ecr(dict(pushed_images or {})):
+    main = program_path(root)
+    if not main.is_file():
+        raise StackFileError(f"no program {main} in project {root} (a Python project runs __main__.py)")
+    with _LOCK, _program_path(main.parent), _offline_ecr(dict(pushed_images or {})):
         return _run(project, stack, config, secret_keys, lambda: runpy.run_path(str(main), run_name="__main__"))
 
 

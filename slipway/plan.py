@@ -1,27 +1,29 @@
-"""``python -m slipway plan --stack dev``: the stack's resources, offline, as a tree, JSON or a Mermaid diagram, with
-policy findings, an estimated monthly bill (``--cost``) and a Markdown diff against a saved plan (``--diff``).
+"""``slipway plan --stack dev``: the stack's resources, offline, as a tree, JSON or a Mermaid diagram, with policy
+findings, an estimated monthly bill and a Markdown diff against a saved plan (``--diff``).
 
-Exit status: 0 on success, 1 when a mandatory policy rule fails, 2 when the stack's configuration, its stack file
-(missing, or not YAML: one line naming file, line and column), a component's Args, a ``--diff`` base or an
-``--assume`` override is invalid, with the error on stderr and never a traceback.
+Every command finds its project as the Pulumi CLI does: the nearest ``Pulumi.yaml`` from the current directory (or
+``--cwd DIR``) upwards, so a team's own program in its own folder is planned, priced and given its deploy policy
+there.
+
+Exit status: 0 on success, 1 when a mandatory policy rule fails, 2 when the project or stack file is missing or not
+YAML (one line naming file, line and column), or the stack's configuration, a component's Args, a ``--diff`` base or
+an ``--assume`` override is invalid, with the error on stderr and never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Optional, TextIO
 
 from . import cost as costs
 from . import diagram, diff
-from .offline import ROOT, Resource, ResourceGraph, SecretValue, StackFileError, load_config, run_stack
-
-if str(ROOT) not in sys.path:  # the policy pack (policy/) and components/ live at the project root
-    sys.path.insert(0, str(ROOT))
+from .offline import Resource, ResourceGraph, SecretValue, StackFileError, find_project, load_config, run_stack
 
 # The inputs worth a glance per type (the JSON output has all of them).
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -80,14 +82,6 @@ def summary(resource: Resource) -> str:
     return "  ".join(parts)
 
 
-def short_type(type_: str) -> str:
-    """``aws:ecs/service:Service`` -> ``aws:ecs:Service``."""
-    parts = type_.split(":")
-    if len(parts) == 3 and "/" in parts[1]:
-        return f"{parts[0]}:{parts[1].split('/')[0]}:{parts[2]}"
-    return type_
-
-
 class Style:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -100,7 +94,7 @@ def render_tree(graph: ResourceGraph, out: TextIO, color: bool) -> None:
     style = Style(color)
     known = {r.urn for r in graph.resources}
     roots = [r for r in graph.resources if r.parent not in known]
-    width = max(len(short_type(r.type)) for r in graph.resources) + 2
+    width = max(len(r.type) for r in graph.resources) + 2
     print(
         style(
             f"stack {graph.stack}: {len(graph.resources)} resources "
@@ -112,7 +106,7 @@ def render_tree(graph: ResourceGraph, out: TextIO, color: bool) -> None:
 
     def walk(resource: Resource, depth: int) -> None:
         label = f"{'  ' * depth}{resource.name}"
-        kind = short_type(resource.type)
+        kind = resource.type  # as Pulumi and transforms spell it: aws:lb/loadBalancer:LoadBalancer
         line = f"{label:<54} {style(kind.ljust(width), '36' if resource.custom else '35;1')} {summary(resource)}"
         print(line.rstrip(), file=out)
         for child in graph.children(resource.urn):
@@ -126,32 +120,72 @@ def render_tree(graph: ResourceGraph, out: TextIO, color: bool) -> None:
         print(f"  {key:<12} {shown}", file=out)
 
 
+CWD_HELP = (
+    "run as if started in DIR, as `pulumi --cwd DIR` does: the project is the nearest Pulumi.yaml from DIR upwards "
+    "(default: from the current directory)"
+)
+EXIT_STATUS = (
+    "exit status: 0 success; 1 a mandatory policy rule fails; 2 the project, stack file, configuration, a component's "
+    "Args, --diff base or --assume value is invalid (the error on stderr, never a traceback)"
+)
+
+
+def version() -> str:
+    """The installed distribution's version (the source tree's ``slipway_aws.__version__`` when not installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("slipway-aws")
+    except metadata.PackageNotFoundError:
+        from slipway_aws import __version__
+
+        return str(__version__)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m slipway", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    plan = sub.add_parser("plan", help="run the stack program offline and show what it would create")
-    plan.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
-    plan.add_argument(
-        "--cwd",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="the Pulumi Python project to plan (its Pulumi.yaml and __main__.py); default: this repository's",
+    parser = argparse.ArgumentParser(
+        prog="slipway",
+        description=(
+            "Plan, price, check and operate a Pulumi Python project built with slipway's components, offline: no "
+            "AWS account and no Pulumi CLI needed except for `drill`, which calls AWS."
+        ),
+        epilog="`slipway COMMAND --help` describes each command.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    parser.add_argument("--cwd", type=Path, metavar="DIR", default=argparse.SUPPRESS, help=CWD_HELP)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    plan = sub.add_parser(
+        "plan",
+        help="run the stack program offline and show what it would create, its policy findings and its monthly cost",
+        description=(
+            "Run the project's program for one stack under Pulumi's mock runtime (nothing is deployed) and print "
+            "every resource it registers as a tree, with the policy findings and the estimated monthly cost; or "
+            "the plan as JSON, as a Mermaid diagram, or as a Markdown diff against a saved JSON plan."
+        ),
+        epilog=EXIT_STATUS,
+    )
+    plan.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml beside Pulumi.yaml)")
     plan.add_argument(
         "--format",
         choices=("text", "json", "mermaid"),
         default="text",
-        help="output format: text tree (default), json document, or a Mermaid architecture diagram",
+        help="output format: text tree with findings and cost (default), json document, or a Mermaid diagram",
     )
     plan.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
-    plan.add_argument("--cost", action="store_true", help="estimate the monthly bill (with --diff: the delta)")
+    plan.add_argument(
+        "--cost",
+        action="store_true",
+        help=(
+            "also print the monthly cost estimate with --json or --format mermaid (on stderr), and the cost delta "
+            "with --diff; the text plan always shows it"
+        ),
+    )
     plan.add_argument(
         "--assume",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a usage assumption of --cost, e.g. --assume log_gb=5 (repeatable)",
+        help="override a usage assumption of the cost estimate, e.g. --assume log_gb=5 (repeatable)",
     )
     plan.add_argument(
         "--diff",
@@ -161,8 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
     policy = sub.add_parser(
         "deploy-policy",
         help="print the least-privilege IAM policy CI's deploy role needs for this stack (from its graph)",
+        description=(
+            "Generate the least-privilege IAM policy a CI deploy role needs to create, update and delete exactly "
+            "this stack's resources, from the stack's own offline graph; with --out-dir, also the permissions "
+            "boundary and the GitHub OIDC trust policy."
+        ),
+        epilog="exit status: 0 success; 2 the project, stack file or configuration is invalid (error on stderr)",
     )
-    policy.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
+    policy.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml beside Pulumi.yaml)")
     policy.add_argument("--account", default="ACCOUNT_ID", help="AWS account id to put in ARNs (default ACCOUNT_ID)")
     policy.add_argument(
         "--state-bucket",
@@ -173,10 +213,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "schema",
         help="print the Pulumi package schema other languages see (what `pulumi package get-schema` prints)",
+        description=(
+            "Print, as JSON, the Pulumi package schema of slipway's components: what `pulumi package get-schema` "
+            "prints for the component provider, from which other languages' SDKs are generated. It is the same for "
+            "every project."
+        ),
     )
-    from . import drill  # imported here: after ROOT is on sys.path (it uses components.ecs_runner)
+    from . import drill
 
     drill.add_parser(sub)
+    for command in sub.choices.values():  # every command takes --cwd, before or after its name
+        command.add_argument("--cwd", type=Path, metavar="DIR", default=argparse.SUPPRESS, help=CWD_HELP)
     return parser
 
 
@@ -186,7 +233,7 @@ def color_enabled(stream: TextIO) -> bool:
     return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
 
 
-def _environment(stack: str, root: Path = ROOT) -> str:
+def _environment(stack: str, root: Optional[Path] = None) -> str:
     from slipway_policy.rules import environment_for
 
     try:
@@ -196,29 +243,71 @@ def _environment(stack: str, root: Path = ROOT) -> str:
     return environment_for(stack, config.get(f"{project}:environment") or config.get(f"{project}:profile"))
 
 
-def _region(stack: str, root: Path = ROOT) -> Optional[str]:
+def _region(stack: str, root: Optional[Path] = None) -> Optional[str]:
     try:
         return load_config(stack, root)[1].get("aws:region")
     except StackFileError:
         return None
 
 
+@contextlib.contextmanager
+def working_directory(directory: Optional[Path]) -> Iterator[None]:
+    """``--cwd DIR``: run as if started there (restored afterwards, for callers of :func:`main` in-process)."""
+    if directory is None:
+        yield
+        return
+    if not directory.is_dir():
+        raise StackFileError(f"--cwd {directory}: no such directory")
+    previous = os.getcwd()
+    os.chdir(directory)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
 def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "drill":
-        from . import drill
-
-        return drill.main(args, out, err)
     if args.command == "schema":
         from slipway_aws.provider import schema
 
         json.dump(schema(), out, indent=2)
         out.write("\n")
         return 0
+    try:
+        with working_directory(getattr(args, "cwd", None)):
+            return _command(args, out, err)
+    except StackFileError as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+
+
+def cli() -> int:
+    """The ``slipway`` command: :func:`main` on the process's streams; a reader that stops early (``| head``) ends
+    the output quietly, as with any Unix filter."""
+    try:
+        status = main()
+        sys.stdout.flush()  # inside the try: a closed pipe shows here, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own recipe (library/signal.html, "Note on SIGPIPE")
+        return 141  # 128 + SIGPIPE, what a shell reports for a filter stopped by a closed pipe
+
+
+def _command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.command == "drill":
+        from . import drill
+
+        return drill.main(args, out, err)
     if args.command == "deploy-policy":
         from . import deploy_policy
 
         return deploy_policy.main(args, out, err)
+    return _plan(args, out, err)
+
+
+def _plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from slipway_aws.config import ConfigError
     from slipway_aws.validation import ArgsError
     from slipway_policy.rules import evaluate
@@ -227,8 +316,8 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: Te
     from .policy_report import render_text as findings_text
 
     try:
+        root = find_project()
         overrides = costs.parse_assumptions(args.assume)
-        root = args.cwd.resolve() if args.cwd else ROOT
         environment = _environment(args.stack, root)
         costs.assumptions_for(environment, overrides)  # reject unknown keys before the run
         base = _load_base(args.diff) if args.diff else None
@@ -239,28 +328,28 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: Te
     findings = evaluate(graph.resources, environment)
     mandatory = [f for f in findings if f.mandatory]
     color = color_enabled(out)
-    try:
-        estimate = (
-            costs.estimate(
-                graph.resources,
-                graph.stack,
-                region=_region(args.stack, root),
-                overrides=overrides,
-                environment=environment,
-            )
-            if args.cost
-            else None
+    show_cost = args.cost or (args.format == "text" and base is None)
+    estimate = (
+        costs.estimate(
+            graph.resources,
+            graph.stack,
+            region=_region(args.stack, root),
+            overrides=overrides,
+            environment=environment,
         )
-        base_estimate = (
-            costs.estimate(
-                base["resources"], str(base.get("stack")), overrides=overrides, environment=str(base.get("stack"))
-            )
-            if args.cost and base is not None
-            else None
+        if show_cost
+        else None
+    )
+    base_estimate = (
+        costs.estimate(
+            base["resources"],
+            str(base.get("stack")),
+            overrides=overrides,
+            environment=str(base.get("stack")),
         )
-    except costs.CostError as exc:
-        print(f"error: {exc}", file=err)
-        return 2
+        if args.cost and base is not None
+        else None
+    )
 
     if base is not None:
         result = diff.diff(base, graph.to_json())
@@ -303,4 +392,4 @@ def _load_base(path: str) -> dict[str, Any]:
     return doc
 
 
-__all__ = ["main", "ROOT"]
+__all__ = ["cli", "main"]

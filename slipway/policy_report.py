@@ -1,7 +1,8 @@
 """Policy findings of the offline plan, for a terminal and for a pull-request comment.
 
 The rules are ``policy/rules.py`` (the same functions the Pulumi policy pack runs); this module only presents
-``evaluate``'s findings: mandatory first, grouped by rule, with the resource, the message and the fix.
+``evaluate``'s findings: mandatory first, grouped by rule, with the resource, the message and every distinct fix the
+rule gives (a rule names the user's own config key or Args field; findings of one rule may need different fixes).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def render_text(findings: Sequence[Finding], stack: str, environment: str, style
         lines.append(f"  {tag} {style(rule, '1')}{fsbp}")
         for f in items:
             lines.append(f"    {f.name:<{width}}  {f.message}")
-        lines.append(f"    fix: {items[0].remediation}")
+        for fix in dict.fromkeys(f.remediation for f in items):  # each distinct fix the rule gives, in order
+            lines.append(f"    fix: {fix}")
     if not findings:
         lines.append(f"  stack {stack} passes every rule")
     return "\n".join(lines)

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from components.containers import STOP_TIMEOUT_SECONDS
 from slipway.offline import ResourceGraph
+from slipway_aws.containers import STOP_TIMEOUT_SECONDS
 
 
 def container(graph: ResourceGraph, task: str) -> dict[str, Any]:
@@ -102,6 +102,6 @@ def test_gunicorn_drains_within_the_ecs_stop_timeout() -> None:
 def test_the_connection_budget_uses_the_apps_real_pool() -> None:
     from slipway_app import db
 
-    from components.config import APP_DB_CONNECTIONS_PER_WORKER
+    from slipway_aws.config import APP_DB_CONNECTIONS_PER_WORKER
 
     assert db.POOL_SIZE + db.MAX_OVERFLOW == APP_DB_CONNECTIONS_PER_WORKER

@@ -1329,8 +1329,8 @@ def test_generated_secrets_pass_the_same_contracts() -> None:
     """``WebAppArgs.generated_secrets`` (not used by slipway's own stacks): their secrets, versions, the containers
     that read them and the execution role's policy, held against botocore's models, the documented rules and the
     IAM linters like everything above."""
-    from components.webapp import WebApp, WebAppArgs
     from slipway.offline import run_program
+    from slipway_aws.webapp import WebApp, WebAppArgs
 
     image = "210987654321.dkr.ecr.us-east-1.amazonaws.com/shop@sha256:" + "b" * 64
     names = ["API_TOKEN", "W" * 255]  # the longest name allowed makes the longest physical names
@@ -1533,7 +1533,7 @@ def test_dashboard_validator_rejects_a_widget_without_region_and_out_of_grid() -
 
 
 def test_lifecycle_validator_rejects_bad_rules() -> None:
-    from components.registry import lifecycle_policy
+    from slipway_aws.registry import lifecycle_policy
 
     good = json.loads(lifecycle_policy(50, 7))
     assert lifecycle_violations(good) == []

@@ -8,10 +8,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.backup_copy import BackupCopy, BackupCopyArgs
-from components.database import Database, DatabaseArgs, RestoreSpec
 from slipway.cost import estimate
 from slipway.offline import ResourceGraph, run_program
+from slipway_aws.backup_copy import BackupCopy, BackupCopyArgs
+from slipway_aws.database import Database, DatabaseArgs, RestoreSpec
 
 REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
 KEY = "aws:kms/key:Key"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from components.config import PROFILES, ConfigError, StackConfig
+from slipway_aws.config import PROFILES, ConfigError, StackConfig
 
 CERT_EU = "arn:aws:acm:eu-west-1:123456789012:certificate/0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"
 CERT_US = CERT_EU.replace("eu-west-1", "us-east-1")

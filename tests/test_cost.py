@@ -197,13 +197,41 @@ def test_assumptions_defaults_overrides_and_errors() -> None:
         assumptions_for("dev", {"hours": "many"})
     with pytest.raises(CostError, match="key=value"):
         cost.parse_assumptions(["hours"])
-    with pytest.raises(CostError, match="no prices for region"):
-        estimate([], "t", region="mars-north-1")
+
+
+def test_a_region_without_a_table_still_estimates_and_names_each_missing_figure() -> None:
+    """No table for the region: the all-regions rates still price (a KMS key), every other resource is listed
+    unpriced with the figure it needs; nothing raises, so the plan always prints."""
+    graph = [res("aws:kms/key:Key", "key"), res("aws:ec2/natGateway:NatGateway", "nat")]
+    est = estimate(graph, "t", region="af-south-1", overrides={"hours": 730})
+    assert [(i.name, i.monthly) for i in est.items] == [("key", 1.0)]
+    assert [(u.name, u.reason) for u in est.unpriced] == [
+        ("nat", "prices.json has no af-south-1 price for nat_gateway_hour")
+    ]
+    report = render_text(est)
+    assert "af-south-1" in report and "+ 1 unpriced resource(s)" in report and "nat_gateway_hour" in report
+
+
+def test_eu_central_1_prices_fargate_from_its_own_table_and_names_the_rest() -> None:
+    svc = res(
+        "aws:ecs/service:Service",
+        "svc",
+        taskDefinition=ARN.replace("us-east-1", "eu-central-1"),
+        desiredCount=1,
+    )
+    est = estimate([svc, TASKDEF], "t", region="eu-central-1", overrides={"hours": 730})
+    assert est.items[0].monthly == round(730 * (1 * 0.04656 + 2 * 0.00511), 2)
+    arm = {**TASKDEF, "inputs": {**TASKDEF["inputs"], "runtimePlatform": {"cpuArchitecture": "ARM64"}}}
+    est = estimate([svc, arm], "t", region="eu-central-1", overrides={"hours": 730})
+    assert est.items == [] and "eu-central-1 price for fargate_vcpu_hour.ARM64" in est.unpriced[0].reason
 
 
 def test_price_table_is_dated_and_sourced() -> None:
     table = load_prices()
-    assert table["date"] and table["source"] and "us-east-1" in table["regions"]
+    assert table["date"] and table["source"] and "us-east-1" in table["regions"] and table["refresh"]
+    assert set(table["regions"]) == set(table["region_sources"])
+    assert set(table["all_regions"]) == set(table["all_regions_sources"])
+    assert not set(table["all_regions"]) & {k for figures in table["regions"].values() for k in figures}
     assert set(table["usage_descriptions"]) == set(table["usage_defaults"]["*"])
 
 

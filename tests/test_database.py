@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from components.database import Database, DatabaseArgs
 from slipway.offline import ResourceGraph, run_program
+from slipway_aws.database import Database, DatabaseArgs
 
 DB = "aws:rds/instance:Instance"
 

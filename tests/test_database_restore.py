@@ -9,8 +9,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.database import Database, DatabaseArgs, RestoreSpec, parse_utc
 from slipway.offline import ResourceGraph, run_program
+from slipway_aws.database import Database, DatabaseArgs, RestoreSpec, parse_utc
 
 DB = "aws:rds/instance:Instance"
 RESTORE_ONLY = {"identifier", "finalSnapshotIdentifier", "snapshotIdentifier", "restoreToPointInTime"}

@@ -22,9 +22,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ecs.models import ecs_backends
 from moto.moto_api import state_manager
 
-from components.ecs_runner import TaskResult, TaskStartError
 from slipway import drill, plan
 from slipway.drill import DRILL_TAG, Report, Targets, discover, run_drill, temp_identifier
+from slipway_aws.ecs_runner import TaskResult, TaskStartError
 
 REGION = "us-east-1"  # Pulumi.prod.yaml's region
 SOURCE = "slipway-prod-db"

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from components.ecr_copy import ImageCopyError, copy_image
+from slipway_aws.ecr_copy import ImageCopyError, copy_image
 
 REGION = "us-east-1"
 

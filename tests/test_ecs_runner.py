@@ -20,8 +20,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ecs.models import ecs_backends
 from moto.moto_api import state_manager
 
-from components import ecs_runner
-from components.ecs_runner import (
+from slipway_aws import ecs_runner
+from slipway_aws.ecs_runner import (
     RolloutFailedError,
     RolloutTimeoutError,
     TaskFailedError,

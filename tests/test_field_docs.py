@@ -7,15 +7,15 @@ import pydoc
 
 import pytest
 
-import components
-from components.docs import document_fields
+import slipway_aws
+from slipway_aws.docs import document_fields
 
-ARGS = sorted(n for n in components.__all__ if n.endswith("Args"))
+ARGS = sorted(n for n in slipway_aws.__all__ if n.endswith("Args"))
 
 
 @pytest.mark.parametrize("name", ARGS)
 def test_help_shows_every_field_with_its_default(name: str) -> None:
-    cls = getattr(components, name)
+    cls = getattr(slipway_aws, name)
     text = pydoc.render_doc(cls, renderer=pydoc.plaintext)
     for f in dataclasses.fields(cls):
         doc = cls.__field_docs__.get(f.name)
@@ -26,7 +26,7 @@ def test_help_shows_every_field_with_its_default(name: str) -> None:
 
 
 def test_web_service_args_shows_defaults() -> None:
-    text = pydoc.render_doc(components.WebServiceArgs, renderer=pydoc.plaintext)
+    text = pydoc.render_doc(slipway_aws.WebServiceArgs, renderer=pydoc.plaintext)
     assert "cpu: int = 512" in text
     assert "cluster_arn: Input[str] = required" in text or "cluster_arn: pulumi.Input[str] = required" in text
     assert "container_health_check: Optional[Sequence[str]] = None" in text

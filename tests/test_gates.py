@@ -10,8 +10,8 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 
-from components import ecs_runner, gates
-from components.ecs_runner import RolloutFailedError, TaskFailedError, TaskResult, TaskStartError
+from slipway_aws import ecs_runner, gates
+from slipway_aws.ecs_runner import RolloutFailedError, TaskFailedError, TaskResult, TaskStartError
 
 DIGEST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/slipway-dev@sha256:" + "a" * 64
 TASK_DEF = "arn:aws:ecs:eu-west-1:123456789012:task-definition/slipway-dev-migrate:7"
@@ -234,10 +234,11 @@ def test_args_are_validated_before_registration() -> None:
         )
 
 
-def test_a_fresh_provider_process_in_the_project_directory_loads_the_providers(tmp_path: Any) -> None:
+def test_a_fresh_provider_process_loads_the_providers_from_any_directory(tmp_path: Any) -> None:
     """What ``pulumi-resource-pulumi-python`` does: a new interpreter, started in the project directory, unpickles
-    the provider from state and calls it. By-reference serialization needs ``components`` importable from there
-    (pulumi/pulumi#7960 shows the failure mode when it is not)."""
+    the provider from state and calls it. By-reference serialization needs the module importable from there
+    (pulumi/pulumi#7960 shows the failure mode when it is not): it is ``slipway_aws.gates``, installed into the venv,
+    so a reusing team's project directory (no ``components/`` in it) loads it too."""
     import os
     import subprocess
     import sys
@@ -268,7 +269,7 @@ def test_a_fresh_provider_process_in_the_project_directory_loads_the_providers(t
         check=False,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["components.gates", "True", "False"]
+    assert out.stdout.split() == ["slipway_aws.gates", "True", "False"]
     elsewhere = subprocess.run(
         [sys.executable, "-c", script, blobs["gate"], blobs["rollout"]],
         cwd=tmp_path,
@@ -278,7 +279,8 @@ def test_a_fresh_provider_process_in_the_project_directory_loads_the_providers(t
         timeout=60,
         check=False,
     )
-    assert elsewhere.returncode != 0 and "No module named 'components'" in elsewhere.stderr
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert elsewhere.stdout.split() == ["slipway_aws.gates", "True", "False"]
 
 
 def test_the_stack_aws_profile_reaches_the_gates_and_the_image_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -286,8 +288,8 @@ def test_the_stack_aws_profile_reaches_the_gates_and_the_image_lookup(monkeypatc
     import contextlib
     from collections.abc import Iterator
 
-    import components.image as image
     import slipway.offline as offline
+    import slipway_aws.image as image
     from tests.conftest import graph_with
 
     seen: list[Any] = []

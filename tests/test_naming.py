@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from components.database import Database, DatabaseArgs
-from components.logs import AppLogs, AppLogsArgs
-from components.naming import stack_scoped
-from components.network import Network, NetworkArgs
 from slipway.mocks import NAME_INPUTS
 from slipway.offline import ResourceGraph, run_program
+from slipway_aws.database import Database, DatabaseArgs
+from slipway_aws.logs import AppLogs, AppLogsArgs
+from slipway_aws.naming import stack_scoped
+from slipway_aws.network import Network, NetworkArgs
 
 
 def _team_program() -> None:

@@ -6,8 +6,8 @@ import ipaddress
 
 import pytest
 
-from components.network import Network, NetworkArgs, subnet_cidrs
 from slipway.offline import ResourceGraph, run_program
+from slipway_aws.network import Network, NetworkArgs, subnet_cidrs
 
 NAT = "aws:ec2/natGateway:NatGateway"
 SUBNET = "aws:ec2/subnet:Subnet"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from components.logs import AppLogs, AppLogsArgs
-from components.observability import default_max_connections
 from slipway.offline import ResourceGraph, run_program
+from slipway_aws.logs import AppLogs, AppLogsArgs
+from slipway_aws.observability import default_max_connections
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 EXPECTED = {
@@ -103,8 +103,8 @@ def test_alarms_can_publish_to_the_encrypted_topic(dev: ResourceGraph, prod: Res
 
 
 def test_key_deletion_window_outside_kms_limits_is_refused() -> None:
-    from components.observability import Observability, ObservabilityArgs
     from slipway.offline import run_program
+    from slipway_aws.observability import Observability, ObservabilityArgs
 
     def args() -> ObservabilityArgs:
         return ObservabilityArgs(

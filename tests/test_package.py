@@ -140,17 +140,56 @@ def test_installed_command_prints_the_package_schema(venv: Venv) -> None:
     assert len(resources) >= 10 and all(spec.get("description") for spec in resources.values())
 
 
-def test_in_a_checkout_the_installed_name_is_the_same_modules_as_components() -> None:
-    """One copy of every module: the program imports ``components``, the tooling ``slipway_aws``; an ``ArgsError``
-    raised by one is caught as the other's, and the offline engine's ECR stub reaches the program."""
+def test_installed_command_runs_a_fresh_folder_project_without_cwd(venv: Venv) -> None:
+    """The issue's scenario: `pip install <repo>`, a team's own folder with a program of at most 15 lines using
+    WebApp and its own stack files; `slipway plan --stack dev [--cost]` and `slipway deploy-policy --stack dev` run
+    there (from a subdirectory: the project is found as the Pulumi CLI finds it) and name the team's resources."""
+    from tests.test_cli import PROGRAM, team_project
+
+    project = team_project(venv.workdir / "acme")
+    slipway = str(venv.path / "bin" / "slipway")
+    planned = venv.run(slipway, "plan", "--stack", "dev", "--cost", cwd=project / "src")
+    assert planned.returncode == 0, planned.stderr
+    assert "acme-dev-web-alb" in planned.stdout and "slipway-dev" not in planned.stdout
+    assert "estimated monthly cost, stack dev (eu-central-1)" in planned.stdout
+    policy = venv.run(slipway, "deploy-policy", "--stack", "dev", cwd=project)
+    assert policy.returncode == 0, policy.stderr
+    assert "acme-dev-" in policy.stdout and "slipway-dev-" not in policy.stdout
+    assert len(PROGRAM.splitlines()) <= 15
+
+
+def test_the_repository_venv_is_an_editable_install_without_an_import_hook() -> None:
+    """`make plan` installs this repository editable: the `slipway` command exists and `slipway_aws` is the checkout's
+    components/ under one name only (no `components` module, so one ArgsError class), with no alias hook."""
     code = (
-        "import slipway, components.validation as a, slipway_aws.validation as b, slipway_aws, components;"
-        "import slipway_aws.image as i, components.image as j;"
-        "assert a is b and i is j and slipway_aws is components and a.ArgsError is b.ArgsError;"
-        "assert slipway_aws.__name__ == 'components'"
+        "import json, sys, slipway_aws, slipway_policy, slipway.offline as o;"
+        "g = o.run_stack('dev');"
+        "print(json.dumps({'aws': slipway_aws.__file__, 'policy': slipway_policy.__file__,"
+        " 'loaded': sorted(m for m in sys.modules if m.split('.')[0] in ('components', 'policy')),"
+        " 'hooks': [type(f).__name__ for f in sys.meta_path if 'Alias' in type(f).__name__]}))"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["aws"] == str(ROOT / "components" / "__init__.py")
+    assert found["policy"] == str(ROOT / "policy" / "__init__.py")
+    assert found["loaded"] == [] and found["hooks"] == []
+    assert (Path(sys.executable).parent / "slipway").exists()
+    assert "-e ." in (ROOT / "Makefile").read_text()
+
+
+def test_nothing_imports_the_checkout_directory_names() -> None:
+    """`components` and `policy` are directories, not import names: everything imports slipway_aws/slipway_policy."""
+    import re
+
+    pattern = re.compile(r"^\s*(from|import)\s+(components|policy)\b", re.MULTILINE)
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("components", "slipway", "policy", "tests", "app/tests", "bench", "examples", "provider")
+        for path in (ROOT / folder).rglob("*.py")
+        if pattern.search(path.read_text())
+    ] + (["__main__.py"] if pattern.search((ROOT / "__main__.py").read_text()) else [])
+    assert offenders == []
 
 
 def test_the_plugin_serves_the_same_schema_over_grpc(venv: Venv) -> None:

@@ -43,7 +43,7 @@ def test_colour_on_a_tty_unless_no_color(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_mandatory_finding_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    from policy import rules
+    from slipway_policy import rules
 
     # hold the dev stack to prod levels: its trade-offs become mandatory failures
     monkeypatch.setattr(plan, "_environment", lambda stack, root=None: "prod")
@@ -76,3 +76,23 @@ def test_diff_markdown_with_cost(tmp_path: Path) -> None:
     assert out.startswith("### slipway plan: `prod` against `dev`")
     assert "slipway-prod-net-nat-0" in out and "**Monthly cost: $" in out
     assert "#### Policy (prod): ✅ passes" in out and "\033[" not in out
+
+
+def test_the_report_prints_every_distinct_fix_a_rule_gives() -> None:
+    """A rule that names each finding's own key or field (a reusing team's, not slipway's) is printed as given."""
+    from slipway.policy_report import render_text
+    from slipway_policy.rules import Finding
+
+    def finding(name: str, fix: str) -> Finding:
+        return Finding("rds-multi-az", "advisory", f"urn:{name}", name, "aws:rds/instance:Instance", "off", fix, None)
+
+    text = render_text(
+        [
+            finding("a", "set shop:dbMultiAz=true"),
+            finding("b", "set WebAppArgs.db_multi_az=True"),
+            finding("c", "set shop:dbMultiAz=true"),
+        ],
+        "dev",
+        "dev",
+    )
+    assert text.count("fix: set shop:dbMultiAz=true") == 1 and "fix: set WebAppArgs.db_multi_az=True" in text

@@ -11,9 +11,9 @@ from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import ResourceValidationArgs
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from policy import rules
-from policy.rules import ADVISORY, DEV_TRADE_OFFS, MANDATORY, RULES, RULES_BY_ID, evaluate
 from slipway.offline import SecretValue
+from slipway_policy import rules
+from slipway_policy.rules import ADVISORY, DEV_TRADE_OFFS, MANDATORY, RULES, RULES_BY_ID, evaluate
 
 HTTPS = {
     "protocol": "HTTPS",
@@ -325,7 +325,7 @@ def test_unknown_environment_is_held_to_prod() -> None:
 
 # -- the Pulumi policy pack ------------------------------------------------------------------------------------
 def _pack():  # noqa: ANN202
-    import policy.__main__ as pack
+    import slipway_policy.__main__ as pack
 
     return pack
 

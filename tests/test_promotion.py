@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from components import ecr_copy
-from components.promotion import ImagePromotion, ImagePromotionArgs, ImagePromotionProvider
 from slipway.offline import run_program
+from slipway_aws import ecr_copy
+from slipway_aws.promotion import ImagePromotion, ImagePromotionArgs, ImagePromotionProvider
 
 DIGEST = "sha256:" + "ab" * 32
 SOURCE = f"111122223333.dkr.ecr.us-east-1.amazonaws.com/slipway-dev@{DIGEST}"

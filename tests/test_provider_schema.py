@@ -18,9 +18,9 @@ import pulumi
 import pytest
 import yaml
 
-from components import provider
 from slipway.offline import run_program
 from slipway.plan import main
+from slipway_aws import provider
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,7 +54,7 @@ def test_at_least_ten_components_each_described() -> None:
 def test_every_input_and_output_is_in_the_schema(name: str) -> None:
     spec = resource(name)
     module_name, args_name = provider.COMPONENTS[name]
-    args_cls = getattr(importlib.import_module(f"components.{module_name}"), args_name)
+    args_cls = getattr(importlib.import_module(f"slipway_aws.{module_name}"), args_name)
     kept, _, dropped = provider.inputs_of(args_cls)
     expected_inputs = {provider.camel(k) for k in kept}
     assert set(spec["inputProperties"]) == expected_inputs

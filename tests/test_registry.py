@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from components.image import AppImage, AppImageArgs, find_pushed_image, image_tag, source_tag
-from components.registry import ContainerRegistry, ContainerRegistryArgs, lifecycle_policy
 from slipway.offline import ResourceGraph, SecretValue, run_program
+from slipway_aws.image import AppImage, AppImageArgs, find_pushed_image, image_tag, source_tag
+from slipway_aws.registry import ContainerRegistry, ContainerRegistryArgs, lifecycle_policy
 
 REPO = "aws:ecr/repository:Repository"
 IMAGE = "docker:index/image:Image"
@@ -131,7 +131,7 @@ def test_source_tag_hashes_what_docker_build_sees(tmp_path: Path) -> None:
 
 
 def test_the_app_context_tag_ignores_its_tests_and_docs() -> None:
-    from components.image import dockerignore_filter
+    from slipway_aws.image import dockerignore_filter
 
     included = dockerignore_filter("app")
     assert included("slipway_app/api.py") and included("requirements.lock") and included("pyproject.toml")
@@ -162,7 +162,7 @@ def test_content_already_in_ecr_is_deployed_by_its_digest_without_a_build() -> N
 
 
 def test_a_looked_up_digest_must_be_a_digest(monkeypatch: pytest.MonkeyPatch) -> None:
-    import components.image as image
+    import slipway_aws.image as image
 
     monkeypatch.setattr(image, "find_pushed_image", lambda *_a, **_k: "latest")
     with pytest.raises(ValueError, match="digest 'latest' for repo:t"):
@@ -182,7 +182,7 @@ def test_a_looked_up_digest_must_be_a_digest(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_no_lookup_without_a_repository_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    import components.image as image
+    import slipway_aws.image as image
 
     def refuse(*_a: Any, **_k: Any) -> None:
         raise AssertionError("looked up ECR without a repository name")

@@ -7,8 +7,8 @@ import json
 import pulumi
 import pytest
 
-from components.secrets import AppSecrets, AppSecretsArgs, read_policy_document
 from slipway.offline import ResourceGraph, SecretValue, run_program
+from slipway_aws.secrets import AppSecrets, AppSecretsArgs, read_policy_document
 
 VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from components.config import KEY_DOCS, KNOWN_KEYS, OBJECT_KEYS, PROFILES, StackConfig
 from slipway.schema import schema
+from slipway_aws.config import KEY_DOCS, KNOWN_KEYS, OBJECT_KEYS, PROFILES, StackConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from components.task_roles import execution_policy_document
 from slipway.offline import ResourceGraph
+from slipway_aws.task_roles import execution_policy_document
 
 
 def test_execution_policy_names_exactly_our_repo_log_group_and_secrets(stack: ResourceGraph) -> None:

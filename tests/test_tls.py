@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.tls import TlsCertificate, TlsCertificateArgs
 from slipway.offline import ResourceGraph, SecretValue, run_program
+from slipway_aws.tls import TlsCertificate, TlsCertificateArgs
 from tests.conftest import graph_with
 
 CERT = "aws:acm/certificate:Certificate"

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-from components.config import KEY_DOCS, KNOWN_KEYS, OPTIONAL_KEYS, ConfigError, StackConfig, secure_placeholder
-from components.validation import FARGATE_SIZES, ArgsError, closest, plain, windows_disjoint
 from slipway import offline, plan
 from slipway.schema import readme_table
+from slipway_aws.config import KEY_DOCS, KNOWN_KEYS, OPTIONAL_KEYS, ConfigError, StackConfig, secure_placeholder
+from slipway_aws.validation import FARGATE_SIZES, ArgsError, closest, plain, windows_disjoint
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGEST = "sha256:" + "0" * 64
@@ -286,7 +286,7 @@ def test_bad_args_exit_2_naming_the_field_and_the_fix(
 ) -> None:
     (project / "Pulumi.dev.yaml").write_text(stack_text("dev", ""))
     (project / "__main__.py").unlink()
-    (project / "__main__.py").write_text(f"from components import {cls}\n\n{cls}(**{kwargs!r})\n")
+    (project / "__main__.py").write_text(f"from slipway_aws import {cls}\n\n{cls}(**{kwargs!r})\n")
     code, err = cli("dev")
     assert code == 2, err
     assert err.startswith(f"error: {cls}: ") and named in err and fix in err, err
@@ -316,8 +316,8 @@ def test_done_when_environment_case_and_cpu_are_both_reported(project: Path) -> 
 
 
 def test_done_when_web_service_args_refuse_cpu_256_with_4096_before_any_resource() -> None:
-    from components import WebService, WebServiceArgs
     from slipway.offline import run_program
+    from slipway_aws import WebService, WebServiceArgs
 
     with pytest.raises(ArgsError) as err:
         run_program(lambda: WebService("w", WebServiceArgs(**{**WEB, "cpu": 256, "memory": 4096})))
@@ -330,7 +330,7 @@ def test_done_when_web_service_args_refuse_cpu_256_with_4096_before_any_resource
 
 # -- all at once, Outputs skipped, the limits -------------------------------------------------------------------
 def test_args_report_every_bad_field_at_once() -> None:
-    from components import WebServiceArgs
+    from slipway_aws import WebServiceArgs
 
     with pytest.raises(ArgsError) as err:
         WebServiceArgs(**{**WEB, "cpu": 256, "memory": 4096, "image": "r:latest", "domain": "a.example.com"})
@@ -341,8 +341,8 @@ def test_args_report_every_bad_field_at_once() -> None:
 def test_outputs_and_unknowns_are_not_checked_until_they_resolve() -> None:
     import pulumi
 
-    from components import NetworkArgs, TaskRolesArgs, WebService, WebServiceArgs
     from slipway.offline import run_program
+    from slipway_aws import NetworkArgs, TaskRolesArgs, WebService, WebServiceArgs
 
     def program() -> None:
         image = pulumi.Output.from_input("repo:tag-known-only-later")
@@ -356,7 +356,7 @@ def test_outputs_and_unknowns_are_not_checked_until_they_resolve() -> None:
 
 @pytest.mark.parametrize(("cpu", "memory"), [(c, m) for c, mems in FARGATE_SIZES.items() for m in (mems[0], mems[-1])])
 def test_every_fargate_size_from_the_ecs_api_reference_is_accepted(cpu: int, memory: int) -> None:
-    from components import WebServiceArgs
+    from slipway_aws import WebServiceArgs
 
     WebServiceArgs(**{**WEB, "cpu": cpu, "memory": memory})
     StackConfig.from_mapping("dev", {"environment": "dev", "cpu": cpu, "memory": memory}, region="us-east-1")

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from components.web_service import WebService, WebServiceArgs
 from slipway.offline import ResourceGraph, run_program
+from slipway_aws.web_service import WebService, WebServiceArgs
 
 LISTENER = "aws:lb/listener:Listener"
 SERVICE = "aws:ecs/service:Service"
@@ -197,8 +197,8 @@ def test_plain_env_and_secret_with_the_same_name_is_refused() -> None:
 
 def test_alb_log_delivery_principal_follows_the_region() -> None:
     """Regions opened since August 2022 have no ELB account: only the log-delivery service principal writes."""
-    from components.access_logs import LOG_DELIVERY_SERVICE, AccessLogBucket, AccessLogBucketArgs
     from slipway.offline import run_program
+    from slipway_aws.access_logs import LOG_DELIVERY_SERVICE, AccessLogBucket, AccessLogBucketArgs
 
     def principals(region: str) -> list[dict]:
         graph = run_program(

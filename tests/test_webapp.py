@@ -5,10 +5,10 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from components import EcsCluster, EcsClusterArgs, Network, NetworkArgs
-from components.validation import ArgsError
-from components.webapp import WebApp, WebAppArgs
 from slipway.offline import ResourceGraph, run_program
+from slipway_aws import EcsCluster, EcsClusterArgs, Network, NetworkArgs
+from slipway_aws.validation import ArgsError
+from slipway_aws.webapp import WebApp, WebAppArgs
 
 IMAGE = "210987654321.dkr.ecr.us-east-1.amazonaws.com/shop@sha256:" + "b" * 64
 SECRET = "arn:aws:secretsmanager:us-east-1:210987654321:secret:stripe-AbCdEf"

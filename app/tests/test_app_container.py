@@ -331,7 +331,7 @@ def test_compose_runs_migrate_to_completion_before_the_app(compose: dict[str, An
 
 
 def test_compose_mirrors_the_ecs_runtime_contract(compose: dict[str, Any]) -> None:
-    from components.containers import APP_USER, STOP_TIMEOUT_SECONDS
+    from slipway_aws.containers import APP_USER, STOP_TIMEOUT_SECONDS
 
     for name in ("migrate", "app"):
         service = compose["services"][name]

@@ -167,7 +167,7 @@ def test_runtime_user_is_numeric_non_root(runtime: Stage) -> None:
         "nothing should run after USER (it would run as the app user at build time)"
     )
     # The ECS task definition uses the same numeric user.
-    from components.containers import APP_USER
+    from slipway_aws.containers import APP_USER
 
     assert APP_USER == APP_UID_GID
 
@@ -224,7 +224,7 @@ def test_bytecode_is_compiled_at_build_time(builder: Stage, runtime: Stage) -> N
 def test_tmp_is_a_world_writable_volume_for_the_fargate_bind_mount(runtime: Stage) -> None:
     """ECS mounts an empty bind volume at /tmp (components/containers.py); it is writable by UID 10001 only when the
     image declares /tmp as a VOLUME with mode 1777 (ECS copies the image's permissions into the volume)."""
-    from components.containers import APP_USER  # the infrastructure's side of the contract
+    from slipway_aws.containers import APP_USER  # the infrastructure's side of the contract
 
     volumes = [v for i in runtime.all("VOLUME") for v in _exec_form(i.args)]
     assert volumes == ["/tmp"], volumes
