@@ -23,6 +23,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 from policies import PROMOTION_SOURCE, StackDocuments, stack_documents  # noqa: E402
 from settings import Settings, read  # noqa: E402
+
 from slipway_aws.bootstrap import (  # noqa: E402
     STATE_BUCKET_NAME,
     AccountBootstrap,
@@ -137,7 +138,9 @@ def main() -> None:
 
     pulumi.export("githubVariables", {"repository": repository, "environments": environments})
     pulumi.export("secretsProviders", secrets_providers)
-    pulumi.export("stateBackends", {s: backend_url(buckets[settings.accounts[s]], settings.region) for s in settings.stacks})
+    pulumi.export(
+        "stateBackends", {s: backend_url(buckets[settings.accounts[s]], settings.region) for s in settings.stacks}
+    )
     pulumi.export("ghCommands", gh_commands(repository, environments))
 
 
@@ -150,7 +153,7 @@ def gh_commands(
 
     def render(values: list[str]) -> str:
         lines = []
-        for (env, key, _), value in zip(rows, values):
+        for (env, key, _), value in zip(rows, values, strict=True):
             scope = f" --env {env}" if env else ""
             lines.append(f"gh variable set {key}{scope} --body '{value}'")
         return "\n".join(lines) + "\n"

@@ -302,9 +302,7 @@ class AccountBootstrap(pulumi.ComponentResource):
                 description=f"slipway {identity.stack}: Pulumi secrets provider",
                 enable_key_rotation=True,
                 deletion_window_in_days=30,
-                policy=pulumi.Output.all(role.arn, reader).apply(
-                    lambda a: key_policy(args.account_id, a[0], a[1])
-                ),
+                policy=pulumi.Output.all(role.arn, reader).apply(lambda a: key_policy(args.account_id, a[0], a[1])),
                 tags=tags,
                 opts=kept,
             )
