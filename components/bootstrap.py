@@ -253,7 +253,7 @@ class AccountBootstrap(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AccountBootstrapArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         account_bootstrap_args(args)
-        super().__init__("slipway:index:AccountBootstrap", name, None, opts)
+        super().__init__("slipway:aws:AccountBootstrap", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         kept = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         tags = {**TAGS, **args.tags}
