@@ -286,7 +286,11 @@ class AccountBootstrap(pulumi.ComponentResource):
                 f"{name}-preview-read-only", role=preview.name, policy_arn=READ_ONLY_ACCESS, opts=child
             )
             aws.iam.RolePolicy(
-                f"{name}-preview-state", role=preview.name, policy=state_read_policy(bucket_name), opts=child
+                f"{name}-preview-state",
+                name="slipway-read-state",
+                role=preview.name,
+                policy=state_read_policy(bucket_name),
+                opts=child,
             )
             preview_arn = preview.arn
         self.preview_role_arn = preview_arn
@@ -404,6 +408,10 @@ class AccountBootstrap(pulumi.ComponentResource):
             )
         if identity.extra_policy is not None:
             aws.iam.RolePolicy(
-                f"{name}-{stack}-deploy-extra", role=role.name, policy=json.dumps(identity.extra_policy), opts=child
+                f"{name}-{stack}-deploy-extra",
+                name=f"slipway-deploy-{stack}-extra",
+                role=role.name,
+                policy=json.dumps(identity.extra_policy),
+                opts=child,
             )
         return role

@@ -401,3 +401,146 @@ def test_component_refuses_a_trust_of_another_account_and_stack_tags() -> None:
 def test_bootstrap_files_exist() -> None:
     for name in ("Pulumi.yaml", "Pulumi.single.yaml", "Pulumi.multi.yaml", "__main__.py"):
         assert (Path(BOOTSTRAP) / name).exists(), name
+
+
+# -- contracts: every argument against botocore's models, every own IAM document against the linters --------------
+def _api(op: str, member: str, convert: Any = lambda v: v) -> Any:
+    return lambda value: {op: {member: convert(value)}}
+
+
+def _tags(op: str) -> Any:
+    return lambda tags: {op: {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}}
+
+
+BOOTSTRAP_CONTRACTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": (
+        "iam",
+        {
+            "url": _api("CreateOpenIDConnectProvider", "Url"),
+            "clientIdLists": _api("CreateOpenIDConnectProvider", "ClientIDList"),
+            "tags": _tags("CreateOpenIDConnectProvider"),
+        },
+    ),
+    T_ROLE: (
+        "iam",
+        {
+            "name": _api("CreateRole", "RoleName"),
+            "assumeRolePolicy": _api("CreateRole", "AssumeRolePolicyDocument"),
+            "maxSessionDuration": _api("CreateRole", "MaxSessionDuration"),
+            "description": _api("CreateRole", "Description"),
+            "tags": _tags("CreateRole"),
+        },
+    ),
+    T_POLICY: (
+        "iam",
+        {
+            "name": _api("CreatePolicy", "PolicyName"),
+            "policy": _api("CreatePolicy", "PolicyDocument"),
+            "description": _api("CreatePolicy", "Description"),
+            "tags": _tags("CreatePolicy"),
+        },
+    ),
+    "aws:iam/rolePolicy:RolePolicy": (
+        "iam",
+        {
+            "name": _api("PutRolePolicy", "PolicyName"),
+            "role": _api("PutRolePolicy", "RoleName"),
+            "policy": _api("PutRolePolicy", "PolicyDocument"),
+        },
+    ),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (
+        "iam",
+        {"role": _api("AttachRolePolicy", "RoleName"), "policyArn": _api("AttachRolePolicy", "PolicyArn")},
+    ),
+    "aws:kms/alias:Alias": (
+        "kms",
+        {"name": _api("CreateAlias", "AliasName"), "targetKeyId": _api("CreateAlias", "TargetKeyId")},
+    ),
+    "aws:s3/bucket:Bucket": (
+        "s3",
+        {
+            "bucket": _api("CreateBucket", "Bucket"),
+            "forceDestroy": None,  # provider-side: empty the bucket before DeleteBucket
+            "tags": lambda tags: {"PutBucketTagging": {"Tagging": {"TagSet": _tags("x")(tags)["x"]["Tags"]}}},
+        },
+    ),
+    "aws:s3/bucketVersioning:BucketVersioning": (
+        "s3",
+        {
+            "bucket": _api("PutBucketVersioning", "Bucket"),
+            "versioningConfiguration": _api(
+                "PutBucketVersioning", "VersioningConfiguration", lambda v: {"Status": v["status"]}
+            ),
+        },
+    ),
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": (
+        "s3",
+        {
+            "bucket": _api("PutBucketOwnershipControls", "Bucket"),
+            "rule": _api(
+                "PutBucketOwnershipControls",
+                "OwnershipControls",
+                lambda r: {"Rules": [{"ObjectOwnership": r["objectOwnership"]}]},
+            ),
+        },
+    ),
+    "aws:s3/bucketPolicy:BucketPolicy": (
+        "s3",
+        {"bucket": _api("PutBucketPolicy", "Bucket"), "policy": _api("PutBucketPolicy", "Policy")},
+    ),
+}
+
+
+def _requests(resource: Resource) -> tuple[str, dict[str, dict[str, Any]]]:
+    from tests import test_aws_contracts as contracts
+
+    if resource.type in contracts.CONTRACTS:
+        return contracts.CONTRACTS[resource.type][0], contracts.api_requests(resource)
+    service_name, handlers = BOOTSTRAP_CONTRACTS[resource.type]
+    requests: dict[str, dict[str, Any]] = {}
+    for key in resource.inputs:
+        if key.startswith("__"):
+            continue
+        assert key in handlers, f"{resource.name}: Pulumi input {key!r} has no API translation"
+        value = resource.input(key)
+        if handlers[key] is not None and value is not None:
+            for operation, fragment in handlers[key](value).items():
+                requests.setdefault(operation, {}).update(fragment)
+    if "PutBucketTagging" in requests:  # the provider tags the bucket it created
+        requests["PutBucketTagging"]["Bucket"] = resource.input("bucket")
+    if "CreateAlias" in requests:  # the key's id, which AWS computes (unknown offline): a documented id format
+        requests["CreateAlias"].setdefault("TargetKeyId", "1234abcd-12ab-34cd-56ef-1234567890ab")
+    return service_name, requests
+
+
+def test_every_bootstrap_argument_matches_botocores_models(single: ResourceGraph, multi: ResourceGraph) -> None:
+    from tests import test_aws_contracts as contracts
+
+    problems, checked = [], set()
+    for graph in (single, multi):
+        for resource in graph.resources:
+            if not resource.custom or resource.type.startswith("pulumi:"):
+                continue
+            service_name, requests = _requests(resource)
+            assert requests, resource.name
+            for operation, request in requests.items():
+                shape = contracts.input_shape(service_name, operation)
+                problems += [f"{resource.name} {operation}: {v}" for v in contracts.shape_violations(request, shape)]
+                checked.add(operation)
+    assert problems == [], "\n".join(problems)
+    assert {"CreateOpenIDConnectProvider", "CreateRole", "CreateKey", "PutBucketVersioning"} <= checked
+
+
+def test_the_bootstraps_own_iam_documents_pass_parliament_and_policy_sentry(multi: ResourceGraph) -> None:
+    """Trusts, key policies, the TLS-only bucket policy, the preview role's state read and the promotion pull;
+    the deploy policies and boundaries are deploy_policy's, linted in tests/test_deploy_policy.py."""
+    from tests import test_aws_contracts as contracts
+
+    own = [
+        (r, text, trust)
+        for r, text, trust in contracts.iam_documents(multi)
+        if r.type != T_POLICY and r.type != "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+    ]
+    assert len(own) >= 8
+    problems = [f"{r.name}: {f}" for r, text, trust in own for f in contracts.iam_findings(r.type, text, trust)]
+    assert problems == [], "\n".join(problems)
