@@ -62,7 +62,9 @@ def main() -> None:
         namespace, name = key.split(":", 1)
         return config.get(name) if namespace == config.name else pulumi.Config(namespace).get(name)
 
-    settings = read(get, pulumi.get_stack(), ROOT)
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    settings = read(get, pulumi.get_stack(), ROOT, keys={*CONFIG.get(), *get_config_env()})
     buckets = {a: STATE_BUCKET_NAME.format(account=a) for a in settings.accounts_in_order()}
     documents = {
         s: stack_documents(s, settings.accounts[s], buckets[settings.accounts[s]], settings.repository)

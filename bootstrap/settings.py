@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -42,11 +42,18 @@ class Settings:
         return [s for s in self.stacks if self.accounts[s] == account]
 
 
-def read(get: Callable[[str], Optional[str]], stack: str, root: Path) -> Settings:
-    """``get(key)`` returns the raw config text of ``<namespace>:<key>`` or ``aws:region``; raises ConfigError."""
+def read(get: Callable[[str], Optional[str]], stack: str, root: Path, keys: Iterable[str] = ()) -> Settings:
+    """``get(key)`` returns the raw config text of ``<namespace>:<key>`` or ``aws:region``; ``keys`` are every key
+    the stack sets (a key of our namespace that we do not read is refused, with the closest one we do read).
+    Raises ConfigError with every problem at once."""
     from slipway_aws.config import ConfigError
+    from slipway_aws.validation import closest
 
     problems: list[str] = []
+    for key in sorted(k for k in keys if k.startswith(f"{NAMESPACE}:") and k.split(":", 1)[1] not in KEYS):
+        guess = closest(key.split(":", 1)[1], KEYS)
+        hint = f"; did you mean {NAMESPACE}:{guess}?" if guess else f" (it reads {', '.join(KEYS)})"
+        problems.append(f"{key}: {get(key)}\n    the bootstrap reads no key named {key}{hint}\n    fix: remove it")
 
     def say(key: str, value: Any, why: str, fix: str) -> None:
         shown = "" if value is None else value

@@ -346,6 +346,7 @@ BAD_CONFIG: dict[str, tuple[dict[str, Any], str]] = {
         },
         "its own account",
     ),
+    "misspelt key": ({f"{NS}:acount": "111111111111"}, f"did you mean {NS}:account?"),
     "unknown stack": ({f"{NS}:stacks": json.dumps(["dev", "staging"])}, "no stack file Pulumi.staging.yaml"),
 }
 
