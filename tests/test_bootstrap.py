@@ -545,3 +545,38 @@ def test_the_bootstraps_own_iam_documents_pass_parliament_and_policy_sentry(mult
     assert len(own) >= 8
     problems = [f"{r.name}: {f}" for r, text, trust in own for f in contracts.iam_findings(r.type, text, trust)]
     assert problems == [], "\n".join(problems)
+
+
+# -- the plan command ----------------------------------------------------------------------------------------
+def test_plan_command_passes_with_the_bootstraps_policy_config(single: ResourceGraph) -> None:
+    """`plan --cwd bootstrap` gates on the same levels as `pulumi up --policy-pack-config bootstrap/policy-config.json`:
+    only the workload rule for exact secret ARNs is advisory (a deploy role creates secrets whose ARNs AWS completes
+    with random characters), everything else stays mandatory."""
+    import io
+
+    from slipway.plan import main
+
+    config = BOOTSTRAP / "policy-config.json"
+    assert json.loads(config.read_text()) == {"iam-secrets-exact-arns": {"enforcementLevel": "advisory"}}
+    args = ["plan", "--cwd", str(BOOTSTRAP), "--stack", "single"]
+    out, err = io.StringIO(), io.StringIO()
+    assert main([*args, "--policy-config", str(config)], out, err) == 0, out.getvalue()[-2000:]
+    assert "0 mandatory" in out.getvalue() and "ADVISORY  iam-secrets-exact-arns" in out.getvalue()
+    out = io.StringIO()
+    assert main(args, out, io.StringIO()) == 1
+    assert "MANDATORY iam-secrets-exact-arns" in out.getvalue()
+
+
+def test_plan_refuses_an_unknown_level(tmp_path: Path) -> None:
+    import io
+
+    from slipway.plan import main
+
+    bad = tmp_path / "levels.json"
+    bad.write_text('{"kms-key-rotation": "off"}')
+    err = io.StringIO()
+    assert (
+        main(["plan", "--cwd", str(BOOTSTRAP), "--stack", "single", "--policy-config", str(bad)], io.StringIO(), err)
+        == 2
+    )
+    assert "use mandatory or advisory" in err.getvalue()
