@@ -366,6 +366,12 @@ def test_bad_config_fails_before_any_resource(case: str) -> None:
     assert getattr(caught.value, "resources_registered") == 0  # noqa: B009 (set by the offline engine)
 
 
+def test_a_region_other_than_the_stacks_fails_before_any_resource(single: ResourceGraph) -> None:
+    with pytest.raises(ConfigError, match=r"stacks \['dev', 'prod'\] deploy to another region") as caught:
+        run_stack("single", root=BOOTSTRAP, overrides={"aws:region": "eu-west-1"})
+    assert getattr(caught.value, "resources_registered") == 0  # noqa: B009 (set by the offline engine)
+
+
 def _identity(**changes: Any) -> StackIdentity:
     trust = {
         "Statement": [
