@@ -21,7 +21,7 @@ import slipway  # noqa: E402,F401 (installs the slipway_aws alias of components/
 HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
-from policies import PROMOTION_SOURCE, StackDocuments, stack_documents  # noqa: E402
+from policies import PROMOTION_SOURCE, StackDocuments, prefetch, stack_documents  # noqa: E402
 from settings import Settings, read  # noqa: E402
 
 from slipway_aws.bootstrap import (  # noqa: E402
@@ -66,6 +66,7 @@ def main() -> None:
 
     settings = read(get, pulumi.get_stack(), ROOT, keys={*CONFIG.get(), *get_config_env()})
     buckets = {a: STATE_BUCKET_NAME.format(account=a) for a in settings.accounts_in_order()}
+    prefetch([(s, settings.accounts[s], buckets[settings.accounts[s]]) for s in settings.stacks])
     documents = {
         s: stack_documents(s, settings.accounts[s], buckets[settings.accounts[s]], settings.repository)
         for s in settings.stacks
