@@ -592,3 +592,13 @@ def test_plan_refuses_an_unknown_level(tmp_path: Path) -> None:
         == 2
     )
     assert "use mandatory or advisory" in err.getvalue()
+
+
+def test_project_file_documents_every_key_the_bootstrap_reads() -> None:
+    from bootstrap.settings import KEYS
+
+    project = yaml.safe_load((BOOTSTRAP / "Pulumi.yaml").read_text())
+    assert set(project["config"]) == set(KEYS)
+    assert all(
+        "Default" in spec["description"] or "Required" in spec["description"] for spec in project["config"].values()
+    )
