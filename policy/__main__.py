@@ -73,6 +73,8 @@ def _stack_validator(rule: rules.StackRule):  # noqa: ANN202 (pulumi_policy's St
                 "urn": r.urn,
                 "name": r.name,
                 "dependencies": [d.urn for d in (r.dependencies or [])],
+                "inputs": r.props,
+                "protect": bool(r.opts and r.opts.protect),
             }
             for r in args.resources
         ]

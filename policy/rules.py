@@ -1027,3 +1027,10 @@ def evaluate(
             )
     findings.sort(key=lambda f: (f.level != MANDATORY, f.rule, f.name))
     return findings
+
+
+# Day-0 checks (bootstrap/: state bucket, secrets keys, GitHub OIDC trust) register themselves in STACK_RULES.
+try:
+    from . import bootstrap_rules as _bootstrap_rules  # noqa: E402,F401
+except ImportError:  # run by Pulumi as ``python policy/``: this directory is sys.path[0]
+    import bootstrap_rules as _bootstrap_rules  # type: ignore[no-redef]  # noqa: E402,F401

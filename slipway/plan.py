@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -188,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a usage assumption of the cost estimate, e.g. --assume log_gb=5 (repeatable)",
     )
     plan.add_argument(
+        "--policy-config",
+        type=Path,
+        metavar="FILE",
+        help="per-rule enforcement levels, the file `pulumi up --policy-pack-config FILE` is given",
+    )
+    plan.add_argument(
         "--diff",
         metavar="BASE.json",
         help="compare with a saved `--json` plan and print a Markdown summary for a pull request",
@@ -321,11 +328,15 @@ def _plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         environment = _environment(args.stack, root)
         costs.assumptions_for(environment, overrides)  # reject unknown keys before the run
         base = _load_base(args.diff) if args.diff else None
+        levels = _policy_levels(args.policy_config) if args.policy_config else {}
         graph = run_stack(args.stack, root=root)
     except (ConfigError, ArgsError, StackFileError, costs.CostError, BaseError) as exc:
         print(f"error: {exc}", file=err)
         return 2
-    findings = evaluate(graph.resources, environment)
+    findings = [
+        dataclasses.replace(f, level=levels.get(f.rule, f.level)) for f in evaluate(graph.resources, environment)
+    ]
+    findings.sort(key=lambda f: (not f.mandatory, f.rule, f.name))
     mandatory = [f for f in findings if f.mandatory]
     color = color_enabled(out)
     show_cost = args.cost or (args.format == "text" and base is None)
@@ -373,6 +384,22 @@ def _plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if mandatory:
             print(findings_text(mandatory, graph.stack, environment), file=err)
     return 1 if mandatory else 0
+
+
+def _policy_levels(path: Path) -> dict[str, str]:
+    """Rule -> level from a Pulumi policy pack config file (``{"rule": "advisory"}`` or ``{"rule":
+    {"enforcementLevel": "advisory"}}``), so the plan enforces what ``pulumi up --policy-pack-config`` would."""
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise BaseError(f"cannot read --policy-config {path}: {exc}") from None
+    levels = {}
+    for rule, value in doc.items() if isinstance(doc, dict) else []:
+        level = value.get("enforcementLevel") if isinstance(value, dict) else value
+        if level not in ("mandatory", "advisory"):
+            raise BaseError(f"--policy-config {path}: {rule} has level {level!r}; use mandatory or advisory")
+        levels[rule] = level
+    return levels
 
 
 class BaseError(Exception):

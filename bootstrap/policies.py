@@ -1,0 +1,155 @@
+"""The bootstrap's one bridge to ``slipway/deploy_policy.py``: the documents of each stack's deploy identity.
+
+:func:`stack_documents` is the adapter: everything the bootstrap attaches to a deploy role (its policies, its
+trust, the stack's permissions boundary, the secrets key alias) comes from deploy_policy's public functions
+(``stack_names``, ``policy_graph``, ``generate``, ``split``, ``boundary_policy``, ``trust_policy``), never from a copy.
+
+It runs them in a child Python process: they run the app stack's own program under the offline engine, which holds
+one global Pulumi runtime and lock, and the bootstrap program is itself running in that runtime (for real under
+``pulumi up``, or offline under ``python -m slipway plan --cwd bootstrap``).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository: the app's Pulumi project, whose stack files the deploy policies are generated from."""
+REPO_PLACEHOLDER = "GITHUB_OWNER/GITHUB_REPO"
+PREVIEW_ENVIRONMENT = "preview"
+"""The GitHub environment of preview.yml's real ``pulumi preview`` job."""
+PROMOTION_SOURCE = "dev"
+"""The stack whose image deploy.yml promotes (by digest) to the promoted stacks."""
+
+
+class PolicyGenerationError(Exception):
+    """deploy_policy refused a stack (unknown stack file, uncovered resource type): its message, verbatim."""
+
+
+@dataclass(frozen=True)
+class StackDocuments:
+    stack: str
+    app: str
+    region: str
+    environment: str
+    """GitHub environment whose jobs may assume the stack's deploy role."""
+    promoted: bool
+    """deploy.yml deploys this stack by promoting PROMOTION_SOURCE's image."""
+    policies: list[dict[str, Any]]
+    boundary_name: str
+    boundary: dict[str, Any]
+    trust: dict[str, Any]
+    preview_trust: dict[str, Any]
+    secrets_key_alias: str
+
+
+def with_repository(document: Mapping[str, Any], repository: str) -> dict[str, Any]:
+    """``document`` with deploy_policy's ``GITHUB_OWNER/GITHUB_REPO`` placeholder replaced by ``owner/name``."""
+    text = json.dumps(document)
+    if REPO_PLACEHOLDER not in text:
+        raise PolicyGenerationError(f"the trust policy names no {REPO_PLACEHOLDER} to replace: {text}")
+    result: dict[str, Any] = json.loads(text.replace(REPO_PLACEHOLDER, repository))
+    return result
+
+
+def stack_documents(stack: str, account: str, state_bucket: str, repository: str) -> StackDocuments:
+    """The deploy identity of ``stack`` in ``account`` with its state in ``state_bucket`` (the adapter)."""
+    raw = _generated(stack, account, state_bucket)
+    return StackDocuments(
+        stack=stack,
+        app=raw["app"],
+        region=raw["region"],
+        environment=raw["environment"],
+        promoted=raw["promoted"],
+        policies=raw["policies"],
+        boundary_name=raw["boundaryName"],
+        boundary=raw["boundary"],
+        trust=with_repository(raw["trust"], repository),
+        preview_trust=with_repository(raw["previewTrust"], repository),
+        secrets_key_alias=raw["secretsKeyAlias"],
+    )
+
+
+_GENERATED: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+
+def prefetch(requests: list[tuple[str, str, str]]) -> None:
+    """Generate the documents of several ``(stack, account, state_bucket)`` at once, one child process each, run
+    side by side (each plans an app stack offline: seconds of CPU)."""
+    todo = [r for r in dict.fromkeys(requests) if r not in _GENERATED]
+    children = [
+        (
+            request,
+            subprocess.Popen(  # noqa: S603 (our own interpreter and module, arguments validated by the caller)
+                [sys.executable, str(Path(__file__).resolve()), *request],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            ),
+        )
+        for request in todo
+    ]
+    failures = []
+    for (stack, account, bucket), child in children:
+        stdout, stderr = child.communicate()
+        if child.returncode != 0:
+            message = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {child.returncode}"
+            failures.append(f"deploy policy of stack {stack}: {message}")
+        else:
+            _GENERATED[(stack, account, bucket)] = json.loads(stdout)
+    if failures:
+        raise PolicyGenerationError("; ".join(failures))
+
+
+def _generated(stack: str, account: str, state_bucket: str) -> dict[str, Any]:
+    prefetch([(stack, account, state_bucket)])
+    return _GENERATED[(stack, account, state_bucket)]
+
+
+def generate(stack: str, account: str, state_bucket: str) -> dict[str, Any]:
+    """In the child process: deploy_policy's documents for one stack, as JSON-ready values."""
+    from slipway import deploy_policy as dp
+    from slipway_aws.iam import BOUNDARY_POLICY_NAME
+
+    names = dp.stack_names(stack, account=account)
+    policy = dp.generate(dp.policy_graph(stack), names, state_bucket=state_bucket)
+    environment = dp.GITHUB_ENVIRONMENTS.get(stack, stack)
+    return {
+        "app": names.app,
+        "region": names.region,
+        "environment": environment,
+        "promoted": stack in dp.PROMOTED_STACKS,
+        "policies": dp.split(policy),
+        "boundaryName": BOUNDARY_POLICY_NAME.format(prefix=names.prefix),
+        "boundary": dp.boundary_policy(names),
+        "trust": dp.trust_policy(names, environment),
+        "previewTrust": dp.trust_policy(names, PREVIEW_ENVIRONMENT),
+        "secretsKeyAlias": names.secrets_key_alias or f"alias/{names.app}-{stack}",
+    }
+
+
+def _child(argv: list[str]) -> int:
+    sys.path.insert(0, str(ROOT))
+    import slipway  # noqa: F401 (installs the slipway_aws alias of components/)
+    from slipway.deploy_policy import DeployPolicyError
+    from slipway.offline import StackFileError
+
+    stack, account, state_bucket = argv
+    try:
+        documents = generate(stack, account, state_bucket)
+    except (StackFileError, DeployPolicyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    json.dump(documents, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1:]))
