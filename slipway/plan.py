@@ -177,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import drill  # imported here: after ROOT is on sys.path (it uses components.ecs_runner)
 
     drill.add_parser(sub)
+    from . import day2  # logs, status, exec, run, rollback on a deployed stack
+
+    day2.add_parsers(sub)
     return parser
 
 
@@ -205,6 +208,10 @@ def _region(stack: str, root: Path = ROOT) -> Optional[str]:
 
 def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in ("logs", "status", "exec", "run", "rollback"):
+        from . import day2
+
+        return day2.main(args, out, err)
     if args.command == "drill":
         from . import drill
 
