@@ -177,9 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     from . import drill  # imported here: after ROOT is on sys.path (it uses components.ecs_runner)
 
     drill.add_parser(sub)
-    from . import day2  # logs, status, exec, run, rollback on a deployed stack
+    from . import copilot_import, day2  # logs, status, exec, run, rollback on a deployed stack; import copilot
 
     day2.add_parsers(sub)
+    copilot_import.add_parser(sub)
     return parser
 
 
@@ -212,6 +213,10 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: Te
         from . import day2
 
         return day2.main(args, out, err)
+    if args.command == "import":
+        from . import copilot_import
+
+        return copilot_import.main(args, out, err)
     if args.command == "drill":
         from . import drill
 
