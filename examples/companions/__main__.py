@@ -40,7 +40,7 @@ worker = WorkerService(
 )
 job = ScheduledJob(
     f"shop-{stack}-nightly",
-    ScheduledJobArgs(**shared, command=["app", "purge-expired"], schedule="cron(0 3 * * ? *)", retries=2),
+    ScheduledJobArgs(**shared, command=["app", "prune-keys"], schedule="cron(0 3 * * ? *)", retries=2),
 )
 api = BackendService(
     f"shop-{stack}-api",
