@@ -184,17 +184,27 @@ def logs(
     sleep: Callable[[float], None] = time.sleep,
     polls: Optional[int] = None,
 ) -> int:
-    """Print the services' log events since ``since_ms`` (``[service] time message``), then keep polling when
-    ``follow`` (``polls`` bounds it, for tests)."""
-    chosen = [target.service(service)] if service else target.services
-    if not chosen:
-        raise Day2Error(f"cluster {_short(target.cluster)} has no services")
-    start, seen = since_ms, set()
+    """Print log events since ``since_ms`` as ``[source] time message``, then keep polling when ``follow`` (``polls``
+    bounds it, for tests). With ``service``: that service's streams (``<stream prefix>/``). Without: every stream of
+    the services' log groups, so scheduled jobs and migrations (which share the app's log group) are included; the
+    source is the service whose stream prefix the stream starts with, else the prefix itself (``job``, ``migrate``)."""
+    if service:
+        svc = target.service(service)
+        sources = [(svc.log_group, f"{svc.stream_prefix}/")]
+    else:
+        sources = [(group, None) for group in dict.fromkeys(s.log_group for s in target.services if s.log_group)]
+    if not sources:
+        raise Day2Error(f"cluster {_short(target.cluster)} has no services logging through awslogs")
+    by_prefix = {s.stream_prefix: s.name for s in target.services}
+    starts = dict.fromkeys(sources, since_ms)
+    seen: set[str] = set()
     rounds = 0
     while True:
-        for svc in chosen:
-            request: dict[str, Any] = {"logGroupName": svc.log_group, "logStreamNamePrefix": f"{svc.stream_prefix}/"}
-            request["startTime"] = start
+        for source in sources:
+            group, prefix = source
+            request: dict[str, Any] = {"logGroupName": group, "startTime": starts[source]}
+            if prefix:
+                request["logStreamNamePrefix"] = prefix
             if pattern:
                 request["filterPattern"] = pattern
             for page in client.get_paginator("filter_log_events").paginate(**request):
@@ -202,9 +212,11 @@ def logs(
                     if event["eventId"] in seen:
                         continue
                     seen.add(event["eventId"])
+                    head = str(event.get("logStreamName", "")).split("/", 1)[0]
+                    label = by_prefix.get(head, head or group)
                     stamp = dt.datetime.fromtimestamp(event["timestamp"] / 1000, dt.UTC)
-                    print(f"[{svc.name}] {stamp:%Y-%m-%dT%H:%M:%S}Z {event['message'].rstrip()}", file=out)
-                    start = max(start, event["timestamp"])
+                    print(f"[{label}] {stamp:%Y-%m-%dT%H:%M:%S}Z {event['message'].rstrip()}", file=out)
+                    starts[source] = max(starts[source], event["timestamp"])
         rounds += 1
         if not follow or (polls is not None and rounds >= polls):
             return 0

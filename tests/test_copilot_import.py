@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from slipway.copilot_import import Report, import_workspace, read_yaml, schedule_expression, seconds
 from slipway.offline import ResourceGraph, run_stack
@@ -156,3 +157,44 @@ def test_the_command_writes_the_project_and_lists_what_was_not_carried(tmp_path:
     err = io.StringIO()
     assert main(["import", "copilot", str(tmp_path)], out=io.StringIO(), err=err) == 2
     assert "not a Copilot workspace" in err.getvalue()
+
+
+def test_workspace_name_environment_overrides_and_unknown_types(tmp_path: Path) -> None:
+    """``.workspace`` names the app; ``environments.<env>`` overrides reach that stack file only; a service type slipway
+    has no component for is reported with every field, not imported."""
+    copilot = tmp_path / "ws" / "copilot"
+    for path, text in {
+        ".workspace": "application: shopfront\n",
+        "environments/test/manifest.yml": "name: test\ntype: Environment\nnetwork:\n  vpc:\n    cidr: 10.9.0.0/16\n",
+        "environments/prod/manifest.yml": "name: prod\ntype: Environment\n",
+        "api/manifest.yml": (
+            "name: api\ntype: Load Balanced Web Service\nimage:\n  build: Dockerfile\n  port: 8080\n"
+            "cpu: 256\nmemory: 512\ncount: 1\nhttp:\n  path: /\n  healthcheck: /ping\n"
+            "environments:\n  prod:\n    cpu: 1024\n    memory: 2048\n"
+            "    count:\n      range: 2-6\n      cpu_percentage: 55\n"
+        ),
+        "rdws/manifest.yml": "name: rdws\ntype: Request-Driven Web Service\nimage:\n  build: Dockerfile\n",
+    }.items():
+        (copilot / path).parent.mkdir(parents=True, exist_ok=True)
+        (copilot / path).write_text(text)
+    report = import_workspace(tmp_path / "ws", tmp_path / "out")
+    assert report.app == "shopfront" and report.environments == ["prod", "test"]
+    prod = yaml.safe_load((tmp_path / "out" / "Pulumi.prod.yaml").read_text())["config"]
+    test = yaml.safe_load((tmp_path / "out" / "Pulumi.test.yaml").read_text())["config"]
+    api_prod, api_test = prod["shopfront:services"]["api"], test["shopfront:services"]["api"]
+    assert (api_prod["cpu"], api_prod["minTasks"], api_prod["maxTasks"], api_prod["cpuTargetPercent"]) == (
+        1024,
+        2,
+        6,
+        55,
+    )
+    assert (api_test["cpu"], api_test["minTasks"], api_test["maxTasks"]) == (256, 1, 1)
+    assert api_test["healthCheckPath"] == "/ping" and api_test["port"] == 8080
+    assert prod["shopfront:profile"] == "prod" and test["shopfront:profile"] == "dev"
+    assert test["shopfront:vpcCidr"] == "10.9.0.0/16" and "shopfront:vpcCidr" not in prod
+    assert "rdws" not in test["shopfront:services"]
+    rdws = {f.path: f for f in report.findings if f.owner == "rdws"}
+    assert not rdws["type"].carried and "not imported" in rdws["type"].detail
+    assert not rdws["image.build"].carried
+    graph = run_stack("test", root=tmp_path / "out")
+    assert graph.one("aws:lb/targetGroup:TargetGroup").input("healthCheck", "path") == "/ping"

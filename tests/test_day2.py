@@ -145,7 +145,12 @@ def test_logs_of_one_service_since_with_a_filter(ecs: Any) -> None:
             "filter_log_events",
             {
                 "events": [
-                    {"eventId": "1", "timestamp": 1_767_225_600_000, "message": "ERROR boom\n", "logStreamName": "s"}
+                    {
+                        "eventId": "1",
+                        "timestamp": 1_767_225_600_000,
+                        "message": "ERROR boom\n",
+                        "logStreamName": "worker/app/0123",
+                    }
                 ]
             },
             {
@@ -167,17 +172,17 @@ def test_logs_of_one_service_since_with_a_filter(ecs: Any) -> None:
 
 def test_logs_follow_polls_again_without_repeating_events(ecs: Any) -> None:
     logs = client("logs")
-    event = {"eventId": "1", "timestamp": 1_767_225_600_000, "message": "hello", "logStreamName": "s"}
+    event = {"eventId": "1", "timestamp": 1_767_225_600_000, "message": "hello", "logStreamName": "web/app/1"}
     with Stubber(ecs) as e, Stubber(logs) as lg:
         stub_resolution(e)
         target = day2.resolve(
             build_parser().parse_args(["logs", "--stack", "dev"]), lambda name: {"ecs": ecs, "logs": logs}[name]
         )
-        for _ in range(2):  # two polls, one service
+        for start in (0, event["timestamp"]):  # two polls; the second starts at the newest event seen
             lg.add_response(
                 "filter_log_events",
                 {"events": [event]},
-                {"logGroupName": "slipway-dev-app", "logStreamNamePrefix": "web/", "startTime": ANY},
+                {"logGroupName": "slipway-dev-app", "logStreamNamePrefix": "web/", "startTime": start},
             )
         out = io.StringIO()
         day2.logs(
@@ -186,6 +191,29 @@ def test_logs_follow_polls_again_without_repeating_events(ecs: Any) -> None:
         lg.assert_no_pending_responses()
         e.assert_no_pending_responses()
     assert out.getvalue().count("hello") == 1
+
+
+def test_logs_of_the_whole_stack_include_jobs_and_migrations_by_stream_prefix(ecs: Any) -> None:
+    logs = client("logs")
+    events = [
+        {"eventId": str(i), "timestamp": 1_767_225_600_000 + i, "message": text, "logStreamName": stream}
+        for i, (stream, text) in enumerate(
+            [("worker/app/1", "took a message"), ("job/app/2", "pruned 3"), ("migrate/app/3", "at head")]
+        )
+    ]
+    with Stubber(ecs) as e, Stubber(logs) as lg:
+        stub_resolution(e)
+        # both services log to the app's one group: one query over every stream of it
+        lg.add_response("filter_log_events", {"events": events}, {"logGroupName": "slipway-dev-app", "startTime": ANY})
+        code, out, _ = run_cli(["logs", "--stack", "dev", "--since", "1h"], {"ecs": ecs, "logs": logs})
+        e.assert_no_pending_responses()
+        lg.assert_no_pending_responses()
+    assert code == 0
+    assert [line.split(" ", 1)[0] for line in out.splitlines()] == [
+        "[slipway-dev-worker-service-2]",
+        "[job]",
+        "[migrate]",
+    ]
 
 
 def test_status_reports_tasks_deployments_alarms_and_the_last_migration(ecs: Any) -> None:
