@@ -188,6 +188,7 @@ def logs(
     bounds it, for tests). With ``service``: that service's streams (``<stream prefix>/``). Without: every stream of
     the services' log groups, so scheduled jobs and migrations (which share the app's log group) are included; the
     source is the service whose stream prefix the stream starts with, else the prefix itself (``job``, ``migrate``)."""
+    sources: list[tuple[str, Optional[str]]]
     if service:
         svc = target.service(service)
         sources = [(svc.log_group, f"{svc.stream_prefix}/")]
