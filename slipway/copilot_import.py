@@ -539,8 +539,8 @@ def import_workspace(directory: Path, out: Path) -> Report:
             report.dropped(
                 "workspace",
                 "(no Load Balanced Web Service)",
-                "slipway's WebApp owns the network and cluster: the program still creates its public load balancer "
-                "and web service, with the first service's image; give it a web image or remove it by hand",
+                "no WebApp: the program builds the network, cluster, log group and execution role alone (no load "
+                "balancer, no alarm topic: the companions' alarms have no actions)",
             )
         for extra in webs[1:]:
             report.dropped(extra, "type", "one WebApp per program: this web service is imported as a backend service")
@@ -581,10 +581,18 @@ import pulumi
 import pulumi_aws as aws
 
 from slipway_aws import (
+    AppLogs,
+    AppLogsArgs,
     BackendService,
     BackendServiceArgs,
+    EcsCluster,
+    EcsClusterArgs,
+    Network,
+    NetworkArgs,
     ScheduledJob,
     ScheduledJobArgs,
+    TaskRoles,
+    TaskRolesArgs,
     WebApp,
     WebAppArgs,
     WorkerService,
@@ -610,31 +618,73 @@ def sizes(s):
 
 
 web_name = next((n for n, s in services.items() if s["type"] == "web"), None)
-web = services.get(web_name, {})
-app = WebApp(
-    project,
-    WebAppArgs(
-        image_uri=web.get("image") or next(iter(services.values()))["image"],
-        profile=profile,
-        certificate_arn=config.get("certificateArn") or None,
-        vpc_cidr=config.get("vpcCidr") or None,
-        domain=web.get("domain"),
-        hosted_zone_id=web.get("hostedZoneId"),
-        database=False,  # Copilot storage add-ons are not imported (COPILOT-IMPORT.md)
-        container_port=web.get("port", 8000),
-        health_check_path=web.get("healthCheckPath", "/"),
-        container_health_check=web.get("containerHealthCheck"),
-        min_tasks=web.get("minTasks"),
-        max_tasks=web.get("maxTasks"),
-        cpu_target_percent=web.get("cpuTargetPercent", 60),
-        requests_per_target=web.get("requestsPerTarget", 500),
-        deregistration_delay_seconds=web.get("deregistrationDelaySeconds", 15),
-        env={**copilot_env, "COPILOT_SERVICE_NAME": web_name or "", **web.get("env", {})},
-        **({"cpu": web["cpu"], "memory": web["memory"]} if web else {}),
-    ),
-)
-shared = {**beside(app), "environment": copilot_env}
-clients = [app.web.task_security_group_id]
+if web_name is not None:
+    web = services[web_name]
+    app = WebApp(
+        project,
+        WebAppArgs(
+            image_uri=web["image"],
+            profile=profile,
+            certificate_arn=config.get("certificateArn") or None,
+            vpc_cidr=config.get("vpcCidr") or None,
+            domain=web.get("domain"),
+            hosted_zone_id=web.get("hostedZoneId"),
+            database=False,  # Copilot storage add-ons are not imported (COPILOT-IMPORT.md)
+            container_port=web.get("port", 8000),
+            health_check_path=web.get("healthCheckPath", "/"),
+            container_health_check=web.get("containerHealthCheck"),
+            min_tasks=web.get("minTasks"),
+            max_tasks=web.get("maxTasks"),
+            cpu_target_percent=web.get("cpuTargetPercent", 60),
+            requests_per_target=web.get("requestsPerTarget", 500),
+            deregistration_delay_seconds=web.get("deregistrationDelaySeconds", 15),
+            env={**copilot_env, "COPILOT_SERVICE_NAME": web_name, **web.get("env", {})},
+            cpu=web["cpu"],
+            memory=web["memory"],
+        ),
+    )
+    shared = {**beside(app), "environment": copilot_env}
+    clients = [app.web.task_security_group_id]
+    pulumi.export("url", app.url)
+else:  # no load-balanced service: the network, cluster, log group and execution role alone
+    prefix, prod = f"{project}-{stack}", profile == "prod"
+    tags = {"app": project, "environment": profile, "stack": stack, "managed-by": "pulumi/slipway"}
+    net = Network(
+        f"{prefix}-net",
+        NetworkArgs(
+            cidr_block=config.get("vpcCidr") or ("10.30.0.0/16" if prod else "10.20.0.0/16"),
+            az_count=3 if prod else 2,
+            nat_strategy="per_az" if prod else "none",
+            flow_log_retention_days=90 if prod else 14,
+            tags=tags,
+        ),
+    )
+    cluster = EcsCluster(prefix, EcsClusterArgs(tags=tags))
+    logs = AppLogs(prefix, AppLogsArgs(retention_days=90 if prod else 14, tags=tags))
+
+    def repository_arn(image):  # <account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:... -> the repository
+        host, path = image.split("@", 1)[0].split("/", 1)
+        account_id, _, _, image_region = host.split(".")[:4]
+        return f"arn:aws:ecr:{image_region}:{account_id}:repository/{path}"
+
+    repositories = sorted({repository_arn(s["image"]) for s in services.values() if ".dkr.ecr." in s["image"]})
+    roles = TaskRoles(
+        prefix,
+        TaskRolesArgs(repository_arns=repositories, log_group_arn=logs.log_group_arn, secret_arns=[], tags=tags),
+    )
+    shared = {
+        "cluster_arn": cluster.cluster_arn,
+        "cluster_name": cluster.cluster_name,
+        "vpc_id": net.vpc_id,
+        "subnet_ids": net.task_subnet_ids,
+        "assign_public_ip": net.assign_public_ip,
+        "execution_role_arn": roles.execution_role_arn,
+        "log_group_name": logs.log_group_name,
+        "region": region,
+        "environment": copilot_env,
+        "tags": tags,
+    }
+    clients = []
 namespace_id = None
 for name, s in services.items():
     common = {**shared, **sizes(s), "image": s["image"], "command": s.get("command"),
@@ -677,7 +727,6 @@ for name, s in services.items():
         ))
         namespace_id = backend.namespace_id
         pulumi.export(name, backend.url)
-pulumi.export("url", app.url)
 '''
 
 

@@ -78,6 +78,9 @@ def test_the_imported_stack_plans_offline_with_each_service(workspace: str) -> N
         assert kind in types, f"{name}: {kind} missing"
         if kind != "slipway:aws:WebApp":
             assert any(r.type == kind and r.name.endswith(f"-{name}") for r in graph.resources), name
+    if "slipway:aws:WebApp" not in types:  # no load-balanced service: no load balancer either
+        assert not [r for r in graph.resources if r.type.startswith("aws:lb/")]
+        assert {"slipway:aws:Network", "slipway:aws:EcsCluster", "slipway:aws:TaskRoles"} <= types
 
 
 def test_the_job_schedule_and_the_worker_queue_carry_over() -> None:
