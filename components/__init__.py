@@ -29,6 +29,8 @@ _EXPORTS = {
     "AppLogsArgs": "logs",
     "AppSecrets": "secrets",
     "AppSecretsArgs": "secrets",
+    "BackendService": "backend_service",
+    "BackendServiceArgs": "backend_service",
     "ContainerRegistry": "registry",
     "ContainerRegistryArgs": "registry",
     "Database": "database",
@@ -45,6 +47,8 @@ _EXPORTS = {
     "ObservabilityArgs": "observability",
     "RolloutCheck": "gates",
     "RolloutCheckArgs": "gates",
+    "ScheduledJob": "scheduled_job",
+    "ScheduledJobArgs": "scheduled_job",
     "TaskRoles": "task_roles",
     "TaskRolesArgs": "task_roles",
     "TlsCertificate": "tls",
@@ -53,6 +57,9 @@ _EXPORTS = {
     "WebServiceArgs": "web_service",
     "WebApp": "webapp",
     "WebAppArgs": "webapp",
+    "WorkerService": "worker_service",
+    "WorkerServiceArgs": "worker_service",
+    "beside": "companion",
     "document_fields": "docs",
     "find_pushed_image": "image",
     "image_tag": "image",
@@ -68,6 +75,8 @@ __all__ = [
     "AppLogsArgs",
     "AppSecrets",
     "AppSecretsArgs",
+    "BackendService",
+    "BackendServiceArgs",
     "ContainerRegistry",
     "ContainerRegistryArgs",
     "Database",
@@ -84,6 +93,8 @@ __all__ = [
     "ObservabilityArgs",
     "RolloutCheck",
     "RolloutCheckArgs",
+    "ScheduledJob",
+    "ScheduledJobArgs",
     "TaskRoles",
     "TaskRolesArgs",
     "TlsCertificate",
@@ -92,6 +103,9 @@ __all__ = [
     "WebServiceArgs",
     "WebApp",
     "WebAppArgs",
+    "WorkerService",
+    "WorkerServiceArgs",
+    "beside",
     "document_fields",
     "find_pushed_image",
     "image_tag",
@@ -115,7 +129,9 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what IDEs and mypy see
     from .access_logs import AccessLogBucket, AccessLogBucketArgs
+    from .backend_service import BackendService, BackendServiceArgs
     from .cluster import EcsCluster, EcsClusterArgs
+    from .companion import beside
     from .database import Database, DatabaseArgs
     from .docs import document_fields
     from .gates import MigrationGate, MigrationGateArgs, RolloutCheck, RolloutCheckArgs
@@ -125,8 +141,10 @@ if TYPE_CHECKING:  # what IDEs and mypy see
     from .network import Network, NetworkArgs
     from .observability import Observability, ObservabilityArgs
     from .registry import ContainerRegistry, ContainerRegistryArgs
+    from .scheduled_job import ScheduledJob, ScheduledJobArgs
     from .secrets import AppSecrets, AppSecretsArgs
     from .task_roles import TaskRoles, TaskRolesArgs
     from .tls import TlsCertificate, TlsCertificateArgs
     from .web_service import WebService, WebServiceArgs
     from .webapp import WebApp, WebAppArgs
+    from .worker_service import WorkerService, WorkerServiceArgs

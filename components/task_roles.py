@@ -3,8 +3,9 @@
 - Execution role (used by the ECS agent, not the app): pull from exactly our ECR repository, write to exactly our
   log group, read exactly our secrets. ``ecr:GetAuthorizationToken`` has no resource-level scoping in IAM, so it
   alone is granted on ``*``.
-- Task role (the app's own identity): no permissions, assumable only by ECS tasks of this account and region. Add
-  statements with ``task_policy_json`` only when the app needs an AWS API.
+- Task role (the app's own identity): no permissions, assumable only by ECS tasks of this account and region;
+  ``execute_command`` adds ECS Exec's SSM channels and audit log. Add statements with ``task_policy_json`` only when
+  the app needs an AWS API.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ class TaskRolesArgs:
     """Exact Secrets Manager ARNs injected with ``valueFrom``. Required."""
     task_policy_json: Optional[pulumi.Input[str]] = None
     """Inline policy for the app's own role. Default None: the app gets no AWS permissions."""
+    execute_command: bool = False
+    """Let ECS Exec into the tasks (``slipway exec``): the task role may open the SSM Session Manager channels and
+    write the session's audit log to ``log_group_arn`` (``components.companion.exec_policy_document``). Default
+    False: slipway's role boundary (slipway/deploy_policy.py) does not allow ``ssmmessages:*`` yet."""
     permissions_boundary: Optional[pulumi.Input[str]] = None
     """ARN of a managed policy set as the permissions boundary of every role this component creates (the most any
     of them may ever do, whatever policy is attached later). Default None: no boundary."""
@@ -125,6 +130,11 @@ class TaskRoles(pulumi.ComponentResource):
         )
         if args.task_policy_json is not None:
             aws.iam.RolePolicy(f"{name}-task-policy", role=task.id, policy=args.task_policy_json, opts=child)
+        if args.execute_command:
+            from .companion import exec_policy_document
+
+            exec_policy = pulumi.Output.from_input(args.log_group_arn).apply(exec_policy_document)
+            aws.iam.RolePolicy(f"{name}-exec-policy", role=task.id, policy=exec_policy, opts=child)
         # Tasks must not start before their execution role can read the secrets.
         self.execution_role_arn = pulumi.Output.all(execution.arn, execution_policy.id).apply(lambda p: p[0])
         self.task_role_arn = task.arn

@@ -98,6 +98,9 @@ class WebServiceArgs:
     """DNS name to alias to the ALB (needs ``hosted_zone_id``). Default None: serve on the ALB's own name."""
     hosted_zone_id: Optional[str] = None
     """Route 53 zone holding ``domain``. Default None."""
+    enable_execute_command: bool = False
+    """ECS Exec into the tasks (``slipway exec``); the task role needs the SSM channels (``TaskRolesArgs.
+    execute_command``). Default False (until the deploy role's permissions boundary allows those channels)."""
     deploy_after: Sequence[pulumi.Resource] = ()
     """Resources the ECS service update waits for, e.g. the migration gate, so no running task is replaced
     before they succeed. Default none."""
@@ -347,6 +350,7 @@ class WebService(pulumi.ComponentResource):
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+            enable_execute_command=args.enable_execute_command,
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
             wait_for_steady_state=False,

@@ -570,6 +570,9 @@ class WebApp(pulumi.ComponentResource):
                 opts=child,
             )
 
+        # What a WorkerService, ScheduledJob or BackendService beside this app reuses (components.companion.beside).
+        self.container_environment, self.container_secrets = env, container_secrets
+        self.region, self.architecture, self.tags = region, arch, tags
         self.url = self.web.url
         self.image_ref = pulumi.Output.from_input(image_ref)
         self.db_endpoint: Optional[pulumi.Output[str]] = self.db.endpoint if self.db is not None else None

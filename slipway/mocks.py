@@ -311,6 +311,25 @@ class SlipwayMocks(pulumi.runtime.Mocks):
             "aws:iam/role:Role": {"name": auto, "arn": self._arn("iam", f"role/{auto}", regional=False)},
             "aws:s3/bucket:Bucket": {"bucket": auto, "arn": f"arn:aws:s3:::{auto}"},
             "aws:sns/topic:Topic": {"name": auto, "arn": self._arn("sns", auto)},
+            "aws:sqs/queue:Queue": {
+                "__id": f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT}/{auto}",  # a queue's id is its URL
+                "name": auto,
+                "arn": self._arn("sqs", auto),
+                "url": f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT}/{auto}",
+            },
+            "aws:sfn/stateMachine:StateMachine": {"name": auto, "arn": self._arn("states", f"stateMachine:{auto}")},
+            "aws:scheduler/schedule:Schedule": {
+                "name": auto,
+                "arn": self._arn("scheduler", f"schedule/{inputs.get('groupName', 'default')}/{auto}"),
+            },
+            "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": {
+                "__id": f"ns-{h[:16]}",
+                "arn": self._arn("servicediscovery", f"namespace/ns-{h[:16]}"),
+            },
+            "aws:servicediscovery/service:Service": {
+                "__id": f"srv-{h[:16]}",
+                "arn": self._arn("servicediscovery", f"service/srv-{h[:16]}"),
+            },
             "aws:cloudwatch/dashboard:Dashboard": {"dashboardArn": self._arn("cloudwatch", f"dashboard/{auto}", False)},
             "random:index/randomPassword:RandomPassword": {
                 # Depends on the generator's inputs, as a real regeneration would change the value.

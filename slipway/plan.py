@@ -229,6 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
     from . import drill
 
     drill.add_parser(sub)
+    from . import copilot_import, day2  # logs, status, exec, run, rollback on a deployed stack; import copilot
+
+    day2.add_parsers(sub)
+    copilot_import.add_parser(sub)
     for command in sub.choices.values():  # every command takes --cwd, before or after its name
         command.add_argument("--cwd", type=Path, metavar="DIR", default=argparse.SUPPRESS, help=CWD_HELP)
     return parser
@@ -303,6 +307,14 @@ def cli() -> int:
 
 
 def _command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.command in ("logs", "status", "exec", "run", "rollback"):
+        from . import day2
+
+        return day2.main(args, out, err)
+    if args.command == "import":
+        from . import copilot_import
+
+        return copilot_import.main(args, out, err)
     if args.command == "drill":
         from . import drill
 

@@ -259,6 +259,7 @@ SERVICE: dict[str, Handler] = {
     },
     "name": to("CreateService", "serviceName"),
     "capacityProviderStrategies": to("CreateService", "capacityProviderStrategy"),
+    "serviceRegistries": to("CreateService", "serviceRegistries", convert=lambda r: [r]),  # one block -> a list
     "networkConfiguration": lambda n: {
         "CreateService": {
             "networkConfiguration": {

@@ -63,3 +63,34 @@ def test_a_promoted_image_is_pulled_from_the_stacks_own_repository_only() -> Non
     policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "execution-policy").input("policy"))
     pull = next(s for s in policy["Statement"] if s["Sid"] == "PullAppImage")
     assert pull["Resource"] == [graph.one("aws:ecr/repository:Repository").outputs["arn"]]
+
+
+def test_ecs_exec_for_the_web_service_is_one_switch_on_each_side() -> None:
+    """``TaskRolesArgs.execute_command`` gives the task role ECS Exec's SSM channels and audit log (what
+    ``WebServiceArgs.enable_execute_command`` needs); off by default until the role boundary allows them."""
+    from slipway.offline import run_program
+    from slipway_aws.task_roles import TaskRoles, TaskRolesArgs
+
+    log_arn = "arn:aws:logs:us-east-1:123456789012:log-group:app:*"
+
+    def roles(execute_command: bool) -> ResourceGraph:
+        return run_program(
+            lambda: TaskRoles(
+                "t",
+                TaskRolesArgs(
+                    repository_arns=["arn:aws:ecr:us-east-1:123456789012:repository/app"],
+                    log_group_arn=log_arn,
+                    secret_arns=[],
+                    execute_command=execute_command,
+                ),
+            )
+        )
+
+    assert [p.name for p in roles(False).by_type("aws:iam/rolePolicy:RolePolicy")] == ["t-execution-policy"]
+    policy = json.loads(roles(True).one("aws:iam/rolePolicy:RolePolicy", "exec-policy").input("policy"))
+    assert {s["Sid"]: s["Resource"] for s in policy["Statement"]} == {
+        "EcsExecChannels": "*",  # ssmmessages has no resource-level permissions
+        "EcsExecAuditLogGroups": "*",
+        "EcsExecAuditLog": "arn:aws:logs:us-east-1:123456789012:log-group:app:log-stream:*",
+    }
+    assert "ssmmessages:OpenDataChannel" in policy["Statement"][0]["Action"]

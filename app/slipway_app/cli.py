@@ -167,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also read the database, read-only: fail unless reachable and at the migrations' head",
     )
     check.set_defaults(func=cmd_check)
+    from .jobs import add_commands  # worker (SQS queue) and prune-keys (scheduled job)
+
+    add_commands(sub)
     return parser
 
 
