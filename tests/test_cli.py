@@ -106,13 +106,17 @@ def test_a_missing_stack_file_names_the_project_and_its_stacks(project: Path) ->
 def test_cwd_is_accepted_before_and_after_every_command(project: Path) -> None:
     parser = plan.build_parser()
     commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    assert set(commands) == {"plan", "deploy-policy", "schema", "drill"}
-    for name in commands:
+    assert set(commands) == set(COMMANDS)
+    for name in ("plan", "deploy-policy", "schema", "drill"):
         assert parser.parse_args([name, "--cwd", "x", *(["--stack", "s"] if name != "schema" else [])]).cwd == Path("x")
     assert parser.parse_args(["--cwd", "y", "schema"]).cwd == Path("y")
+    assert all("--cwd" in commands[name]._option_string_actions for name in commands)
 
 
-@pytest.mark.parametrize("command", [[], ["plan"], ["deploy-policy"], ["schema"], ["drill"]])
+COMMANDS = ["plan", "deploy-policy", "schema", "drill", "logs", "status", "exec", "run", "rollback", "import"]
+
+
+@pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)])
 def test_help_describes_every_command_in_whole_sentences(command: list[str], capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as done:
         plan.build_parser().parse_args([*command, "--help"])
@@ -122,7 +126,7 @@ def test_help_describes_every_command_in_whole_sentences(command: list[str], cap
     assert description.strip().endswith("."), description  # a whole sentence, not cut at a line
     assert "--cwd" in text
     if not command:
-        assert all(name in text for name in ("plan", "deploy-policy", "schema", "drill", "--version"))
+        assert all(name in text for name in (*COMMANDS, "--version"))
 
 
 def test_version(capsys: pytest.CaptureFixture) -> None:

@@ -35,6 +35,13 @@ ELSEWHERE = {
     "<org>/dev": "a Pulumi Cloud stack name",
     "<org>/prod": "a Pulumi Cloud stack name",
     "<url>/readyz": "the deployed app's URL",
+    "alias/slipway-<stack>": "a KMS key alias",
+    "owner/name": "a GitHub repository's form",
+    "COPILOT-IMPORT.md": "the report `slipway import copilot` writes",
+    "copilot/.workspace": "a file of a Copilot workspace",
+    "copilot/<service>/manifest.yml": "a file of a Copilot workspace",
+    "copilot/environments/<env>/manifest.yml": "a file of a Copilot workspace",
+    "rule/StepFunctionsGetEventsForECSTaskRule": "the EventBridge rule Step Functions manages for runTask.sync",
 }
 OTHER_TOOLS_FLAGS = {
     "--offline": "zizmor",
@@ -79,7 +86,7 @@ def test_every_path_the_docs_name_exists() -> None:
 
 
 def test_the_checker_catches_what_the_issue_found() -> None:
-    for gone in ("shared/ARCHITECTURE.md", "tests/data/", "slipway/_lib.py", "components/nope.py"):
+    for gone in ("shared/ARCHITECTURE.md", "tests/data/dev-graph.json", "slipway/_lib.py", "components/nope.py"):
         assert path_like(gone) and not exists(gone)
     for present in ("components/webapp.py", "deploy/iam/deploy-policy-<stack>-N.json", "prices.json", "docs/"):
         assert exists(present)
@@ -98,6 +105,7 @@ def slipway_commands() -> list[tuple[str, list[str]]]:
         for snippet in code(doc):
             for match in re.finditer(r"(?:python -m slipway|^slipway)\s+([a-z][\w-]*)([^|#>&;\n]*)", snippet.strip()):
                 words = shlex.split(re.sub(r"[\[\]\\]", " ", match.group(2)), posix=False)
+                words = words[: words.index("--")] if "--" in words else words  # after `--`: the task's command
                 commands.append((doc.name, [match.group(1), *words]))
     return commands
 
@@ -113,6 +121,8 @@ def test_every_slipway_command_and_flag_the_docs_name_exists() -> None:
             wrong.append(f"{doc}: slipway {command}")
             continue
         known = top | set(subcommands[command]._option_string_actions)
+        for nested in subcommands[command]._subparsers._group_actions if subcommands[command]._subparsers else []:
+            known |= {flag for sub in nested.choices.values() for flag in sub._option_string_actions}
         wrong += [f"{doc}: slipway {command} {w}" for w in words if w.startswith("--") and w.split("=")[0] not in known]
     for doc, token in doc_tokens():
         if re.fullmatch(r"--?[\w-]+(=\S+)?", token) and token.split("=")[0] not in every_flag | set(OTHER_TOOLS_FLAGS):
