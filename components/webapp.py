@@ -198,6 +198,36 @@ class WebAppArgs:
     """E-mail subscribed to the alarm topic. Default None."""
     rollout_check: bool = True
     """Fail ``pulumi up`` when ECS rolls the new deployment back. Default True."""
+    image_scan: Optional[str] = "basic"
+    """Scan gate (``components/scan_gate.py``): before the migration and the rollout, wait for the registry's scan of
+    the image digest and fail ``pulumi up`` on findings at or above ``scan_fail_severity``. ``basic`` (ECR),
+    ``enhanced`` (Amazon Inspector; the registry must be configured for it) or None: no gate. Default ``basic``;
+    only for an image in ECR (built, promoted, or an ECR ``image_uri``)."""
+    scan_fail_severity: Optional[str] = None
+    """Lowest severity that fails the update. Default None: the profile's (dev CRITICAL, prod HIGH)."""
+    scan_warn_severity: Optional[str] = None
+    """Lowest severity listed as a warning. Default None: the profile's (dev HIGH, prod MEDIUM)."""
+    scan_allowlist: str = "cve-allowlist.yaml"
+    """YAML file of waivers (id, reason, expiry date), relative to the project directory; an expired waiver fails the
+    update. Default ``cve-allowlist.yaml`` (no waivers when it does not exist)."""
+    scan_timeout_seconds: int = 600
+    """Seconds the gate waits for the scan, 60-3600. Default 600."""
+    backup_vault: Optional[bool] = None
+    """AWS Backup of the database into a vault with Vault Lock, copied to ``db_backup_copy_region`` when there is one
+    (``components/backup_vault.py``). Default None: the profile's (on in dev and prod)."""
+    backup_vault_retention_days: Optional[int] = None
+    """Days each vault recovery point (and its copies) is kept; also the lock's minimum retention. Default None: the
+    profile's (dev 7, prod 35)."""
+    backup_lock_mode: Optional[str] = None
+    """``compliance`` (immutable after the cooling-off period: no one, root included, can delete a recovery point
+    early or remove the lock) or ``governance`` (the lock can be removed by whoever may). Default None: the
+    profile's (dev governance, prod compliance)."""
+    backup_lock_cooling_off_days: int = 3
+    """Compliance mode: days the lock can still be changed or removed after it is set, 3-36500 (AWS's minimum is 3).
+    Default 3."""
+    backup_copy_vault_arn: Optional[str] = None
+    """ARN of a vault in a separate backup account that also receives every recovery point (accounts per
+    environment); that vault's policy must allow this account's ``backup:CopyIntoBackupVault``. Default None."""
     tags: Optional[Mapping[str, str]] = None
     """Tags of every resource. Default None: ``app``, ``environment``, ``stack`` and ``managed-by``."""
     moved_from_stack_root: bool = False
@@ -340,6 +370,25 @@ class WebApp(pulumi.ComponentResource):
                 opts=child,
             )
             image_ref = self.image.image_ref
+        # Scan gate: the registry's scan of this exact digest must pass before the migration or the rollout use it.
+        self.scan_gate: Optional[Any] = None
+        if args.image_scan and (args.image_uri is None or _ecr_repository_arn(args.image_uri)):
+            from .scan_gate import DEFAULT_ALLOWLIST, SCAN_PROFILES, ScanGate, ScanGateArgs, load_allowlist
+
+            self.scan_gate = ScanGate(
+                f"{prefix}-scan-gate",
+                ScanGateArgs(
+                    image=image_ref,
+                    scan_type=args.image_scan,
+                    fail_at=args.scan_fail_severity or SCAN_PROFILES[args.profile]["fail_at"],
+                    warn_at=args.scan_warn_severity or SCAN_PROFILES[args.profile]["warn_at"],
+                    waivers=load_allowlist(args.scan_allowlist, required=args.scan_allowlist != DEFAULT_ALLOWLIST),
+                    timeout_s=args.scan_timeout_seconds,
+                    aws_profile=args.aws_profile,
+                ),
+                opts=child,
+            )
+        scanned: list[pulumi.Resource] = [self.scan_gate] if self.scan_gate is not None else []
         iam_db = args.database and args.db_app_role is not None
         managed_password = args.db_password_managed or iam_db
         self.app_secrets = AppSecrets(
@@ -470,7 +519,7 @@ class WebApp(pulumi.ComponentResource):
                     assign_public_ip=net.assign_public_ip,
                     architecture=arch,
                     aws_profile=args.aws_profile,
-                    run_after=[self.db],
+                    run_after=[self.db, *scanned],
                     tags=tags,
                 ),
                 opts=child,
@@ -531,7 +580,7 @@ class WebApp(pulumi.ComponentResource):
                 access_logs_bucket=self.access_log_bucket.bucket if self.access_log_bucket else None,
                 domain=args.domain,
                 hosted_zone_id=args.hosted_zone_id,
-                deploy_after=[self.migration.gate] if self.migration else [],
+                deploy_after=[self.migration.gate] if self.migration else scanned,
                 tags=tags,
             ),
             opts=child,
