@@ -454,6 +454,27 @@ class WebApp(pulumi.ComponentResource):
                     ),
                     opts=child,
                 )
+            self.backup_vault: Optional[Any] = None
+            if args.backup_vault is not False:  # AWS Backup into a locked vault (docs/recovery.md)
+                from .backup_vault import VAULT_PROFILES, BackupVault, BackupVaultArgs
+
+                vault_profile = VAULT_PROFILES[args.profile]
+                self.backup_vault = BackupVault(
+                    f"{prefix}-backup",
+                    BackupVaultArgs(
+                        resource_arns=[self.db.arn],
+                        lock_mode=args.backup_lock_mode or str(vault_profile["lock_mode"]),
+                        cooling_off_days=args.backup_lock_cooling_off_days,
+                        retention_days=args.backup_vault_retention_days or int(vault_profile["retention_days"]),
+                        copy_region=copy_region,
+                        source_region=region,
+                        copy_vault_arn=args.backup_copy_vault_arn,
+                        retain=prod,
+                        permissions_boundary=boundary,
+                        tags=tags,
+                    ),
+                    opts=child,
+                )
             env.update(
                 {
                     "DB_HOST": self.db.address,
