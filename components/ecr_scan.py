@@ -150,41 +150,45 @@ class Verdict:
 
 
 def parse_allowlist(data: Any, source: str = "allowlist") -> tuple[Waiver, ...]:
-    """``{"waivers": [{"id": ..., "reason": ..., "expires": YYYY-MM-DD}, ...]}`` (YAML or JSON, already loaded) ->
-    waivers. Every entry needs all three fields; a reason of fewer than 10 characters, an unparsable date or a
-    duplicate id is refused, with every problem in one :class:`ValueError`."""
+    """Trivy's ignore file (``.trivyignore.yaml``, already loaded): ``{"vulnerabilities": [{"id": ...,
+    "statement": <reason>, "expired_at": YYYY-MM-DD}, ...]}`` -> waivers. Every entry needs all three; a statement of
+    fewer than 10 characters, an unparsable date, ``paths``/``purls`` (ECR findings have no path, so the waiver would
+    mean more here than in Trivy) or a duplicate id is refused, every problem in one :class:`ValueError`. Trivy's
+    other sections (misconfigurations, secrets, licenses) are not the gate's business and are left alone."""
     if data is None:
         return ()
-    if not isinstance(data, Mapping) or set(data) - {"waivers"}:
-        raise ValueError(f"{source}: expected a mapping with one key, waivers (a list)")
-    entries = data.get("waivers") or []
+    if not isinstance(data, Mapping) or set(data) - {"vulnerabilities", "misconfigurations", "secrets", "licenses"}:
+        raise ValueError(f"{source}: expected Trivy's ignore-file mapping with a vulnerabilities list")
+    entries = data.get("vulnerabilities") or []
     if not isinstance(entries, list):
-        raise ValueError(f"{source}: waivers must be a list")
+        raise ValueError(f"{source}: vulnerabilities must be a list")
     problems: list[str] = []
     waivers: list[Waiver] = []
     seen: set[str] = set()
     for i, entry in enumerate(entries):
-        where = f"{source}: waivers[{i}]"
+        where = f"{source}: vulnerabilities[{i}]"
         if not isinstance(entry, Mapping):
-            problems.append(f"{where}: expected a mapping with id, reason and expires")
+            problems.append(f"{where}: expected a mapping with id, statement and expired_at")
             continue
-        unknown = sorted(set(entry) - {"id", "reason", "expires"})
-        missing = [k for k in ("id", "reason", "expires") if not entry.get(k)]
+        unknown = sorted(set(entry) - {"id", "statement", "expired_at"})
+        missing = [k for k in ("id", "statement", "expired_at") if not entry.get(k)]
         if unknown or missing:
-            problems.append(f"{where}: " + "; ".join([*(f"no field {k}" for k in unknown), *(f"{k} is required" for k in missing)]))
+            problems.append(
+                f"{where}: " + "; ".join([*(f"no field {k} here" for k in unknown), *(f"{k} is required" for k in missing)])
+            )
             continue
-        vuln, reason, expires = str(entry["id"]), str(entry["reason"]).strip(), entry["expires"]
+        vuln, reason, expires = str(entry["id"]), str(entry["statement"]).strip(), entry["expired_at"]
         if not _VULN_ID.match(vuln):
             problems.append(f"{where}: id {vuln!r} is not a vulnerability id such as CVE-2024-12345 or GHSA-xxxx-xxxx")
         if len(reason) < 10:
-            problems.append(f"{where}: reason {reason!r} says too little (at least 10 characters: why is it safe?)")
+            problems.append(f"{where}: statement {reason!r} says too little (at least 10 characters: why is it safe?)")
         if isinstance(expires, dt.datetime):
             expires = expires.date()
         if not isinstance(expires, dt.date):
             try:
                 expires = dt.date.fromisoformat(str(expires))
             except ValueError:
-                problems.append(f"{where}: expires {expires!r} is not a date (YYYY-MM-DD)")
+                problems.append(f"{where}: expired_at {expires!r} is not a date (YYYY-MM-DD)")
                 continue
         if vuln in seen:
             problems.append(f"{where}: {vuln} is waived twice")

@@ -35,7 +35,7 @@ SCAN_PROFILES = {
     "prod": {"fail_at": "HIGH", "warn_at": "MEDIUM"},
 }
 """Per-profile thresholds: CRITICAL fails every stack, HIGH fails prod and only warns in dev."""
-DEFAULT_ALLOWLIST = "cve-allowlist.yaml"
+DEFAULT_ALLOWLIST = ".trivyignore.yaml"
 """The repository's allowlist, relative to the project directory."""
 
 

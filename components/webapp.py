@@ -207,9 +207,9 @@ class WebAppArgs:
     """Lowest severity that fails the update. Default None: the profile's (dev CRITICAL, prod HIGH)."""
     scan_warn_severity: Optional[str] = None
     """Lowest severity listed as a warning. Default None: the profile's (dev HIGH, prod MEDIUM)."""
-    scan_allowlist: str = "cve-allowlist.yaml"
-    """YAML file of waivers (id, reason, expiry date), relative to the project directory; an expired waiver fails the
-    update. Default ``cve-allowlist.yaml`` (no waivers when it does not exist)."""
+    scan_allowlist: str = ".trivyignore.yaml"
+    """YAML file of waivers (id, statement, expired_at), relative to the project directory; an expired waiver fails the
+    update. Default ``.trivyignore.yaml``, Trivy's own ignore file, so CI and the gate share it (no waivers when it does not exist)."""
     scan_timeout_seconds: int = 600
     """Seconds the gate waits for the scan, 60-3600. Default 600."""
     backup_vault: Optional[bool] = None

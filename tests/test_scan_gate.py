@@ -235,25 +235,31 @@ def test_a_valid_waiver_lets_its_finding_through_and_an_expired_one_fails() -> N
     assert "CRITICAL CVE-2025-0001" in message and "expired 2026-12-05" in message
 
 
-def test_the_allowlist_needs_an_id_a_reason_and_an_expiry_for_each_waiver() -> None:
-    good = {"waivers": [{"id": "CVE-2025-0001", "reason": "not reachable from the app", "expires": dt.date(2027, 1, 1)}]}
-    assert ecr_scan.parse_allowlist(good) == (Waiver("CVE-2025-0001", "not reachable from the app", dt.date(2027, 1, 1)),)
+def test_the_allowlist_is_trivys_ignore_file_with_a_statement_and_an_expiry_for_each_waiver() -> None:
+    good = {
+        "vulnerabilities": [
+            {"id": "CVE-2025-0001", "statement": "not reachable from the app", "expired_at": dt.date(2027, 1, 1)}
+        ],
+        "misconfigurations": [{"id": "AVD-DS-0002"}],
+    }
+    assert ecr_scan.parse_allowlist(good) == (
+        Waiver("CVE-2025-0001", "not reachable from the app", dt.date(2027, 1, 1)),
+    )
     bad = {
-        "waivers": [
-            {"id": "CVE-2025-0001", "expires": "2027-01-01"},
-            {"id": "CVE-2025-0002", "reason": "ok", "expires": "2027-01-01"},
-            {"id": "CVE-2025-0003", "reason": "fixed upstream, no release yet", "expires": "next month"},
-            {"id": "not an id", "reason": "fixed upstream, no release yet", "expires": "2027-01-01", "owner": "me"},
+        "vulnerabilities": [
+            {"id": "CVE-2025-0001", "expired_at": "2027-01-01"},
+            {"id": "CVE-2025-0002", "statement": "ok", "expired_at": "2027-01-01"},
+            {"id": "CVE-2025-0003", "statement": "fixed upstream, no release yet", "expired_at": "next month"},
+            {"id": "CVE-2025-0004", "statement": "fixed upstream", "expired_at": "2027-01-01", "paths": ["/usr"]},
         ]
     }
     with pytest.raises(ValueError) as err:
-        ecr_scan.parse_allowlist(bad, source="cve-allowlist.yaml")
-    lines = str(err.value).splitlines()
-    assert lines == [
-        "cve-allowlist.yaml: waivers[0]: reason is required",
-        "cve-allowlist.yaml: waivers[1]: reason 'ok' says too little (at least 10 characters: why is it safe?)",
-        "cve-allowlist.yaml: waivers[2]: expires 'next month' is not a date (YYYY-MM-DD)",
-        "cve-allowlist.yaml: waivers[3]: no field owner",
+        ecr_scan.parse_allowlist(bad, source=".trivyignore.yaml")
+    assert str(err.value).splitlines() == [
+        ".trivyignore.yaml: vulnerabilities[0]: statement is required",
+        ".trivyignore.yaml: vulnerabilities[1]: statement 'ok' says too little (at least 10 characters: why is it safe?)",
+        ".trivyignore.yaml: vulnerabilities[2]: expired_at 'next month' is not a date (YYYY-MM-DD)",
+        ".trivyignore.yaml: vulnerabilities[3]: no field paths here",
     ]
 
 
