@@ -23,7 +23,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from botocore.exceptions import ClientError
@@ -35,8 +35,10 @@ _RANK = {**{s: i for i, s in enumerate(SEVERITIES)}, "UNDEFINED": 0, "UNTRIAGED"
 _USABLE = {"basic": ("COMPLETE",), "enhanced": ("COMPLETE", "ACTIVE")}
 _WAITING = ("IN_PROGRESS", "PENDING")
 _VULN_ID = re.compile(r"^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9][A-Za-z0-9._:-]*$")
-_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com[a-z.]*/(?P<repo>[^@:]+)"
-                    r"(:[^@]+)?@(?P<digest>sha256:[0-9a-f]{64})$")
+_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com[a-z.]*/(?P<repo>[^@:]+)"
+    r"(:[^@]+)?@(?P<digest>sha256:[0-9a-f]{64})$"
+)
 
 Progress = Callable[[str], None]
 
@@ -174,7 +176,8 @@ def parse_allowlist(data: Any, source: str = "allowlist") -> tuple[Waiver, ...]:
         missing = [k for k in ("id", "statement", "expired_at") if not entry.get(k)]
         if unknown or missing:
             problems.append(
-                f"{where}: " + "; ".join([*(f"no field {k} here" for k in unknown), *(f"{k} is required" for k in missing)])
+                f"{where}: "
+                + "; ".join([*(f"no field {k} here" for k in unknown), *(f"{k} is required" for k in missing)])
             )
             continue
         vuln, reason, expires = str(entry["id"]), str(entry["statement"]).strip(), entry["expired_at"]
@@ -232,13 +235,19 @@ def judge(
 def _findings(page: Mapping[str, Any]) -> list[Finding]:
     found = page.get("imageScanFindings") or {}
     out = [
-        Finding(id=f.get("name", "?"), severity=f.get("severity", "UNDEFINED"), uri=f.get("uri", ""),
-                package=_basic_package(f.get("attributes") or []))
+        Finding(
+            id=f.get("name", "?"),
+            severity=f.get("severity", "UNDEFINED"),
+            uri=f.get("uri", ""),
+            package=_basic_package(f.get("attributes") or []),
+        )
         for f in found.get("findings") or []
     ]
     for f in found.get("enhancedFindings") or []:
         details = f.get("packageVulnerabilityDetails") or {}
-        packages = [f"{p.get('name', '?')} {p.get('version', '')}".strip() for p in details.get("vulnerablePackages") or []]
+        packages = [
+            f"{p.get('name', '?')} {p.get('version', '')}".strip() for p in details.get("vulnerablePackages") or []
+        ]
         out.append(
             Finding(
                 id=details.get("vulnerabilityId") or f.get("title") or f.get("findingArn", "?"),
@@ -307,7 +316,9 @@ def wait_for_scan(
                     "ACTIVE": "basic scanning was asked for, but the registry scans with Amazon Inspector: set the "
                     "gate's scan type to enhanced",
                 }.get(status, "see the description; re-run `pulumi up` once the registry can scan the image")
-                raise ScanUnavailableError(f"{what}: the registry's scan is {status}: {description or 'no description'}; {hint}")
+                raise ScanUnavailableError(
+                    f"{what}: the registry's scan is {status}: {description or 'no description'}; {hint}"
+                )
             last = f"{status}: {description}" if description else status
         if clock() >= deadline:
             raise ScanTimeoutError(

@@ -208,8 +208,9 @@ class WebAppArgs:
     scan_warn_severity: Optional[str] = None
     """Lowest severity listed as a warning. Default None: the profile's (dev HIGH, prod MEDIUM)."""
     scan_allowlist: str = ".trivyignore.yaml"
-    """YAML file of waivers (id, statement, expired_at), relative to the project directory; an expired waiver fails the
-    update. Default ``.trivyignore.yaml``, Trivy's own ignore file, so CI and the gate share it (no waivers when it does not exist)."""
+    """YAML file of waivers (id, statement, expired_at), relative to the project directory; an expired waiver fails
+    the update. Default ``.trivyignore.yaml``, Trivy's own ignore file, so CI and the gate share it (no waivers when
+    it does not exist)."""
     scan_timeout_seconds: int = 600
     """Seconds the gate waits for the scan, 60-3600. Default 600."""
     backup_vault: Optional[bool] = None
@@ -456,16 +457,15 @@ class WebApp(pulumi.ComponentResource):
                 )
             self.backup_vault: Optional[Any] = None
             if args.backup_vault is not False:  # AWS Backup into a locked vault (docs/recovery.md)
-                from .backup_vault import VAULT_PROFILES, BackupVault, BackupVaultArgs
+                from .backup_vault import VAULT_LOCK_MODE, VAULT_RETENTION_DAYS, BackupVault, BackupVaultArgs
 
-                vault_profile = VAULT_PROFILES[args.profile]
                 self.backup_vault = BackupVault(
                     f"{prefix}-backup",
                     BackupVaultArgs(
                         resource_arns=[self.db.arn],
-                        lock_mode=args.backup_lock_mode or str(vault_profile["lock_mode"]),
+                        lock_mode=args.backup_lock_mode or VAULT_LOCK_MODE[args.profile],
                         cooling_off_days=args.backup_lock_cooling_off_days,
-                        retention_days=args.backup_vault_retention_days or int(vault_profile["retention_days"]),
+                        retention_days=args.backup_vault_retention_days or VAULT_RETENTION_DAYS[args.profile],
                         copy_region=copy_region,
                         source_region=region,
                         copy_vault_arn=args.backup_copy_vault_arn,

@@ -69,8 +69,11 @@ def test_every_vault_policy_denies_deletes_and_lock_changes_to_everyone(stack: R
         (statement,) = policy.json_input("policy")["Statement"]
         assert statement["Effect"] == "Deny" and statement["Principal"] == "*" and statement["Resource"] == "*"
         # AWS Config's backup-recovery-point-manual-deletion-disabled looks for these three in one Deny statement
-        assert {"backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle",
-                "backup:PutBackupVaultAccessPolicy"} <= set(statement["Action"])
+        assert {
+            "backup:DeleteRecoveryPoint",
+            "backup:UpdateRecoveryPointLifecycle",
+            "backup:PutBackupVaultAccessPolicy",
+        } <= set(statement["Action"])
         assert {"backup:PutBackupVaultLockConfiguration", "backup:DeleteBackupVaultLockConfiguration"} <= set(
             statement["Action"]
         )
@@ -112,8 +115,13 @@ def test_names_and_windows_fit_the_backup_api(stack: ResourceGraph) -> None:
     assert re.match(_pattern("BackupRuleInput", "TargetBackupVaultName"), rule["targetVaultName"])
     assert rule["startWindow"] >= 60, "StartWindowMinutes: at least 60 (botocore's documentation)"
     (selection,) = stack.by_type(SELECTION)
-    assert re.match(BACKUP.operation_model("CreateBackupSelection").input_shape.members["BackupSelection"]
-                    .members["SelectionName"].metadata["pattern"], selection.input("name"))
+    assert re.match(
+        BACKUP.operation_model("CreateBackupSelection")
+        .input_shape.members["BackupSelection"]
+        .members["SelectionName"]
+        .metadata["pattern"],
+        selection.input("name"),
+    )
     # the daily job starts outside the RDS backup window (03:00-04:00) and maintenance (sun 04:30-05:30), UTC
     hour = int(rule["schedule"].split()[1])
     assert 6 <= hour <= 23
@@ -123,13 +131,25 @@ def test_names_and_windows_fit_the_backup_api(stack: ResourceGraph) -> None:
     ("cls", "used"),
     [
         (aws.backup.Vault, {"name", "force_destroy", "region", "tags"}),
-        (aws.backup.VaultLockConfiguration, {"backup_vault_name", "changeable_for_days", "min_retention_days",
-                                             "max_retention_days", "region"}),
+        (
+            aws.backup.VaultLockConfiguration,
+            {"backup_vault_name", "changeable_for_days", "min_retention_days", "max_retention_days", "region"},
+        ),
         (aws.backup.VaultPolicy, {"backup_vault_name", "policy", "region"}),
         (aws.backup.Plan, {"name", "rules", "tags"}),
         (aws.backup.Selection, {"name", "plan_id", "iam_role_arn", "resources"}),
-        (aws.backup.PlanRuleArgs, {"rule_name", "target_vault_name", "schedule", "start_window", "completion_window",
-                                   "lifecycle", "copy_actions"}),
+        (
+            aws.backup.PlanRuleArgs,
+            {
+                "rule_name",
+                "target_vault_name",
+                "schedule",
+                "start_window",
+                "completion_window",
+                "lifecycle",
+                "copy_actions",
+            },
+        ),
         (aws.backup.PlanRuleCopyActionArgs, {"destination_vault_arn", "lifecycle"}),
     ],
 )

@@ -257,7 +257,8 @@ def test_the_allowlist_is_trivys_ignore_file_with_a_statement_and_an_expiry_for_
         ecr_scan.parse_allowlist(bad, source=".trivyignore.yaml")
     assert str(err.value).splitlines() == [
         ".trivyignore.yaml: vulnerabilities[0]: statement is required",
-        ".trivyignore.yaml: vulnerabilities[1]: statement 'ok' says too little (at least 10 characters: why is it safe?)",
+        ".trivyignore.yaml: vulnerabilities[1]: statement 'ok' says too little"
+        " (at least 10 characters: why is it safe?)",
         ".trivyignore.yaml: vulnerabilities[2]: expired_at 'next month' is not a date (YYYY-MM-DD)",
         ".trivyignore.yaml: vulnerabilities[3]: no field paths here",
     ]
@@ -318,10 +319,14 @@ def test_the_provider_fails_the_update_with_the_findings_listed(stubbed_ecr: Stu
 
 
 def test_the_provider_passes_a_clean_scan_and_records_warnings(stubbed_ecr: Stubber) -> None:
-    stubbed_ecr.add_response("describe_image_scan_findings", response("COMPLETE", [basic("CVE-2025-0002", "HIGH")]), QUERY)
+    stubbed_ecr.add_response(
+        "describe_image_scan_findings", response("COMPLETE", [basic("CVE-2025-0002", "HIGH")]), QUERY
+    )
     result = scan_gate.ScanGateProvider().create(gate_props())
     assert result.id == "scan-cccccccccccc"
-    assert result.outs["warnings"] == ["HIGH CVE-2025-0002 in openssl 3.0.15 (https://security-tracker.debian.org/tracker/CVE-2025-0002)"]
+    assert result.outs["warnings"] == [
+        "HIGH CVE-2025-0002 in openssl 3.0.15 (https://security-tracker.debian.org/tracker/CVE-2025-0002)"
+    ]
     assert result.outs["finding_count"] == 1 and "__provider" not in result.outs
 
 

@@ -42,7 +42,9 @@ def test_the_scan_writes_a_cyclonedx_sbom_kept_as_an_artifact() -> None:
     assert kept["with"]["if-no-files-found"] == "error" and kept["with"]["retention-days"] >= 30
     # the SBOM is kept even when the gate then fails: it is uploaded before the gate step
     names = [s.get("name") for s in job["steps"]]
-    assert names.index(kept["name"]) < names.index(next(s["name"] for s in trivy_steps(job) if s["with"].get("exit-code") == "1"))
+    assert names.index(kept["name"]) < names.index(
+        next(s["name"] for s in trivy_steps(job) if s["with"].get("exit-code") == "1")
+    )
 
 
 def test_the_scan_summary_is_posted_with_the_plan_comment() -> None:
