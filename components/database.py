@@ -32,7 +32,9 @@ PORT = 5432
 LOG_EXPORTS = ("postgresql", "upgrade")
 LATEST = "latest"
 _RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|\+00:00)$")
-_SNAPSHOT = re.compile(r"^(arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:)?(rds:|awsbackup:)?[A-Za-z][A-Za-z0-9-]{0,254}$")
+_SNAPSHOT = re.compile(
+    r"^(arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:)?(rds:|awsbackup:)?[A-Za-z][A-Za-z0-9-]{0,254}$"
+)
 _RECOVERY_POINT = re.compile(r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:awsbackup:job-[0-9A-Fa-f-]{8,64}$")
 _INSTANCE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _AUTOMATED_BACKUPS_ARN = re.compile(r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:auto-backup:ab-[a-z0-9]+$")
@@ -72,9 +74,7 @@ class RestoreSpec:
 
     def __post_init__(self) -> None:
         if sum(x is not None for x in (self.time, self.snapshot, self.recovery_point)) != 1:
-            raise ValueError(
-                "restore: give exactly one of time (RFC 3339 UTC or 'latest'), snapshot or recovery_point"
-            )
+            raise ValueError("restore: give exactly one of time (RFC 3339 UTC or 'latest'), snapshot or recovery_point")
         if self.recovery_point is not None:
             if self.source_identifier is not None:
                 raise ValueError("restore: source_identifier goes with time, not with recovery_point")
