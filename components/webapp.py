@@ -252,11 +252,36 @@ class WebAppArgs:
             checks.bad("profile", self.profile, "use dev or prod")
         if self.domain and not (self.hosted_zone_id or self.certificate_arn):
             checks.bad("domain", self.domain, "a domain needs hosted_zone_id (or certificate_arn)")
+        self._check_scan_and_backup(checks)
         if self.profile == "prod" and not (self.certificate_arn or (self.domain and self.hosted_zone_id)):
             checks.bad(
                 "certificate_arn", None, "prod needs certificate_arn or domain + hosted_zone_id (no self-signed)"
             )
         checks.raise_for("WebAppArgs")
+
+    def _check_scan_and_backup(self, checks: Any) -> None:
+        """The scan gate's and the backup vault's fields, and the allowlist's waivers (read here, before any
+        resource exists, and again by :class:`WebApp`)."""
+        from .backup_vault import LOCK_MODES
+        from .ecr_scan import SCAN_TYPES, SEVERITIES
+        from .scan_gate import DEFAULT_ALLOWLIST, load_allowlist
+
+        if self.image_scan is not None:
+            checks.one_of("image_scan", self.image_scan, SCAN_TYPES)
+        for name in ("scan_fail_severity", "scan_warn_severity"):
+            if getattr(self, name) is not None:
+                checks.one_of(name, getattr(self, name), SEVERITIES)
+        checks.int_range("scan_timeout_seconds", self.scan_timeout_seconds, 60, 3600, "seconds")
+        if self.backup_lock_mode is not None:
+            checks.one_of("backup_lock_mode", self.backup_lock_mode, LOCK_MODES)
+        checks.int_range("backup_lock_cooling_off_days", self.backup_lock_cooling_off_days, 3, 36_500, "days")
+        if self.backup_vault_retention_days is not None:
+            checks.int_range("backup_vault_retention_days", self.backup_vault_retention_days, 1, 365, "days")
+        if self.image_scan is not None:
+            try:
+                load_allowlist(self.scan_allowlist, required=self.scan_allowlist != DEFAULT_ALLOWLIST)
+            except ValueError as err:
+                checks.bad("scan_allowlist", self.scan_allowlist, str(err))
 
     def setting(self, field_name: str, key: str) -> Any:
         """This field's value, or the profile's for ``key`` (a ``slipway:`` config key) when it is None."""
@@ -273,9 +298,9 @@ class WebApp(pulumi.ComponentResource):
     """Outputs: ``url``, ``image_ref``, ``db_endpoint`` (None without a database), ``log_group_name``,
     ``cluster_name``, ``service_name``, ``alarm_topic_arn`` (None without observability).
 
-    Children: ``network``, ``registry``, ``image`` (None for ``image_uri``), ``app_secrets``, ``logs``, ``roles``,
-    ``db`` (or None), ``ecs``, ``migration`` (or None), ``certificate``, ``access_log_bucket`` (or None), ``web``,
-    ``rollout`` (or None), ``alarms`` (or None)."""
+    Children: ``network``, ``registry``, ``image`` (None for ``image_uri``), ``scan_gate`` (or None),
+    ``app_secrets``, ``logs``, ``roles``, ``db`` (or None), ``backup_vault`` (or None), ``ecs``, ``migration`` (or
+    None), ``certificate``, ``access_log_bucket`` (or None), ``web``, ``rollout`` (or None), ``alarms`` (or None)."""
 
     url: pulumi.Output[str]
     """The app's HTTPS address."""
@@ -408,6 +433,7 @@ class WebApp(pulumi.ComponentResource):
         if foreign_repo and self.promotion is None:  # a promoted image runs from this stack's own repository
             pull_from.append(foreign_repo)
         self.db: Optional[Any] = None
+        self.backup_vault: Optional[Any] = None
         env: dict[str, pulumi.Input[str]] = {**args.env, "PORT": str(args.container_port)}
         if args.database:
             from .database import Database, DatabaseArgs
@@ -455,7 +481,6 @@ class WebApp(pulumi.ComponentResource):
                     ),
                     opts=child,
                 )
-            self.backup_vault: Optional[Any] = None
             if args.backup_vault is not False:  # AWS Backup into a locked vault (docs/recovery.md)
                 from .backup_vault import VAULT_LOCK_MODE, VAULT_RETENTION_DAYS, BackupVault, BackupVaultArgs
 

@@ -432,3 +432,33 @@ def test_a_critical_finding_fails_the_update_before_the_migration_runs(
     else:  # the control: the same walk runs the migration once the scan passes
         assert failed == {} and runner.runs == 1
         assert created.index(scan_name) < created.index(migration_name) < created.index(service_name)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"image_scan": "deep"}, "image_scan"),
+        ({"scan_fail_severity": "SEVERE"}, "scan_fail_severity"),
+        ({"scan_timeout_seconds": 5}, "scan_timeout_seconds"),
+        ({"backup_lock_mode": "strict"}, "backup_lock_mode"),
+        ({"backup_lock_cooling_off_days": 1}, "backup_lock_cooling_off_days"),
+        ({"scan_allowlist": "no-such-allowlist.yaml"}, "scan_allowlist"),
+    ],
+)
+def test_webapp_refuses_bad_scan_and_backup_fields_before_any_resource(change: dict[str, Any], field: str) -> None:
+    from components.validation import ArgsError
+    from components.webapp import WebAppArgs
+
+    with pytest.raises(ArgsError) as err:
+        WebAppArgs(build_context="app", profile="dev", **change)
+    assert field in str(err.value)
+
+
+def test_webapp_refuses_a_malformed_allowlist(tmp_path: Path) -> None:
+    from components.validation import ArgsError
+    from components.webapp import WebAppArgs
+
+    bad = tmp_path / "waivers.yaml"
+    bad.write_text("vulnerabilities:\n  - id: CVE-2025-0001\n    statement: short\n    expired_at: 2027-01-01\n")
+    with pytest.raises(ArgsError, match="says too little"):
+        WebAppArgs(build_context="app", profile="dev", scan_allowlist=str(bad))
