@@ -32,7 +32,10 @@ PORT = 5432
 LOG_EXPORTS = ("postgresql", "upgrade")
 LATEST = "latest"
 _RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|\+00:00)$")
-_SNAPSHOT = re.compile(r"^(arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:)?(rds:)?[A-Za-z][A-Za-z0-9-]{0,254}$")
+_SNAPSHOT = re.compile(
+    r"^(arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:)?(rds:|awsbackup:)?[A-Za-z][A-Za-z0-9-]{0,254}$"
+)
+_RECOVERY_POINT = re.compile(r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:awsbackup:job-[0-9A-Fa-f-]{8,64}$")
 _INSTANCE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _AUTOMATED_BACKUPS_ARN = re.compile(r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:auto-backup:ab-[a-z0-9]+$")
 
@@ -60,13 +63,26 @@ class RestoreSpec:
     snapshot: Optional[str] = None
     """Snapshot identifier (``slipway-prod-db-final``, ``rds:slipway-prod-db-2026-11-30-03-05``) or snapshot ARN.
     Default None (then ``time`` is required)."""
+    recovery_point: Optional[str] = None
+    """A recovery point of this database in its AWS Backup vault (``components/backup_vault.py``), by ARN: for RDS an
+    AWS Backup snapshot, ``arn:aws:rds:<region>:<account>:snapshot:awsbackup:job-<id>`` (``aws backup
+    list-recovery-points-by-backup-vault``), in the stack's region (a copy in the second region is restored there).
+    Default None (then ``time`` or ``snapshot``)."""
     keep_source: bool = True
     """Keep declaring the original instance (unchanged, protected) next to the restored one. Default True; False
     only when the original no longer exists (accidental deletion, region loss), or Pulumi would recreate it empty."""
 
     def __post_init__(self) -> None:
-        if (self.time is None) == (self.snapshot is None):
-            raise ValueError("restore: give exactly one of time (RFC 3339 UTC or 'latest') or snapshot, not both")
+        if sum(x is not None for x in (self.time, self.snapshot, self.recovery_point)) != 1:
+            raise ValueError("restore: give exactly one of time (RFC 3339 UTC or 'latest'), snapshot or recovery_point")
+        if self.recovery_point is not None:
+            if self.source_identifier is not None:
+                raise ValueError("restore: source_identifier goes with time, not with recovery_point")
+            if not _RECOVERY_POINT.match(self.recovery_point):
+                raise ValueError(
+                    f"restore: recovery_point {self.recovery_point!r} is not an RDS recovery point ARN of AWS Backup "
+                    "(arn:aws:rds:<region>:<account>:snapshot:awsbackup:job-<id>)"
+                )
         if self.snapshot is not None:
             if self.source_identifier is not None:
                 raise ValueError("restore: source_identifier goes with time, not with snapshot")
@@ -96,11 +112,15 @@ class RestoreSpec:
             return f"pitr-{when:%Y%m%d-%H%M%S}"
         if self.time == LATEST:
             return "pitr-latest"
+        if self.recovery_point is not None:
+            return f"rp-{hashlib.sha256(self.recovery_point.encode()).hexdigest()[:8]}"
         return f"snap-{hashlib.sha256(str(self.snapshot).encode()).hexdigest()[:8]}"
 
 
 def restore_arguments(spec: RestoreSpec, own_identifier: str) -> dict[str, Any]:
     """The ``aws.rds.Instance`` arguments that make it a restore of ``spec`` (the only ones that differ)."""
+    if spec.recovery_point is not None:  # an AWS Backup recovery point of RDS is an RDS snapshot, restored by ARN
+        return {"snapshot_identifier": spec.recovery_point}
     if spec.snapshot is not None:
         return {"snapshot_identifier": spec.snapshot}
     source = spec.source_identifier or own_identifier

@@ -198,6 +198,37 @@ class WebAppArgs:
     """E-mail subscribed to the alarm topic. Default None."""
     rollout_check: bool = True
     """Fail ``pulumi up`` when ECS rolls the new deployment back. Default True."""
+    image_scan: Optional[str] = "basic"
+    """Scan gate (``components/scan_gate.py``): before the migration and the rollout, wait for the registry's scan of
+    the image digest and fail ``pulumi up`` on findings at or above ``scan_fail_severity``. ``basic`` (ECR),
+    ``enhanced`` (Amazon Inspector; the registry must be configured for it) or None: no gate. Default ``basic``;
+    only for an image in ECR (built, promoted, or an ECR ``image_uri``)."""
+    scan_fail_severity: Optional[str] = None
+    """Lowest severity that fails the update. Default None: the profile's (dev CRITICAL, prod HIGH)."""
+    scan_warn_severity: Optional[str] = None
+    """Lowest severity listed as a warning. Default None: the profile's (dev HIGH, prod MEDIUM)."""
+    scan_allowlist: str = ".trivyignore.yaml"
+    """YAML file of waivers (id, statement, expired_at), relative to the project directory; an expired waiver fails
+    the update. Default ``.trivyignore.yaml``, Trivy's own ignore file, so CI and the gate share it (no waivers when
+    it does not exist)."""
+    scan_timeout_seconds: int = 600
+    """Seconds the gate waits for the scan, 60-3600. Default 600."""
+    backup_vault: Optional[bool] = None
+    """AWS Backup of the database into a vault with Vault Lock, copied to ``db_backup_copy_region`` when there is one
+    (``components/backup_vault.py``). Default None: the profile's (on in dev and prod)."""
+    backup_vault_retention_days: Optional[int] = None
+    """Days each vault recovery point (and its copies) is kept; also the lock's minimum retention. Default None: the
+    profile's (dev 7, prod 35)."""
+    backup_lock_mode: Optional[str] = None
+    """``compliance`` (immutable after the cooling-off period: no one, root included, can delete a recovery point
+    early or remove the lock) or ``governance`` (the lock can be removed by whoever may). Default None: the
+    profile's (dev governance, prod compliance)."""
+    backup_lock_cooling_off_days: int = 3
+    """Compliance mode: days the lock can still be changed or removed after it is set, 3-36500 (AWS's minimum is 3).
+    Default 3."""
+    backup_copy_vault_arn: Optional[str] = None
+    """ARN of a vault in a separate backup account that also receives every recovery point (accounts per
+    environment); that vault's policy must allow this account's ``backup:CopyIntoBackupVault``. Default None."""
     tags: Optional[Mapping[str, str]] = None
     """Tags of every resource. Default None: ``app``, ``environment``, ``stack`` and ``managed-by``."""
     moved_from_stack_root: bool = False
@@ -221,11 +252,36 @@ class WebAppArgs:
             checks.bad("profile", self.profile, "use dev or prod")
         if self.domain and not (self.hosted_zone_id or self.certificate_arn):
             checks.bad("domain", self.domain, "a domain needs hosted_zone_id (or certificate_arn)")
+        self._check_scan_and_backup(checks)
         if self.profile == "prod" and not (self.certificate_arn or (self.domain and self.hosted_zone_id)):
             checks.bad(
                 "certificate_arn", None, "prod needs certificate_arn or domain + hosted_zone_id (no self-signed)"
             )
         checks.raise_for("WebAppArgs")
+
+    def _check_scan_and_backup(self, checks: Any) -> None:
+        """The scan gate's and the backup vault's fields, and the allowlist's waivers (read here, before any
+        resource exists, and again by :class:`WebApp`)."""
+        from .backup_vault import LOCK_MODES
+        from .ecr_scan import SCAN_TYPES, SEVERITIES
+        from .scan_gate import DEFAULT_ALLOWLIST, load_allowlist
+
+        if self.image_scan is not None:
+            checks.one_of("image_scan", self.image_scan, SCAN_TYPES)
+        for name in ("scan_fail_severity", "scan_warn_severity"):
+            if getattr(self, name) is not None:
+                checks.one_of(name, getattr(self, name), SEVERITIES)
+        checks.int_range("scan_timeout_seconds", self.scan_timeout_seconds, 60, 3600, "seconds")
+        if self.backup_lock_mode is not None:
+            checks.one_of("backup_lock_mode", self.backup_lock_mode, LOCK_MODES)
+        checks.int_range("backup_lock_cooling_off_days", self.backup_lock_cooling_off_days, 3, 36_500, "days")
+        if self.backup_vault_retention_days is not None:
+            checks.int_range("backup_vault_retention_days", self.backup_vault_retention_days, 1, 365, "days")
+        if self.image_scan is not None:
+            try:
+                load_allowlist(self.scan_allowlist, required=self.scan_allowlist != DEFAULT_ALLOWLIST)
+            except ValueError as err:
+                checks.bad("scan_allowlist", self.scan_allowlist, str(err))
 
     def setting(self, field_name: str, key: str) -> Any:
         """This field's value, or the profile's for ``key`` (a ``slipway:`` config key) when it is None."""
@@ -242,9 +298,9 @@ class WebApp(pulumi.ComponentResource):
     """Outputs: ``url``, ``image_ref``, ``db_endpoint`` (None without a database), ``log_group_name``,
     ``cluster_name``, ``service_name``, ``alarm_topic_arn`` (None without observability).
 
-    Children: ``network``, ``registry``, ``image`` (None for ``image_uri``), ``app_secrets``, ``logs``, ``roles``,
-    ``db`` (or None), ``ecs``, ``migration`` (or None), ``certificate``, ``access_log_bucket`` (or None), ``web``,
-    ``rollout`` (or None), ``alarms`` (or None)."""
+    Children: ``network``, ``registry``, ``image`` (None for ``image_uri``), ``scan_gate`` (or None),
+    ``app_secrets``, ``logs``, ``roles``, ``db`` (or None), ``backup_vault`` (or None), ``ecs``, ``migration`` (or
+    None), ``certificate``, ``access_log_bucket`` (or None), ``web``, ``rollout`` (or None), ``alarms`` (or None)."""
 
     url: pulumi.Output[str]
     """The app's HTTPS address."""
@@ -340,6 +396,25 @@ class WebApp(pulumi.ComponentResource):
                 opts=child,
             )
             image_ref = self.image.image_ref
+        # Scan gate: the registry's scan of this exact digest must pass before the migration or the rollout use it.
+        self.scan_gate: Optional[Any] = None
+        if args.image_scan and (args.image_uri is None or _ecr_repository_arn(args.image_uri)):
+            from .scan_gate import DEFAULT_ALLOWLIST, SCAN_PROFILES, ScanGate, ScanGateArgs, load_allowlist
+
+            self.scan_gate = ScanGate(
+                f"{prefix}-scan-gate",
+                ScanGateArgs(
+                    image=image_ref,
+                    scan_type=args.image_scan,
+                    fail_at=args.scan_fail_severity or SCAN_PROFILES[args.profile]["fail_at"],
+                    warn_at=args.scan_warn_severity or SCAN_PROFILES[args.profile]["warn_at"],
+                    waivers=load_allowlist(args.scan_allowlist, required=args.scan_allowlist != DEFAULT_ALLOWLIST),
+                    timeout_s=args.scan_timeout_seconds,
+                    aws_profile=args.aws_profile,
+                ),
+                opts=child,
+            )
+        scanned: list[pulumi.Resource] = [self.scan_gate] if self.scan_gate is not None else []
         iam_db = args.database and args.db_app_role is not None
         managed_password = args.db_password_managed or iam_db
         self.app_secrets = AppSecrets(
@@ -358,6 +433,7 @@ class WebApp(pulumi.ComponentResource):
         if foreign_repo and self.promotion is None:  # a promoted image runs from this stack's own repository
             pull_from.append(foreign_repo)
         self.db: Optional[Any] = None
+        self.backup_vault: Optional[Any] = None
         env: dict[str, pulumi.Input[str]] = {**args.env, "PORT": str(args.container_port)}
         if args.database:
             from .database import Database, DatabaseArgs
@@ -401,6 +477,25 @@ class WebApp(pulumi.ComponentResource):
                         destination_region=copy_region,
                         source_region=region,
                         retention_days=s("backup_retention_days", "backupRetentionDays"),
+                        tags=tags,
+                    ),
+                    opts=child,
+                )
+            if args.backup_vault is not False:  # AWS Backup into a locked vault (docs/recovery.md)
+                from .backup_vault import VAULT_LOCK_MODE, VAULT_RETENTION_DAYS, BackupVault, BackupVaultArgs
+
+                self.backup_vault = BackupVault(
+                    f"{prefix}-backup",
+                    BackupVaultArgs(
+                        resource_arns=[self.db.arn],
+                        lock_mode=args.backup_lock_mode or VAULT_LOCK_MODE[args.profile],
+                        cooling_off_days=args.backup_lock_cooling_off_days,
+                        retention_days=args.backup_vault_retention_days or VAULT_RETENTION_DAYS[args.profile],
+                        copy_region=copy_region,
+                        source_region=region,
+                        copy_vault_arn=args.backup_copy_vault_arn,
+                        retain=prod,
+                        permissions_boundary=boundary,
                         tags=tags,
                     ),
                     opts=child,
@@ -470,7 +565,7 @@ class WebApp(pulumi.ComponentResource):
                     assign_public_ip=net.assign_public_ip,
                     architecture=arch,
                     aws_profile=args.aws_profile,
-                    run_after=[self.db],
+                    run_after=[self.db, *scanned],
                     tags=tags,
                 ),
                 opts=child,
@@ -531,7 +626,7 @@ class WebApp(pulumi.ComponentResource):
                 access_logs_bucket=self.access_log_bucket.bucket if self.access_log_bucket else None,
                 domain=args.domain,
                 hosted_zone_id=args.hosted_zone_id,
-                deploy_after=[self.migration.gate] if self.migration else [],
+                deploy_after=[self.migration.gate] if self.migration else scanned,
                 tags=tags,
             ),
             opts=child,

@@ -908,6 +908,86 @@ def _kms_cloudwatch(_: str, i: Mapping[str, Any]) -> list[str]:
     return out
 
 
+# -- AWS Backup: recovery points no one can delete (docs/recovery.md) -------------------------------------------
+T_VAULT = "aws:backup/vault:Vault"
+T_VAULT_LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
+T_VAULT_POLICY = "aws:backup/vaultPolicy:VaultPolicy"
+T_BACKUP_PLAN = "aws:backup/plan:Plan"
+T_BACKUP_SELECTION = "aws:backup/selection:Selection"
+VAULT_DENIED = (
+    "backup:DeleteRecoveryPoint",
+    "backup:UpdateRecoveryPointLifecycle",
+    "backup:PutBackupVaultAccessPolicy",
+    "backup:PutBackupVaultLockConfiguration",
+    "backup:DeleteBackupVaultLockConfiguration",
+)
+
+
+@rule(
+    "backup-vault-policy-denies-deletes",
+    "The vault's access policy denies every principal deleting or re-dating recovery points and changing the lock",
+    None,
+    "one Deny statement, Principal and Resource '*', with " + ", ".join(VAULT_DENIED) + " (BackupVault writes it)",
+    T_VAULT_POLICY,
+)
+def _vault_policy(_: str, i: Mapping[str, Any]) -> list[str]:
+    denied: set[str] = set()
+    for st in statements(i):
+        if (
+            st.get("Effect") == "Deny"
+            and st.get("Principal") in ("*", {"AWS": "*"})
+            and "*" in as_list(st.get("Resource"))
+        ):
+            denied.update(_actions(st))
+    missing = [a for a in VAULT_DENIED if a not in denied and "backup:*" not in denied]
+    return [f"no Deny for every principal of {', '.join(missing)}"] if missing else []
+
+
+@rule(
+    "backup-vault-lock-retention",
+    "The vault lock enforces a minimum retention of at least 7 days",
+    None,
+    "set minRetentionDays to 7 or more (BackupVaultArgs.retention_days)",
+    T_VAULT_LOCK,
+)
+def _vault_lock_retention(_: str, i: Mapping[str, Any]) -> list[str]:
+    days = int(get(i, "minRetentionDays", default=0) or 0)
+    return [] if days >= 7 else [f"minRetentionDays={days or 'unset'} (want >= 7)"]
+
+
+@rule(
+    "backup-vault-lock-compliance",
+    "The vault lock is in compliance mode: immutable, even for the account's root, after its cooling-off",
+    None,
+    "set changeableForDays (>= 3) on the lock (slipway's prod profile; WebAppArgs.backup_lock_mode=compliance)",
+    T_VAULT_LOCK,
+    dev_trade_off=True,
+)
+def _vault_lock_compliance(_: str, i: Mapping[str, Any]) -> list[str]:
+    days = get(i, "changeableForDays")
+    return (
+        []
+        if days is not None and int(days) >= 3
+        else ["governance mode (no changeableForDays): the lock can be removed"]
+    )
+
+
+@rule(
+    "backup-plan-cross-region-copy",
+    "Every backup rule copies its recovery points to another vault (second region or backup account)",
+    None,
+    "add a copy action to a vault in the second region (slipway's prod profile does; db_backup_copy_region)",
+    T_BACKUP_PLAN,
+    dev_trade_off=True,
+)
+def _backup_copy(_: str, i: Mapping[str, Any]) -> list[str]:
+    return [
+        f"backup rule {get(r, 'ruleName', default='?')} has no copy action"
+        for r in as_list(get(i, "rules"))
+        if not as_list(get(r, "copyActions"))
+    ]
+
+
 # -- stack rules: a property of the graph, not of one resource ---------------------------------------------------
 @dataclass(frozen=True)
 class StackRule:
@@ -960,6 +1040,45 @@ STACK_RULES.append(
         "EC2.21",
         "adopt it with aws.ec2.DefaultNetworkAcl (Network does) and deny SSH/RDP from anywhere",
         lambda resources: _vpcs_without(T_DEFAULT_ACL, resources),
+    )
+)
+
+
+def _vaults_unguarded(resources: Sequence[Any]) -> list[tuple[Any, str]]:
+    out = []
+    for vault in (r for r in resources if _field(r, "type") == T_VAULT):
+        for kind in (T_VAULT_LOCK, T_VAULT_POLICY):
+            if not any(_field(r, "type") == kind and _depends(r, _field(vault, "urn")) for r in resources):
+                out.append((vault, f"no {kind.rsplit(':', 1)[-1]} of this vault"))
+    return out
+
+
+def _databases_unprotected(resources: Sequence[Any]) -> list[tuple[Any, str]]:
+    """At least one RDS instance (the one serving; a kept original after a restore has its own backups) is selected
+    by a backup plan."""
+    dbs = [r for r in resources if _field(r, "type") == T_RDS]
+    selections = [r for r in resources if _field(r, "type") == T_BACKUP_SELECTION]
+    if not dbs or any(_depends(s, _field(db, "urn")) for s in selections for db in dbs):
+        return []
+    return [(db, "no AWS Backup selection covers this database") for db in dbs]
+
+
+STACK_RULES.append(
+    StackRule(
+        "backup-vault-locked-and-guarded",
+        "Every backup vault has a Vault Lock and a vault access policy",
+        None,
+        "use components.backup_vault.BackupVault (it sets both)",
+        _vaults_unguarded,
+    )
+)
+STACK_RULES.append(
+    StackRule(
+        "rds-in-locked-backup-plan",
+        "The database is backed up by an AWS Backup plan into a locked vault",
+        None,
+        "keep WebAppArgs.backup_vault on (the default), or select the instance in your own plan",
+        _databases_unprotected,
     )
 )
 

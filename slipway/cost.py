@@ -35,6 +35,7 @@ CATEGORY = {
     "aws:ecs/cluster:Cluster": "monitoring",
     "aws:ecr/repository:Repository": "storage",
     "aws:s3/bucket:Bucket": "storage",
+    "aws:backup/vault:Vault": "database (RDS)",
 }
 
 
@@ -306,6 +307,20 @@ def _rds_backup_copy(r: Any, c: Context) -> Priced:
         f"{stored:g} GB stored x ${p['rds_backup_storage_gb_month']} + {moved:g} GB copied x "
         f"${p['inter_region_transfer_gb']} ({_in(r, 'region', default='second region')})"
     )
+
+
+@pricer("aws:backup/vault:Vault")
+def _backup_vault(r: Any, c: Context) -> Priced:
+    """Recovery points in an AWS Backup vault: RDS snapshots, billed at RDS's backup-storage rate (AWS Backup pricing;
+    no free allocation assumed). A vault in another region (a copy target) adds the inter-region transfer."""
+    p, stored = c.price, c.usage["vault_gb"]
+    cost = stored * p["rds_backup_storage_gb_month"]
+    detail = f"{stored:g} GB of recovery points x ${p['rds_backup_storage_gb_month']}"
+    if _in(r, "region"):
+        moved = c.usage["vault_copy_transfer_gb"]
+        cost += moved * p["inter_region_transfer_gb"]
+        detail += f" + {moved:g} GB copied x ${p['inter_region_transfer_gb']} ({_in(r, 'region')})"
+    return cost, detail
 
 
 @pricer("aws:secretsmanager/secret:Secret")

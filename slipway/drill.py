@@ -17,6 +17,11 @@ Steps (boto3 only, no Pulumi):
    and with its automated backups, and wait until it is gone. Only an instance that carries this run's tag is ever
    deleted, so a name clash can never delete someone else's instance.
 
+``--from vault`` restores the newest completed recovery point of the instance in the stack's AWS Backup vault
+(``<appName>-<stack>-backup``, ``components/backup_vault.py``) instead of the latest restorable time: the copy no one
+can delete is proven restorable too (RDS restores it as the snapshot it is, by ARN). The RPO is then now minus that
+recovery point's creation time.
+
 The report gives the achieved RPO (now minus the source's latest restorable time when the drill started) and the
 restore duration. Exit status: 0 the drill passed and everything was deleted; 1 a step failed or the cleanup did
 not finish (the report says what to delete by hand); 2 the stack's pieces could not be found (nothing created).
@@ -67,6 +72,7 @@ class Targets:
     assign_public_ip: bool
     log_group: str
     log_stream_prefix: str
+    backup_vault: str = ""
 
 
 @dataclass
@@ -79,6 +85,7 @@ class Report:
     run_id: str = ""
     started_at: str = ""
     latest_restorable_time: str = ""
+    recovery_point: str = ""
     rpo_seconds: Optional[float] = None
     restore_seconds: Optional[float] = None
     check_seconds: Optional[float] = None
@@ -105,6 +112,7 @@ class Report:
             f"  source instance        {self.source_instance}",
             f"  temporary instance     {self.temp_instance or '-'}",
             f"  latest restorable time {self.latest_restorable_time or '-'}",
+            *([f"  vault recovery point   {self.recovery_point}"] if self.recovery_point else []),
             f"  achieved RPO           {secs(self.rpo_seconds)}",
             f"  restore duration       {secs(self.restore_seconds)}",
             f"  app check              {secs(self.check_seconds)}, exit code {self.check_exit_code}",
@@ -193,10 +201,26 @@ def discover(
         assign_public_ip=network.get("assignPublicIp") == "ENABLED",
         log_group=options["awslogs-group"],
         log_stream_prefix=options.get("awslogs-stream-prefix", "ecs"),
+        backup_vault=f"{prefix}-backup",
     )
 
 
 # -- the drill ------------------------------------------------------------------------------------------------
+def latest_recovery_point(backup: Any, vault: str, resource_arn: str) -> dict[str, Any]:
+    """The newest COMPLETED recovery point of ``resource_arn`` in ``vault`` (all pages); DrillError when none."""
+    points: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"BackupVaultName": vault, "ByResourceArn": resource_arn}
+    while True:
+        page = backup.list_recovery_points_by_backup_vault(**kwargs)
+        points += [p for p in page.get("RecoveryPoints", []) if p.get("Status") == "COMPLETED"]
+        if not page.get("NextToken"):
+            break
+        kwargs["NextToken"] = page["NextToken"]
+    if not points:
+        raise DrillError(f"vault {vault} holds no completed recovery point of {resource_arn}")
+    return max(points, key=lambda p: p["CreationDate"])
+
+
 def temp_identifier(source: str, now: dt.datetime) -> str:
     """``<source>-drill-<YYYYmmddHHMM>``, at most 63 characters (the source is shortened, never the stamp)."""
     stamp = f"-drill-{now:%Y%m%d%H%M}"
@@ -245,11 +269,13 @@ def run_drill(
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     run_task: Optional[Callable[..., TaskResult]] = None,
     check_command: Sequence[str] = CHECK_COMMAND,
+    backup: Optional[Any] = None,
 ) -> Report:
     """Restore, check, clean up; never raises for a failed step (see the report), re-raises KeyboardInterrupt.
 
     ``sleep``, ``clock`` and ``run_task`` default to ``time.sleep``, ``time.monotonic`` and
-    :func:`components.ecs_runner.run_one_off_task`, looked up at call time."""
+    :func:`components.ecs_runner.run_one_off_task`, looked up at call time. With ``backup`` (an AWS Backup client)
+    the restore starts from the newest recovery point in ``targets.backup_vault`` instead of the latest time."""
     sleep = sleep or time.sleep
     clock = clock or time.monotonic
     run_task = run_task or run_one_off_task
@@ -262,30 +288,45 @@ def run_drill(
         source = _describe(rds, targets.db_instance)
         if source is None:
             raise DrillError(f"source instance {targets.db_instance} not found in {targets.region}")
-        latest = source.get("LatestRestorableTime")
-        if latest is None:
-            raise DrillError(f"{targets.db_instance} has no latest restorable time: are automated backups on?")
-        report.latest_restorable_time = f"{latest:%Y-%m-%dT%H:%M:%SZ}"
-        report.rpo_seconds = round(max(0.0, (started_at - latest).total_seconds()), 1)
+        placement = {
+            "DBInstanceClass": source["DBInstanceClass"],
+            "DBSubnetGroupName": source["DBSubnetGroup"]["DBSubnetGroupName"],
+            "VpcSecurityGroupIds": [g["VpcSecurityGroupId"] for g in source.get("VpcSecurityGroups", [])],
+            "DBParameterGroupName": source["DBParameterGroups"][0]["DBParameterGroupName"],
+            "MultiAZ": False,
+            "PubliclyAccessible": False,
+            "DeletionProtection": False,
+            "CopyTagsToSnapshot": False,
+            "AutoMinorVersionUpgrade": False,
+            "Tags": [{"Key": DRILL_TAG, "Value": report.run_id}, {"Key": "stack", "Value": stack}],
+        }
         report.temp_instance = temp
-        progress(f"restoring {targets.db_instance} at {report.latest_restorable_time} (latest) to {temp}")
-        restore_started = clock()
-        restore_called = True
-        rds.restore_db_instance_to_point_in_time(
-            SourceDBInstanceIdentifier=targets.db_instance,
-            TargetDBInstanceIdentifier=temp,
-            UseLatestRestorableTime=True,
-            DBInstanceClass=source["DBInstanceClass"],
-            DBSubnetGroupName=source["DBSubnetGroup"]["DBSubnetGroupName"],
-            VpcSecurityGroupIds=[g["VpcSecurityGroupId"] for g in source.get("VpcSecurityGroups", [])],
-            DBParameterGroupName=source["DBParameterGroups"][0]["DBParameterGroupName"],
-            MultiAZ=False,
-            PubliclyAccessible=False,
-            DeletionProtection=False,
-            CopyTagsToSnapshot=False,
-            AutoMinorVersionUpgrade=False,
-            Tags=[{"Key": DRILL_TAG, "Value": report.run_id}, {"Key": "stack", "Value": stack}],
-        )
+        if backup is not None:
+            point = latest_recovery_point(backup, targets.backup_vault, source["DBInstanceArn"])
+            created = point["CreationDate"]
+            report.recovery_point = point["RecoveryPointArn"]
+            report.rpo_seconds = round(max(0.0, (started_at - created).total_seconds()), 1)
+            progress(f"restoring recovery point {report.recovery_point} ({created:%Y-%m-%dT%H:%M:%SZ}) to {temp}")
+            restore_started = clock()
+            restore_called = True
+            rds.restore_db_instance_from_db_snapshot(
+                DBInstanceIdentifier=temp, DBSnapshotIdentifier=report.recovery_point, **placement
+            )
+        else:
+            latest = source.get("LatestRestorableTime")
+            if latest is None:
+                raise DrillError(f"{targets.db_instance} has no latest restorable time: are automated backups on?")
+            report.latest_restorable_time = f"{latest:%Y-%m-%dT%H:%M:%SZ}"
+            report.rpo_seconds = round(max(0.0, (started_at - latest).total_seconds()), 1)
+            progress(f"restoring {targets.db_instance} at {report.latest_restorable_time} (latest) to {temp}")
+            restore_started = clock()
+            restore_called = True
+            rds.restore_db_instance_to_point_in_time(
+                SourceDBInstanceIdentifier=targets.db_instance,
+                TargetDBInstanceIdentifier=temp,
+                UseLatestRestorableTime=True,
+                **placement,
+            )
         restored: dict[str, Any] = {}
 
         def available() -> bool:
@@ -384,6 +425,14 @@ def add_parser(sub: Any) -> None:
     drill.add_argument("--profile", help="AWS named profile (default aws:profile of the stack file, if any)")
     drill.add_argument("--json", action="store_true", help="print the report as JSON")
     drill.add_argument(
+        "--from",
+        dest="source",
+        choices=("pitr", "vault"),
+        default="pitr",
+        help="restore the latest restorable time (pitr, default) or the newest recovery point in the stack's AWS "
+        "Backup vault (vault)",
+    )
+    drill.add_argument(
         "--check-command",
         default=" ".join(CHECK_COMMAND),
         metavar="COMMAND",
@@ -446,6 +495,7 @@ def main(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.s
         logs=logs,
         restore_timeout_s=args.restore_timeout,
         check_command=shlex.split(args.check_command),
+        backup=aws_client("backup", region, profile) if getattr(args, "source", "pitr") == "vault" else None,
         progress=lambda line: print(line, file=err, flush=True),
     )
     if args.json:

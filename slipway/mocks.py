@@ -309,6 +309,10 @@ class SlipwayMocks(pulumi.runtime.Mocks):
                 "__id": self._arn("secretsmanager", f"secret:{auto}-{h[:6]}"),  # a secret's id is its ARN
             },
             "aws:iam/role:Role": {"name": auto, "arn": self._arn("iam", f"role/{auto}", regional=False)},
+            "aws:backup/vault:Vault": {  # in the resource's own region (pulumi-aws 7's per-resource region)
+                "name": auto,
+                "arn": f"arn:aws:backup:{inputs.get('region') or self.region}:{ACCOUNT}:backup-vault:{auto}",
+            },
             "aws:s3/bucket:Bucket": {"bucket": auto, "arn": f"arn:aws:s3:::{auto}"},
             "aws:sns/topic:Topic": {"name": auto, "arn": self._arn("sns", auto)},
             "aws:sqs/queue:Queue": {

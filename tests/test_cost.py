@@ -113,6 +113,8 @@ CASES: dict[str, tuple[list[dict[str, Any]], float]] = {
     ),
     "aws:ecr/repository:Repository": ([res("aws:ecr/repository:Repository", "r")], 0.30),
     "aws:s3/bucket:Bucket": ([res("aws:s3/bucket:Bucket", "b")], 0.23),
+    # a copy vault in the second region: 5 GB x $0.095 stored + 5 GB x $0.02 copied (default usage)
+    "aws:backup/vault:Vault": ([res("aws:backup/vault:Vault", "v", region="us-west-2")], 0.575),
 }
 
 

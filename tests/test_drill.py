@@ -406,3 +406,49 @@ def test_help_names_the_overrides(capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().out
     for flag in ("--stack", "--db-instance", "--cluster", "--task-definition", "--json", "--check-command"):
         assert flag in text
+
+
+def vault_client(points: list[dict[str, Any]], vault: str, db_arn: str) -> Any:
+    """AWS Backup through botocore's Stubber (moto has no recovery points); responses checked against the model."""
+    from botocore.stub import Stubber
+
+    backup = boto3.client("backup", region_name=REGION)
+    stub = Stubber(backup)
+    stub.add_response(
+        "list_recovery_points_by_backup_vault",
+        {"RecoveryPoints": points},
+        {"BackupVaultName": vault, "ByResourceArn": db_arn},
+    )
+    stub.activate()
+    return backup
+
+
+def test_the_drill_restores_the_newest_completed_vault_recovery_point(aws: dict[str, Any]) -> None:
+    import datetime as dt
+
+    db_arn = aws["rds"].describe_db_instances(DBInstanceIdentifier=SOURCE)["DBInstances"][0]["DBInstanceArn"]
+    # moto cannot name a snapshot awsbackup:job-...; a manual snapshot stands in for the recovery point (same ARN form)
+    newest = aws["rds"].create_db_snapshot(DBInstanceIdentifier=SOURCE, DBSnapshotIdentifier="vault-newest")
+    older = f"arn:aws:rds:{REGION}:{DEFAULT_ACCOUNT_ID}:snapshot:awsbackup:job-11111111-2222-3333-4444-555555555555"
+    created = dt.datetime.now(dt.UTC) - dt.timedelta(hours=5)
+    points = [
+        {"RecoveryPointArn": older, "CreationDate": created - dt.timedelta(days=1), "Status": "COMPLETED"},
+        {"RecoveryPointArn": newest["DBSnapshot"]["DBSnapshotArn"], "CreationDate": created, "Status": "COMPLETED"},
+        {"RecoveryPointArn": older + "9", "CreationDate": created + dt.timedelta(hours=1), "Status": "PARTIAL"},
+    ]
+    found = targets(aws)
+    assert found.backup_vault == "slipway-prod-backup"
+    report = drill_with(aws, backup=vault_client(points, found.backup_vault, db_arn))
+    assert report.ok, report.render_text()
+    assert report.recovery_point == newest["DBSnapshot"]["DBSnapshotArn"] and not report.latest_restorable_time
+    assert report.rpo_seconds is not None and 5 * 3600 <= report.rpo_seconds < 5 * 3600 + 60
+    assert "vault recovery point" in report.render_text()
+    assert report.cleanup[0].endswith("deleted (no final snapshot, automated backups deleted) in 0s")
+    assert instances(aws) == {SOURCE}
+
+
+def test_a_vault_without_a_completed_recovery_point_fails_before_restoring(aws: dict[str, Any]) -> None:
+    db_arn = aws["rds"].describe_db_instances(DBInstanceIdentifier=SOURCE)["DBInstances"][0]["DBInstanceArn"]
+    report = drill_with(aws, backup=vault_client([], "slipway-prod-backup", db_arn))
+    assert not report.ok and "holds no completed recovery point" in report.error
+    assert instances(aws) == {SOURCE} and report.cleanup == []

@@ -85,3 +85,16 @@ def test_drill_policy_can_only_delete_drill_instances() -> None:
         "logs:GetLogEvents",
         "sns:Publish",
     } <= granted
+
+
+def test_an_on_demand_drill_can_restore_the_vault_recovery_point() -> None:
+    choice = triggers(load("drill.yml"))["workflow_dispatch"]["inputs"]["from"]
+    assert choice["options"] == ["pitr", "vault"] and choice["default"] == "pitr", "the weekly run stays PITR"
+    step = next(s for s in steps(job()) if "slipway drill" in s.get("run", ""))
+    assert step["env"]["DRILL_FROM"] == "${{ inputs.from || 'pitr' }}" and '--from "$DRILL_FROM"' in step["run"]
+    statements = json.loads((IAM / "drill-policy.json").read_text())["Statement"]
+    granted = {a for st in statements for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}
+    assert {"rds:RestoreDBInstanceFromDBSnapshot", "backup:ListRecoveryPointsByBackupVault"} <= granted
+    restore = next(st for st in statements if "rds:RestoreDBInstanceFromDBSnapshot" in st["Action"])
+    assert "arn:aws:rds:*:ACCOUNT_ID:snapshot:awsbackup:job-*" in restore["Resource"]
+    assert not any(a.startswith("backup:Delete") for a in granted), "the drill never deletes a recovery point"

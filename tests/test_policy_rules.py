@@ -243,6 +243,33 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "logs-finite-retention": (rules.T_LOGS, {"retentionInDays": 14}, {"name": "/forever"}),
     "logs-retention-prod": (rules.T_LOGS, {"retentionInDays": 90}, {"retentionInDays": 14}),
 }
+VAULT_DENY = {
+    "Effect": "Deny",
+    "Principal": "*",
+    "Resource": "*",
+    "Action": list(rules.VAULT_DENIED),
+}
+CASES["backup-vault-policy-denies-deletes"] = (
+    rules.T_VAULT_POLICY,
+    {"policy": json.dumps({"Statement": [VAULT_DENY]})},
+    # a deny scoped to one role is not "no one": a compromised deploy role is another principal
+    {"policy": json.dumps({"Statement": [{**VAULT_DENY, "Principal": {"AWS": "arn:aws:iam::1:role/ops"}}]})},
+)
+CASES["backup-vault-lock-retention"] = (rules.T_VAULT_LOCK, {"minRetentionDays": 7}, {"maxRetentionDays": 365})
+CASES["backup-vault-lock-compliance"] = (
+    rules.T_VAULT_LOCK,
+    {"changeableForDays": 3, "minRetentionDays": 35},
+    {"minRetentionDays": 35},
+)
+CASES["backup-plan-cross-region-copy"] = (
+    rules.T_BACKUP_PLAN,
+    {
+        "rules": [
+            {"ruleName": "daily", "copyActions": [{"destinationVaultArn": "arn:aws:backup:us-west-2:1:backup-vault:v"}]}
+        ]
+    },
+    {"rules": [{"ruleName": "daily"}]},
+)
 # the self-signed certificate rule fires on the tls provider's resource itself
 CASES["tls-trusted-certificate"] = (rules.T_SELF_SIGNED, {}, {"subject": {"commonName": "x.invalid"}})
 
@@ -293,6 +320,8 @@ def test_dev_relaxes_only_the_documented_trade_offs() -> None:
         "ecs-on-demand-capacity",
         "rds-backup-retention-prod",
         "logs-retention-prod",
+        "backup-vault-lock-compliance",
+        "backup-plan-cross-region-copy",
     }
 
 
@@ -402,3 +431,23 @@ def test_pack_runs_stack_rules_over_the_stacks_resources() -> None:
 def test_privileged_is_ecs4_and_non_root_claims_no_control() -> None:
     assert RULES_BY_ID["ecs-not-privileged"].fsbp == "ECS.4"
     assert RULES_BY_ID["ecs-non-root"].fsbp is None
+
+
+def test_every_vault_needs_its_lock_and_policy() -> None:
+    rule = next(r for r in rules.STACK_RULES if r.id == "backup-vault-locked-and-guarded")
+    guarded = _graph((rules.T_VAULT, "v", []), (rules.T_VAULT_LOCK, "l", ["v"]), (rules.T_VAULT_POLICY, "p", ["v"]))
+    assert rule.check(guarded) == []
+    unlocked = _graph((rules.T_VAULT, "v", []), (rules.T_VAULT_POLICY, "p", ["v"]), (rules.T_VAULT_LOCK, "l", ["w"]))
+    assert [(r["urn"], m) for r, m in rule.check(unlocked)] == [("v", "no VaultLockConfiguration of this vault")]
+
+
+def test_the_database_must_be_selected_by_a_backup_plan() -> None:
+    rule = next(r for r in rules.STACK_RULES if r.id == "rds-in-locked-backup-plan")
+    assert rule.check(_graph((rules.T_RDS, "db", []), (rules.T_BACKUP_SELECTION, "s", ["db"]))) == []
+    # after a restore the kept original has its own backups: one selected instance is enough
+    restored = _graph((rules.T_RDS, "db", []), (rules.T_RDS, "db-rp", []), (rules.T_BACKUP_SELECTION, "s", ["db-rp"]))
+    assert rule.check(restored) == []
+    assert [r["urn"] for r, _ in rule.check(_graph((rules.T_RDS, "db", []), (rules.T_BACKUP_SELECTION, "s", [])))] == [
+        "db"
+    ]
+    assert rule.check(_graph((rules.T_VPC, "vpc", []))) == [], "no database, nothing to back up"
