@@ -41,6 +41,13 @@ ELSEWHERE = {
     "copilot/.workspace": "a file of a Copilot workspace",
     "copilot/<service>/manifest.yml": "a file of a Copilot workspace",
     "copilot/environments/<env>/manifest.yml": "a file of a Copilot workspace",
+    "aws/backup": "an AWS-managed KMS key alias",
+    "aws/rds": "an AWS-managed KMS key alias",
+    "repository/<prefix>": "part of an ECR repository ARN",
+    "src/mapping/aws/resource/backup/*.json": "pike's IAM maps (JamesWoolfenden/pike), cited",
+    "aquasecurity/trivy-action": "a GitHub Action",
+    "docker-library/repo-info": "the Docker official images' digest records (GitHub)",
+    "repos/python/remote/3.12-slim-bookworm.md": "a file of docker-library/repo-info, cited",
     "rule/StepFunctionsGetEventsForECSTaskRule": "the EventBridge rule Step Functions manages for runTask.sync",
 }
 OTHER_TOOLS_FLAGS = {
@@ -49,6 +56,7 @@ OTHER_TOOLS_FLAGS = {
     "--thumbprint-list": "aws iam create-open-id-connect-provider",
     "-pitr-latest": "a suffix of a restored instance's name, not a flag",
     "--help": "every command",
+    "--by-resource-arn": "aws backup list-recovery-points-by-backup-vault",
 }
 
 
