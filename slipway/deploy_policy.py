@@ -60,8 +60,8 @@ PASSED_TO = (
     "scheduler.amazonaws.com",
     "vpc-flow-logs.amazonaws.com",
 )
-"""Services the stack's roles may be passed to: AWS Backup, ECS tasks (execution and task roles), RDS Enhanced
-Monitoring, EventBridge Scheduler, VPC flow logs."""
+"""Services a stack's roles may ever be passed to (AWS Backup, ECS tasks, RDS Enhanced Monitoring, EventBridge
+Scheduler, VPC flow logs); a stack's policy names only those its graph's types pass roles to (``passes_role_to``)."""
 STACK_TAGS = ("app", "stack")
 """The tags that say whose a resource is: set only at create (to this stack), never changed or removed."""
 TAG_ACTIONS = frozenset(
@@ -790,6 +790,14 @@ def boundary_policy(names: StackNames) -> dict[str, Any]:
     }
 
 
+def _passed_to(entries: Mapping[str, Any], present: Iterable[str]) -> list[str]:
+    services = sorted({s for t in present for s in entries[t].get("passes_role_to", [])})
+    unknown = set(services) - set(PASSED_TO)
+    if unknown:
+        raise DeployPolicyError(f"roles may not be passed to {', '.join(sorted(unknown))}: add it to PASSED_TO")
+    return services
+
+
 def _roles(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
     if not any("iam:PassRole" in _actions(entries[t]) for t in present):
         return []
@@ -819,7 +827,7 @@ def _roles(entries: Mapping[str, Any], present: Iterable[str], names: StackNames
             "Effect": "Allow",
             "Action": "iam:PassRole",
             "Resource": f"arn:aws:iam::{names.account}:role/{names.prefix}-*",
-            "Condition": {"StringEquals": {"iam:PassedToService": list(PASSED_TO)}},
+            "Condition": {"StringEquals": {"iam:PassedToService": _passed_to(entries, present)}},
         },
         {
             "Sid": "ServiceLinkedRoles",
