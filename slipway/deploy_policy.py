@@ -38,6 +38,8 @@ from .offline import ResourceGraph, load_config
 
 TABLE_FILE = Path(__file__).with_name("deploy_actions.json")
 GLOBAL_SERVICES = ("iam", "route53")
+ACCOUNT_WIDE_READS = ("iam:ListRoles",)
+"""Reads of a global service with no resource-level permission (the RDS provider lists roles)."""
 SERVICE_LINKED = (
     "ecs.amazonaws.com",
     "ecs.application-autoscaling.amazonaws.com",
@@ -334,7 +336,8 @@ def policy_graph(stack: str, run: Any = None) -> ResourceGraph:
 def _read_statements(table: Mapping[str, Any], names: StackNames) -> list[dict[str, Any]]:
     actions = sorted(set(table["read"]["actions"]))
     regional = [a for a in actions if a.split(":")[0] not in GLOBAL_SERVICES]
-    iam = [a for a in actions if a.startswith("iam:")]
+    account_wide = [a for a in actions if a in ACCOUNT_WIDE_READS]
+    iam = [a for a in actions if a.startswith("iam:") and a not in account_wide]
     route53 = [a for a in actions if a.startswith("route53:")]
     out: list[dict[str, Any]] = [
         {"Sid": "ReadRegional", "Effect": "Allow", "Action": regional, "Resource": "*"}
@@ -348,6 +351,8 @@ def _read_statements(table: Mapping[str, Any], names: StackNames) -> list[dict[s
     ]
     if route53:
         out.append({"Sid": "ReadDns", "Effect": "Allow", "Action": route53, "Resource": "*"})
+    if account_wide:
+        out.append({"Sid": "ListAccountWide", "Effect": "Allow", "Action": account_wide, "Resource": "*"})
     return out
 
 
@@ -644,6 +649,15 @@ def _by_action_set(by_arn: Mapping[str, set[str]]) -> list[tuple[list[str], list
     return sorted((list(actions), sorted(arns)) for actions, arns in grouped.items())
 
 
+def _fill_values(value: Any, names: StackNames) -> Any:
+    """``names.fill`` applied to every string of a condition block (keys too: they hold no placeholder)."""
+    if isinstance(value, dict):
+        return {k: _fill_values(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill_values(v, names) for v in value]
+    return names.fill(value) if isinstance(value, str) else value
+
+
 def _dependent(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
     """Calls AWS makes with the caller's permissions on resources it creates itself (e.g. RDS's managed secret)."""
     out = []
@@ -656,7 +670,7 @@ def _dependent(entries: Mapping[str, Any], present: Iterable[str], names: StackN
                 "Resource": sorted({names.fill(a) for a in dep["arns"]}),
             }
             if dep.get("condition"):
-                statement["Condition"] = dep["condition"]
+                statement["Condition"] = _fill_values(dep["condition"], names)
             out.append(statement)
     return out
 
