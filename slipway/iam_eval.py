@@ -13,6 +13,7 @@ silent mis-evaluation is impossible). ``tests/test_iam_eval.py`` holds it agains
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,10 +60,15 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.compile(regex, re.DOTALL if case_sensitive else re.IGNORECASE | re.DOTALL)
+
+
 def _wildcard(pattern: str, text: str, case_sensitive: bool = True) -> bool:
     """``*`` = any run of characters (``/`` and ``:`` included), ``?`` = one character; nothing else is special."""
-    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, text, 0 if case_sensitive else re.IGNORECASE | re.DOTALL) is not None
+    return _compiled(pattern, case_sensitive).fullmatch(text) is not None
 
 
 def action_matches(pattern: str, action: str) -> bool:
