@@ -280,6 +280,62 @@ def _state_statements(names: StackNames, state_bucket: str) -> list[dict[str, An
     return out
 
 
+OPERATIONS = {
+    "up": "every statement of generate(): the create, change and delete calls of each type, reads, the stack's state",
+    "preview": "preview_policy(): reads, the stack's state read-only, its own lock, its secrets-provider key",
+    "refresh": "reads and the stack's state and lock (a subset of generate(); no create/change/delete call)",
+    "destroy": "the delete calls of each type, reads and the stack's state and lock (a subset of generate())",
+    "import": "reads and the stack's state and lock, like refresh (the imported resource's own reads are in the table)",
+}
+"""What each Pulumi operation needs of a stack's policy. One deploy role runs up, refresh, destroy and import (its
+policy is their union); pull-request previews get a separate read-only role (preview_policy)."""
+
+
+def preview_policy(names: StackNames, state_bucket: str = STATE_BUCKET_PLACEHOLDER) -> dict[str, Any]:
+    """The read-only role of ``pulumi preview``: every read of the table in the stack's region, this stack's state
+    read-only, its own lock (the diy backend locks a stack for any update operation, previews included) and the
+    stack's secrets-provider key (the program decrypts its config secrets). No create, change or delete call."""
+    table = load_table()
+    bucket = f"arn:aws:s3:::{state_bucket}"
+    own = f"{bucket}/.pulumi"
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "PulumiStateBucket",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+            "Resource": bucket,
+        },
+        {
+            "Sid": "PulumiStateOfThisStackReadOnly",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": [
+                f"{own}/stacks/{names.project}/{names.stack}.json*",
+                f"{own}/history/{names.project}/{names.stack}/*",
+                f"{own}/meta.yaml",
+            ],
+        },
+        {
+            "Sid": "PulumiLockOfThisStack",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": f"{own}/locks/organization/{names.project}/{names.stack}/*",
+        },
+        *_read_statements(table, names),
+    ]
+    if names.secrets_key_alias:
+        statements.append(
+            {
+                "Sid": "PulumiSecretsProviderKeyDecrypt",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                "Resource": f"arn:aws:kms:{names.region}:{names.account}:key/*",
+                "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": names.secrets_key_alias}},
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def trust_policy(names: StackNames, github_environment: str) -> dict[str, Any]:
     """Who may assume this stack's deploy role: jobs of one GitHub environment of one repository, nothing else.
 

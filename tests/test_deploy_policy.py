@@ -401,3 +401,23 @@ def test_every_role_carries_the_boundary_and_the_boundary_allows_what_each_role_
                     if not _allowed(boundary, action, resource, own_db if "rds!db-" in resource else {}):
                         missing.append(f"{attached.name}: {action} on {resource}")
     assert not missing, "the boundary would cut a role's own permission:\n" + "\n".join(missing)
+
+
+def test_the_preview_role_reads_and_locks_its_own_stack_and_changes_nothing() -> None:
+    """``pulumi preview`` on pull requests: reads, its own state read-only, its own lock, no create/change/delete."""
+    names = stack_names("dev", account=ACCOUNT)
+    preview = deploy_policy.preview_policy(names)
+    bucket = "arn:aws:s3:::STATE_BUCKET/.pulumi"
+    ctx = _state_ctx()
+    assert _allowed(preview, "s3:GetObject", f"{bucket}/stacks/slipway/dev.json", ctx)
+    assert not _allowed(preview, "s3:PutObject", f"{bucket}/stacks/slipway/dev.json", ctx), "no state writes"
+    assert _allowed(preview, "s3:PutObject", f"{bucket}/locks/organization/slipway/dev/1.json", ctx)
+    assert not _allowed(preview, "s3:PutObject", f"{bucket}/locks/organization/slipway/prod/1.json", ctx)
+    assert not _allowed(preview, "s3:GetObject", f"{bucket}/stacks/slipway/prod.json", ctx)
+    own = {**ctx, "aws:ResourceTag/app": "slipway", "aws:ResourceTag/stack": "dev"}
+    assert _allowed(preview, "ec2:DescribeVpcs", "*", ctx)
+    writes = {a for e in TABLE["types"].values() for p in ("create", "change", "delete") for a in phase_actions(e, p)}
+    writes -= set(TABLE["read"]["actions"])
+    allowed_writes = [a for a in sorted(writes) if _allowed(preview, a, _a(a.split(":")[0], "x/y"), own)]
+    assert not allowed_writes, allowed_writes
+    assert len(writes) > 150
