@@ -38,8 +38,6 @@ from .offline import ResourceGraph, load_config
 
 TABLE_FILE = Path(__file__).with_name("deploy_actions.json")
 GLOBAL_SERVICES = ("iam", "route53")
-ACCOUNT_WIDE_READS = ("iam:ListRoles",)
-"""Reads of a global service with no resource-level permission (the RDS provider lists roles)."""
 SERVICE_LINKED = (
     "ecs.amazonaws.com",
     "ecs.application-autoscaling.amazonaws.com",
@@ -392,8 +390,7 @@ def policy_graph(stack: str, run: Any = None) -> ResourceGraph:
 def _read_statements(table: Mapping[str, Any], names: StackNames) -> list[dict[str, Any]]:
     actions = sorted(set(table["read"]["actions"]))
     regional = [a for a in actions if a.split(":")[0] not in GLOBAL_SERVICES]
-    account_wide = [a for a in actions if a in ACCOUNT_WIDE_READS]
-    iam = [a for a in actions if a.startswith("iam:") and a not in account_wide]
+    iam = [a for a in actions if a.startswith("iam:")]
     route53 = [a for a in actions if a.startswith("route53:")]
     out: list[dict[str, Any]] = [
         {"Sid": "ReadRegional", "Effect": "Allow", "Action": regional, "Resource": "*"}
@@ -407,8 +404,6 @@ def _read_statements(table: Mapping[str, Any], names: StackNames) -> list[dict[s
     ]
     if route53:
         out.append({"Sid": "ReadDns", "Effect": "Allow", "Action": route53, "Resource": "*"})
-    if account_wide:
-        out.append({"Sid": "ListAccountWide", "Effect": "Allow", "Action": account_wide, "Resource": "*"})
     return out
 
 

@@ -90,6 +90,7 @@ PIKE_EXCLUDED = {
     ("aws_appautoscaling_target", "lambda:PutProvisionedConcurrencyConfig"): "an ECS target, not Lambda",
     ("aws_appautoscaling_target", "lambda:GetProvisionedConcurrencyConfig"): "an ECS target, not Lambda",
     ("aws_appautoscaling_target", "lambda:DeleteProvisionedConcurrencyConfig"): "an ECS target, not Lambda",
+    ("aws_db_instance", "iam:ListRoles"): "listing every role of the account is no part of our instance's calls",
     ("aws_iam_role", "iam:DeleteRolePermissionsBoundary"): "the boundary is never lifted (explicitly denied)",
 }
 DEPENDENT_EXCLUDED = {
