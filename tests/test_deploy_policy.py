@@ -444,3 +444,37 @@ def test_the_preview_role_reads_and_locks_its_own_stack_and_changes_nothing() ->
     allowed_writes = [a for a in sorted(writes) if _allowed(preview, a, _a(a.split(":")[0], "x/y"), own)]
     assert not allowed_writes, allowed_writes
     assert len(writes) > 150
+
+
+PARLIAMENT_EXPECTED = {
+    "CREDENTIALS_EXPOSURE": "ecr:GetAuthorizationToken (pulling images) and rds-db:connect (the boundary) by design",
+    "RESOURCE_STAR": "reads AWS authorizes only on * (region-scoped by condition)",
+    "PERMISSIONS_MANAGEMENT_ACTIONS": "a deploy role manages its stack's roles, key and bucket policies by design",
+    "RESOURCE_POLICY_PRIVILEGE_ESCALATION": "the stack's own log bucket's policy (its objects are not granted)",
+    "RESOURCE_MISMATCH": "parliament wants every format of an action (e.g. listener/net for an ALB); policy_sentry's"
+    " stricter per-statement check above passes",
+    "MISMATCHED_TYPE_BUT_USABLE": "iam:PermissionsBoundary is documented as an ARN compared with StringEquals",
+    "UNKNOWN_CONDITION_FOR_ACTION": "kms:ResourceAliases and rds:db-tag/* are valid per policy_sentry's newer"
+    " Service Authorization Reference; parliament 1.6.4's database predates them",
+}
+
+
+@pytest.mark.parametrize("stack_name", ["dev", "prod"])
+def test_the_generated_documents_pass_policy_sentry_and_parliament(stack_name: str) -> None:
+    """tests/test_aws_contracts.py's IAM checks on every generated document (deploy policy parts, boundary, preview
+    policy, trust): policy_sentry without exception, parliament but for the findings named above."""
+    from tests.test_aws_contracts import _parliament, policy_sentry_findings
+
+    names = stack_names(stack_name, account=ACCOUNT)
+    documents = [
+        *split(_policy(stack_name)),
+        deploy_policy.boundary_policy(names),
+        deploy_policy.preview_policy(names),
+    ]
+    problems = [f for doc in documents for f in policy_sentry_findings(doc, trust=False)]
+    problems += policy_sentry_findings(deploy_policy.trust_policy(names, stack_name), trust=True)
+    for doc in documents:
+        for finding in _parliament()(json.dumps(doc), include_community_auditors=True).findings:
+            if finding.issue not in PARLIAMENT_EXPECTED:
+                problems.append(f"parliament {finding.issue}: {finding.detail}")
+    assert not problems, "\n".join(problems)
