@@ -440,17 +440,33 @@ def _unscoped(entries: Mapping[str, Any], present: Iterable[str], names: StackNa
             if "*" in c.refs
         }
     )
-    if not actions:
-        return []
-    return [
-        {
-            "Sid": "NoResourceLevelPermissionInRegion",
-            "Effect": "Allow",
-            "Action": actions,
-            "Resource": "*",
-            "Condition": _region_condition(names),
-        }
-    ]
+    tagging = [a for a in actions if a in TAG_ACTIONS | UNTAG_ACTIONS or a.endswith(("TagResource", "UntagResource"))]
+    out = []
+    if set(actions) - set(tagging):
+        out.append(
+            {
+                "Sid": "NoResourceLevelPermissionInRegion",
+                "Effect": "Allow",
+                "Action": sorted(set(actions) - set(tagging)),
+                "Resource": "*",
+                "Condition": _region_condition(names),
+            }
+        )
+    if tagging:
+        out.append(
+            {
+                "Sid": "TagWithoutResourceLevelPermissionNeverTheStackTags",
+                "Effect": "Allow",
+                "Action": tagging,
+                "Resource": "*",
+                "Condition": {
+                    **_region_condition(names),
+                    "ForAllValues:StringNotEquals": {"aws:TagKeys": list(STACK_TAGS)},
+                    "Null": {"aws:TagKeys": "false"},
+                },
+            }
+        )
+    return out
 
 
 def _name_scoped(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
@@ -585,7 +601,7 @@ def _tag_scoped(
                             tag_at_create_arns.setdefault(svc, set()).add(arn)
                         else:
                             creates.setdefault(svc, set()).add(call.action)
-                            create_arns.setdefault(svc, set()).add(arn)
+                            create_arns.setdefault(svc, set()).add("*" if entry.get("create_on_star") else arn)
                             if not tagging:
                                 creating.setdefault(svc, set()).add(call.action)
                     elif ref.startswith("~") and tagging:
@@ -614,7 +630,7 @@ def _tag_scoped(
                     "Sid": sid + "CreateOnlyTaggedWithThisStack",
                     "Effect": "Allow",
                     "Action": sorted(creates[svc]),
-                    "Resource": sorted(create_arns[svc]),
+                    "Resource": "*" if "*" in create_arns[svc] else sorted(create_arns[svc]),
                     "Condition": {**request, "Null": {"aws:ResourceTag/stack": "true"}},
                 }
             )

@@ -263,11 +263,15 @@ def _tag_scoped_requests(resource: Resource, stack: str) -> list[tuple[str, list
 
 
 def _self_type(entry: dict[str, Any]) -> str | None:
+    """The resource type a tag-scoped entry's resource is: the one its create makes or adopts, else the one its
+    delete names first (a type created by a call with no resource-level permission)."""
     for phase in ("create", "change", "delete"):
         for call in calls(entry, phase):
             for ref in call.refs:
                 if ref.startswith(("+", "~")) and ref != "~security-group-rule":
                     return ref.lstrip("+~")
+    for call in calls(entry, "delete"):
+        return next((r for r in call.refs if r != "*"), None)
     return None
 
 

@@ -194,11 +194,22 @@ def _retaggable(policy: dict[str, Any], targets: tuple[Target, ...], caller: str
     """Targets whose tags the caller may change to its own stack's."""
     tags = {"aws:RequestTag/app": "slipway", "aws:RequestTag/stack": caller, "aws:TagKeys": ["app", "stack"]}
     actions = [a for a in _write_actions(policy) if a in deploy_policy.TAG_ACTIONS or a.endswith(":TagResource")]
+
+    def mine(t: Target) -> bool:
+        return all(ctx.get("aws:ResourceTag/stack") == caller for _, ctx in t.requests())
+
+    def same_service(a: str, t: Target) -> bool:
+        return any(arn.split(":")[2] == a.split(":")[0] for arn, _ in t.parts)
+
     return [
         t
         for t in targets
-        if any(
-            all(allowed(policy, a, arn, {"aws:RequestedRegion": REGION, **ctx, **tags}) for arn, ctx in t.requests())
+        if not mine(t)
+        and any(
+            same_service(a, t)
+            and all(
+                allowed(policy, a, arn, {"aws:RequestedRegion": REGION, **ctx, **tags}) for arn, ctx in t.requests()
+            )
             for a in actions
         )
     ]
@@ -339,7 +350,8 @@ def _escalations(caller: str, other: str) -> list[str]:
             {"iam:PermissionsBoundary": boundary_arn(other_names)},
         ):
             found.append(f"{p.name} creates a role under {other}'s boundary")
-        for target in _targets(other):
+        sensitive = [t for t in _targets(other) if any(w in t.label for w in ("secret", "state", "key"))]
+        for target in sensitive:
             for action in (
                 "secretsmanager:GetSecretValue",
                 "kms:Decrypt",
@@ -347,9 +359,7 @@ def _escalations(caller: str, other: str) -> list[str]:
                 "s3:PutObject",
                 "s3:DeleteObject",
             ):
-                if all(p.may(action, arn, ctx) for arn, ctx in target.requests()) and (
-                    "secret" in target.label or "state" in target.label or "key" in target.label
-                ):
+                if all(p.may(action, arn, ctx) for arn, ctx in target.requests()):
                     found.append(f"{p.name}: {action} on {target.label}")
         other_secret = _a("secretsmanager", f"secret:{other_names.prefix}-app-secrets-AbCdEf")
         if p.may("secretsmanager:GetSecretValue", other_secret, {}):
