@@ -120,6 +120,9 @@ class MigrationTask(pulumi.ComponentResource):
             volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=TMP_VOLUME)],
             container_definitions=container_definitions(spec),
             tags=tags,
+            # the deploy role cannot deregister: ecs:DeregisterTaskDefinition has no resource-level permission, so
+            # allowing it would let one stack's role deregister every stack's revisions (slipway/deploy_actions.json)
+            skip_destroy=True,
             opts=child,
         )
         self.gate = MigrationGate(

@@ -313,6 +313,9 @@ class WebService(pulumi.ComponentResource):
             volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=TMP_VOLUME)],
             container_definitions=container_definitions(spec),
             tags=self._tags,
+            # the deploy role cannot deregister: ecs:DeregisterTaskDefinition has no resource-level permission, so
+            # allowing it would let one stack's role deregister every stack's revisions (slipway/deploy_actions.json)
+            skip_destroy=True,
             opts=self._child,
         )
 
@@ -376,6 +379,7 @@ class WebService(pulumi.ComponentResource):
             resource_id=pulumi.Output.concat("service/", args.cluster_name, "/", service.name),
             min_capacity=args.min_tasks,
             max_capacity=args.max_tasks,
+            tags=self._tags,
             opts=child,
         )
         metric_args = aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs

