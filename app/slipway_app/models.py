@@ -59,4 +59,23 @@ class Note(Base):
         DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow, server_default=func.now()
     )
     # The Idempotency-Key of the POST that created the note (NULL without one); unique where set (migration 0002).
+    # Superseded by idempotency_keys (0003), still written so that a previous version serving during a rollout keeps
+    # arbitrating on its unique index.
     idempotency_key: Mapped[str | None] = mapped_column(String(IDEMPOTENCY_KEY_MAX), nullable=True)
+
+
+class IdempotencyKey(Base):
+    """An ``Idempotency-Key`` and what its first request was and got (migration 0003); kept after its note is gone.
+
+    ``fingerprint`` is the SHA-256 of the request (:func:`slipway_app.store.request_fingerprint`); ``note_id`` and
+    ``created_at`` are the note the 201 answered with (its title and body are the request's own).
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(IDEMPOTENCY_KEY_MAX), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    note_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
+    )

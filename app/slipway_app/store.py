@@ -3,8 +3,8 @@
 The request path on PostgreSQL is one statement per request on a pooled autocommit connection
 (:class:`slipway_app.pgpool.ConnectionPool`): no ORM unit of work, no session, no thread hand-off. SQL that
 PostgreSQL can do in one round trip is done in one (``INSERT ... RETURNING``, ``UPDATE ... RETURNING``). The ORM
-models (``models.py``) still own the schema, the migrations and the SQLite path; ``test_app_store.py`` checks both
-stores behave the same.
+models (``models.py``) still own the schema, the migrations and the SQLite path; the API tests run on both
+backends (the ``db_url`` fixture), so both stores are held to the same answers.
 
 Readiness (:meth:`NoteStore.schema_revisions`) has its own connection per worker on PostgreSQL, so a busy request
 pool never makes a task look unready, and costs one round trip (``SELECT version_num FROM alembic_version``).
@@ -13,6 +13,7 @@ pool never makes a task look unready, and costs one round trip (``SELECT version
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from sqlalchemy import Engine, Table, delete, insert, select, update
 from sqlalchemy.engine import URL
 
 from .dberrors import OutageLog
-from .models import Note, utcnow
+from .models import IdempotencyKey, Note, utcnow
 from .pgpool import ConnectionPool
 
 log = logging.getLogger(__name__)
@@ -36,14 +37,22 @@ COLUMNS = ("id", "title", "body", "created_at", "updated_at")
 _SELECT = "SELECT id, title, body, created_at, updated_at FROM notes"
 
 SQL_GET = f"{_SELECT} WHERE id = %s"
-SQL_GET_BY_KEY = "SELECT id, title, body, created_at, updated_at FROM notes WHERE idempotency_key = %s"
-# ON CONFLICT ... DO NOTHING: a retried POST with the same Idempotency-Key inserts nothing; a concurrent duplicate
-# waits for the first one's commit, then inserts nothing either (the unique index arbitrates).
-SQL_INSERT = (
-    "INSERT INTO notes (title, body, idempotency_key) VALUES (%s, %s, %s) "
-    "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING "
+SQL_INSERT = "INSERT INTO notes (title, body) VALUES (%s, %s) RETURNING id, title, body, created_at, updated_at"
+# With an Idempotency-Key, one statement: the key row (fingerprint of the request, the note's id drawn from the
+# notes sequence) is inserted first, ON CONFLICT DO NOTHING, and the note only when the key row was. A retry inserts
+# nothing; a concurrent duplicate waits for the first one's commit, then inserts nothing either (the primary key
+# arbitrates). The note's created_at/updated_at are the key row's now(): the stored answer is the note as created.
+# notes.idempotency_key is still written for a previous version serving during a rollout (migration 0003).
+SQL_INSERT_KEYED = (
+    "WITH k AS ("
+    "INSERT INTO idempotency_keys (key, fingerprint, note_id) "
+    "VALUES (%(key)s, %(fingerprint)s, nextval(pg_get_serial_sequence('notes', 'id'))) "
+    "ON CONFLICT (key) DO NOTHING RETURNING note_id, created_at) "
+    "INSERT INTO notes (id, title, body, idempotency_key, created_at, updated_at) "
+    "SELECT note_id, %(title)s, %(body)s, %(key)s, created_at, created_at FROM k "
     "RETURNING id, title, body, created_at, updated_at"
 )
+SQL_GET_KEY = "SELECT fingerprint, note_id, created_at FROM idempotency_keys WHERE key = %s"
 SQL_LIST = f"{_SELECT} ORDER BY id LIMIT %s OFFSET %s"
 SQL_LIST_AFTER = f"{_SELECT} WHERE id > %s ORDER BY id LIMIT %s OFFSET %s"
 SQL_REPLACE = (
@@ -59,7 +68,24 @@ SQL_REVISIONS = "SELECT version_num FROM alembic_version"
 
 
 class IdempotencyKeyReusedError(Exception):
-    """The ``Idempotency-Key`` already created a note with different content (a client bug, not a retry)."""
+    """The ``Idempotency-Key`` was already used for a different request (a client bug, not a retry)."""
+
+
+def request_fingerprint(title: str, body: str) -> str:
+    """SHA-256 (hex) of a ``POST /api/notes`` request's payload after validation (NUL cannot occur in either)."""
+    return hashlib.sha256(b"POST /api/notes\n" + title.encode() + b"\x00" + body.encode()).hexdigest()
+
+
+def _replay(found: tuple[Any, ...] | Any, title: str, body: str) -> Row:
+    """The original 201's note for a stored key ``(fingerprint, note_id, created_at)``, or 422 for another request.
+
+    The note as it was created: its title and body are this request's (the fingerprints match), its timestamps
+    the key row's. What happened to the note since (edited, deleted) does not change the answer.
+    """
+    fingerprint, note_id, created_at = found
+    if fingerprint != request_fingerprint(title, body):
+        raise IdempotencyKeyReusedError
+    return {"id": note_id, "title": title, "body": body, "created_at": created_at, "updated_at": created_at}
 
 
 def _row(values: tuple[Any, ...] | Any) -> Row:
@@ -86,7 +112,10 @@ class NoteStore(ABC):
 
     @abstractmethod
     async def create(self, title: str, body: str, key: str | None) -> tuple[Row, bool]:
-        """``(note, created)``; with a ``key`` already used, the note it created and ``False``."""
+        """``(note, created)``; with a ``key`` already used by the same request, its original note and ``False``.
+
+        Raises :class:`IdempotencyKeyReusedError` when the key was used by a different request.
+        """
 
     @abstractmethod
     async def page(self, limit: int, offset: int, after: int | None) -> list[Row]:
@@ -107,12 +136,6 @@ class NoteStore(ABC):
     @abstractmethod
     async def schema_revisions(self) -> set[str]:
         """The Alembic revision(s) in the database (empty if never migrated); bounded by the readiness timeout."""
-
-
-def _check_key_reuse(row: Row, title: str, body: str) -> Row:
-    if row["title"] != title or row["body"] != body:
-        raise IdempotencyKeyReusedError
-    return row
 
 
 class PgNoteStore(NoteStore):
@@ -169,16 +192,21 @@ class PgNoteStore(NoteStore):
         return await self._one(SQL_GET, (note_id,))
 
     async def create(self, title: str, body: str, key: str | None) -> tuple[Row, bool]:  # noqa: D102
+        if key is None:
+            row = await self._one(SQL_INSERT, (title, body))
+            assert row is not None  # noqa: S101  # INSERT ... RETURNING always returns the row
+            return row, True
+        params = {"key": key, "fingerprint": request_fingerprint(title, body), "title": title, "body": body}
         async with self.pool.connection() as conn:
-            cur = await conn.execute(SQL_INSERT, (title, body, key))
+            cur = await conn.execute(SQL_INSERT_KEYED, params)
             values = await cur.fetchone()
             if values is not None:
                 return _row(values), True
-            cur = await conn.execute(SQL_GET_BY_KEY, (key,))
-            values = await cur.fetchone()
-        if values is None:  # the note it created was deleted since: the key is spent, nothing to replay
-            raise IdempotencyKeyReusedError
-        return _check_key_reuse(_row(values), title, body), False
+            cur = await conn.execute(SQL_GET_KEY, (key,))
+            found = await cur.fetchone()
+        if found is None:  # pragma: no cover  # key rows are never deleted
+            raise RuntimeError("Idempotency-Key row vanished")
+        return _replay(found, title, body), False
 
     async def page(self, limit: int, offset: int, after: int | None) -> list[Row]:  # noqa: D102
         async with self.pool.connection() as conn:
@@ -236,6 +264,7 @@ class SqliteNoteStore(NoteStore):
         self.outage = OutageLog()
         self.engine = engine
         self.table: Table = Note.__table__  # type: ignore[assignment]
+        self.keys: Table = IdempotencyKey.__table__  # type: ignore[assignment]
         self._returning = [self.table.c[name] for name in COLUMNS]
 
     async def open(self) -> None:  # noqa: D102
@@ -259,16 +288,28 @@ class SqliteNoteStore(NoteStore):
 
     def _create(self, title: str, body: str, key: str | None) -> tuple[Row, bool]:
         now = utcnow()
+        keys = self.keys.c
         with self.engine.begin() as conn:
             if key is not None:
-                found = conn.execute(select(*self._returning).where(self.table.c.idempotency_key == key)).first()
+                found = conn.execute(
+                    select(keys.fingerprint, keys.note_id, keys.created_at).where(keys.key == key)
+                ).first()
                 if found is not None:
-                    return _check_key_reuse(_row(found), title, body), False
+                    return _replay(tuple(found), title, body), False
             values = conn.execute(
                 insert(self.table)
                 .values(title=title, body=body, idempotency_key=key, created_at=now, updated_at=now)
                 .returning(*self._returning)
             ).one()
+            if key is not None:
+                conn.execute(
+                    insert(self.keys).values(
+                        key=key,
+                        fingerprint=request_fingerprint(title, body),
+                        note_id=values[0],
+                        created_at=now,
+                    )
+                )
         return _row(values), True
 
     async def create(self, title: str, body: str, key: str | None) -> tuple[Row, bool]:  # noqa: D102

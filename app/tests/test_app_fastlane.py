@@ -73,7 +73,7 @@ _TIMESTAMP = re.compile(rb'"(created_at|updated_at)":"[^"]*"')
 def _reset(url: URL) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE notes RESTART IDENTITY"))
+        conn.execute(text("TRUNCATE notes, idempotency_keys RESTART IDENTITY"))
     engine.dispose()
 
 
