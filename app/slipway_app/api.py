@@ -58,8 +58,8 @@ def _canonical_id(value: object) -> object:
 
 NoteId = Annotated[
     int,
-    BeforeValidator(_canonical_id),
     Path(ge=1, le=INT32_MAX, description="note id (1..2147483647), a plain decimal"),
+    BeforeValidator(_canonical_id),
 ]
 JSON_TYPES = ("application/json",)
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -186,13 +186,10 @@ _SF_STRING = re.compile(r'"((?:[\x21\x23-\x5b\x5d-\x7e]|\\["\\])+)"')
 _SF_ESCAPE = re.compile(r'\\(["\\])')
 
 
-def _schema_ref(model: type[BaseModel]) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
-
-
 def _json_body(model: type[BaseModel]) -> dict[str, Any]:
-    """The ``requestBody`` of an endpoint that parses its body by hand (:func:`_parse_body`)."""
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": _schema_ref(model)}}}}
+    """The ``requestBody`` of an endpoint that parses its body by hand (:func:`_parse_body`): the model's schema."""
+    schema = model.model_json_schema()
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def _note_link(operation_id: str) -> dict[str, Any]:
