@@ -252,6 +252,18 @@ def _key_error(msg: str, kind: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ["header", "Idempotency-Key"], "msg": msg, "type": kind}])
 
 
+def parse_idempotency_key(value: str) -> str | None:
+    """The key a header value names (``"k"``, the draft's sf-string form, is ``k``), or None if it is malformed.
+
+    Every value the OpenAPI pattern accepts is a key: one that merely looks quoted (``"a\\b"``, not a valid
+    sf-string) is taken literally.
+    """
+    if not _IDEMPOTENCY_KEY.fullmatch(value):
+        return None
+    quoted = _SF_STRING.fullmatch(value)
+    return _SF_ESCAPE.sub(r"\1", quoted.group(1)) if quoted else value
+
+
 def idempotency_key(request: Request) -> str | None:
     """The request's ``Idempotency-Key``, unquoted (``"k"`` is ``k``); 422 for two header lines or a bad value."""
     values = request.headers.getlist("idempotency-key")
@@ -259,11 +271,10 @@ def idempotency_key(request: Request) -> str | None:
         return None
     if len(values) > 1:
         raise _key_error("send one Idempotency-Key header, not several", "too_many_values")
-    key = values[0]
-    if not _IDEMPOTENCY_KEY.fullmatch(key):
+    key = parse_idempotency_key(values[0])
+    if key is None:
         raise _key_error("1..255 visible ASCII characters (no spaces), e.g. a UUID", "string_pattern_mismatch")
-    quoted = _SF_STRING.fullmatch(key)
-    return _SF_ESCAPE.sub(r"\1", quoted.group(1)) if quoted else key
+    return key
 
 
 @notes.post(

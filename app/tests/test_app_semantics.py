@@ -214,7 +214,7 @@ def test_a_database_one_revision_behind_is_a_503_for_keyed_posts(pg_databases: A
         assert client.get("/readyz").status_code == 503
 
 
-# -- 6. PUT/PATCH bodies parse as POST's --------------------------------------------------------------------------------
+# -- 6. PUT/PATCH bodies parse as POST's ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("raw", [b"{bad json", b"\xff\xfe{}", b"", b"[]", b'{"title": null}'])
