@@ -324,7 +324,9 @@ def test_database_restart_under_write_load_loses_nothing_and_recovers_fast(own_p
     logs = served.logs(since=mark)
     errors = [line for line in logs if line["level"] == "ERROR" and line["logger"] == "slipway_app.database"]
     kinds = {line["error_kind"] for line in errors}
-    assert kinds and kinds <= {"admin_shutdown", "connection_refused", "connection_lost", "starting_up"}, kinds
+    assert kinds and kinds <= {"admin_shutdown", "connection_refused", "connection_lost", "starting_up"}, [
+        (line["error_kind"], line.get("error")) for line in errors
+    ]
     assert len(errors) <= 4 * len(kinds) * 2, f"{len(errors)} ERROR lines for {ledger.statuses.get(503)} 503s"
     recoveries = [line for line in logs if line["message"] == "database recovered"]
     assert recoveries and all(line["failed_requests"] for line in recoveries)
