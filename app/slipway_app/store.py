@@ -1,10 +1,14 @@
-"""Notes storage behind the async endpoints: PostgreSQL through psycopg 3 (async, core SQL), SQLite through SQLAlchemy.
+"""Notes storage behind the async endpoints: one set of SQL statements, run by PostgreSQL and by SQLite.
 
-The request path on PostgreSQL is one statement per request on a pooled autocommit connection
-(:class:`slipway_app.pgpool.ConnectionPool`): no ORM unit of work, no session, no thread hand-off. SQL that
-PostgreSQL can do in one round trip is done in one (``INSERT ... RETURNING``, ``UPDATE ... RETURNING``). The ORM
-models (``models.py``) still own the schema, the migrations and the SQLite path; the API tests run on both
-backends (the ``db_url`` fixture), so both stores are held to the same answers.
+Each statement is written once, below, with named parameters (``%(name)s``, psycopg's style; SQLite gets the same
+text with ``:name``, :func:`sqlite_sql`), in SQL both databases run the same way (``RETURNING``, ``ON CONFLICT ...
+DO NOTHING``, ``CURRENT_TIMESTAMP``, ``COALESCE``, ``LIMIT``/``OFFSET``). The two stores differ only in how they
+reach the database: PostgreSQL through psycopg 3 on a pooled autocommit connection
+(:class:`slipway_app.pgpool.ConnectionPool`: one statement per request, no ORM unit of work, no thread hand-off),
+SQLite through SQLAlchemy's connection in a worker thread. The ORM models (``models.py``) own the schema and the
+migrations; the API tests run on both backends (the ``db_url`` fixture).
+
+SQLite compares ``=`` case-sensitively (``BINARY``) as PostgreSQL does; no statement uses ``LIKE``.
 
 Readiness (:meth:`NoteStore.schema_revisions`) has its own connection per worker on PostgreSQL, so a busy request
 pool never makes a task look unready, and costs one round trip (``SELECT version_num FROM alembic_version``).
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
@@ -23,48 +28,57 @@ import anyio.to_thread
 import psycopg
 from psycopg import AsyncConnection
 from psycopg import errors as pg_errors
-from sqlalchemy import Engine, Table, delete, insert, select, update
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError as SAOperationalError
 
 from .dberrors import OutageLog
-from .models import IdempotencyKey, Note, utcnow
 from .pgpool import ConnectionPool
 
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 COLUMNS = ("id", "title", "body", "created_at", "updated_at")
-_SELECT = "SELECT id, title, body, created_at, updated_at FROM notes"
 
-SQL_GET = f"{_SELECT} WHERE id = %s"
-SQL_INSERT = "INSERT INTO notes (title, body) VALUES (%s, %s) RETURNING id, title, body, created_at, updated_at"
-# With an Idempotency-Key, one statement: the key row (fingerprint of the request, the note's id drawn from the
-# notes sequence) is inserted first, ON CONFLICT DO NOTHING, and the note only when the key row was. A retry inserts
-# nothing; a concurrent duplicate waits for the first one's commit, then inserts nothing either (the primary key
-# arbitrates). The note's created_at/updated_at are the key row's now(): the stored answer is the note as created.
-# notes.idempotency_key is still written for a previous version serving during a rollout (migration 0003).
-SQL_INSERT_KEYED = (
-    "WITH k AS ("
-    "INSERT INTO idempotency_keys (key, fingerprint, note_id) "
-    "VALUES (%(key)s, %(fingerprint)s, nextval(pg_get_serial_sequence('notes', 'id'))) "
-    "ON CONFLICT (key) DO NOTHING RETURNING note_id, created_at) "
-    "INSERT INTO notes (id, title, body, idempotency_key, created_at, updated_at) "
-    "SELECT note_id, %(title)s, %(body)s, %(key)s, created_at, created_at FROM k "
+SQL_GET = "SELECT id, title, body, created_at, updated_at FROM notes WHERE id = %(id)s"
+# notes.idempotency_key (0002) is still written, for a previous version serving during a rollout (it arbitrates on
+# that column's unique index); NULL without a key, and NULLs never conflict.
+SQL_INSERT = (
+    "INSERT INTO notes (title, body, idempotency_key) VALUES (%(title)s, %(body)s, %(key)s) "
+    "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING "
     "RETURNING id, title, body, created_at, updated_at"
 )
-SQL_GET_KEY = "SELECT fingerprint, note_id, created_at FROM idempotency_keys WHERE key = %s"
-SQL_LIST = f"{_SELECT} ORDER BY id LIMIT %s OFFSET %s"
-SQL_LIST_AFTER = f"{_SELECT} WHERE id > %s ORDER BY id LIMIT %s OFFSET %s"
+# The key, the request's fingerprint and the answer (the note's id and creation time), in the transaction that
+# created the note; a key already stored (its note since deleted, or a concurrent twin committed first) inserts
+# nothing and the transaction is rolled back.
+SQL_CLAIM_KEY = (
+    "INSERT INTO idempotency_keys (key, fingerprint, note_id, created_at) "
+    "VALUES (%(key)s, %(fingerprint)s, %(note_id)s, %(created_at)s) ON CONFLICT (key) DO NOTHING RETURNING key"
+)
+SQL_GET_KEY = "SELECT fingerprint, note_id, created_at FROM idempotency_keys WHERE key = %(key)s"
+# A key a previous version stored on its note only (during a rollout, after the migration copied the others).
+SQL_GET_LEGACY_KEY = "SELECT id, title, body, created_at, updated_at FROM notes WHERE idempotency_key = %(key)s"
+SQL_LIST = (
+    "SELECT id, title, body, created_at, updated_at FROM notes WHERE id > %(after)s "
+    "ORDER BY id LIMIT %(limit)s OFFSET %(offset)s"
+)
 SQL_REPLACE = (
-    "UPDATE notes SET title = %s, body = %s, updated_at = now() WHERE id = %s "
-    "RETURNING id, title, body, created_at, updated_at"
+    "UPDATE notes SET title = %(title)s, body = %(body)s, updated_at = CURRENT_TIMESTAMP "
+    "WHERE id = %(id)s RETURNING id, title, body, created_at, updated_at"
 )
 SQL_PATCH = (
-    "UPDATE notes SET title = COALESCE(%s, title), body = COALESCE(%s, body), updated_at = now() WHERE id = %s "
-    "RETURNING id, title, body, created_at, updated_at"
+    "UPDATE notes SET title = COALESCE(%(title)s, title), body = COALESCE(%(body)s, body), "
+    "updated_at = CURRENT_TIMESTAMP WHERE id = %(id)s RETURNING id, title, body, created_at, updated_at"
 )
-SQL_DELETE = "DELETE FROM notes WHERE id = %s"
+SQL_DELETE = "DELETE FROM notes WHERE id = %(id)s RETURNING id"
 SQL_REVISIONS = "SELECT version_num FROM alembic_version"
+
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+def sqlite_sql(sql: str) -> str:
+    """The same statement in the sqlite3 module's named-parameter style (``:name``)."""
+    return _NAMED.sub(r":\1", sql)
 
 
 class IdempotencyKeyReusedError(Exception):
@@ -88,8 +102,32 @@ def _replay(found: tuple[Any, ...] | Any, title: str, body: str) -> Row:
     return {"id": note_id, "title": title, "body": body, "created_at": created_at, "updated_at": created_at}
 
 
+def _legacy_replay(row: Row | None, title: str, body: str) -> Row:
+    """A key only a previous version stored (on its note): replay the note if it is this request's, else 422."""
+    if row is None or row["title"] != title or row["body"] != body:
+        raise IdempotencyKeyReusedError
+    return row
+
+
 def _row(values: tuple[Any, ...] | Any) -> Row:
     return dict(zip(COLUMNS, values, strict=True))
+
+
+def _insert_params(title: str, body: str, key: str | None) -> dict[str, Any]:
+    return {"title": title, "body": body, "key": key}
+
+
+def _claim_params(note: Row, title: str, body: str, key: str) -> dict[str, Any]:
+    return {
+        "key": key,
+        "fingerprint": request_fingerprint(title, body),
+        "note_id": note["id"],
+        "created_at": note["created_at"],
+    }
+
+
+class _KeyTakenError(Exception):
+    """Rolls back a keyed create whose key was already stored."""
 
 
 class NoteStore(ABC):
@@ -182,50 +220,57 @@ class PgNoteStore(NoteStore):
             await self._probe.close()
             self._probe = None
 
-    async def _one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
+    async def _one(self, sql: str, params: dict[str, Any]) -> Row | None:
         async with self.pool.connection() as conn:
             cur = await conn.execute(sql, params)
             values = await cur.fetchone()
         return _row(values) if values is not None else None
 
     async def get(self, note_id: int) -> Row | None:  # noqa: D102
-        return await self._one(SQL_GET, (note_id,))
+        return await self._one(SQL_GET, {"id": note_id})
 
     async def create(self, title: str, body: str, key: str | None) -> tuple[Row, bool]:  # noqa: D102
-        if key is None:
-            row = await self._one(SQL_INSERT, (title, body))
-            assert row is not None  # noqa: S101  # INSERT ... RETURNING always returns the row
+        if key is None:  # one statement, autocommit
+            row = await self._one(SQL_INSERT, _insert_params(title, body, None))
+            assert row is not None  # noqa: S101  # without a key nothing conflicts: RETURNING returns the row
             return row, True
-        params = {"key": key, "fingerprint": request_fingerprint(title, body), "title": title, "body": body}
         async with self.pool.connection() as conn:
-            cur = await conn.execute(SQL_INSERT_KEYED, params)
-            values = await cur.fetchone()
-            if values is not None:
-                return _row(values), True
-            cur = await conn.execute(SQL_GET_KEY, (key,))
+            try:
+                async with conn.transaction():
+                    cur = await conn.execute(SQL_INSERT, _insert_params(title, body, key))
+                    values = await cur.fetchone()
+                    if values is None:
+                        raise _KeyTakenError
+                    note = _row(values)
+                    cur = await conn.execute(SQL_CLAIM_KEY, _claim_params(note, title, body, key))
+                    if await cur.fetchone() is None:
+                        raise _KeyTakenError
+                    return note, True
+            except _KeyTakenError:
+                pass
+            cur = await conn.execute(SQL_GET_KEY, {"key": key})
             found = await cur.fetchone()
-        if found is None:  # pragma: no cover  # key rows are never deleted
-            raise RuntimeError("Idempotency-Key row vanished")
-        return _replay(found, title, body), False
+            if found is not None:
+                return _replay(found, title, body), False
+            cur = await conn.execute(SQL_GET_LEGACY_KEY, {"key": key})
+            legacy = await cur.fetchone()
+        return _legacy_replay(_row(legacy) if legacy else None, title, body), False
 
     async def page(self, limit: int, offset: int, after: int | None) -> list[Row]:  # noqa: D102
         async with self.pool.connection() as conn:
-            if after is None:
-                cur = await conn.execute(SQL_LIST, (limit, offset))
-            else:
-                cur = await conn.execute(SQL_LIST_AFTER, (after, limit, offset))
+            cur = await conn.execute(SQL_LIST, {"after": after or 0, "limit": limit, "offset": offset})
             return [_row(values) for values in await cur.fetchall()]
 
     async def replace(self, note_id: int, title: str, body: str) -> Row | None:  # noqa: D102
-        return await self._one(SQL_REPLACE, (title, body, note_id))
+        return await self._one(SQL_REPLACE, {"title": title, "body": body, "id": note_id})
 
     async def patch(self, note_id: int, title: str | None, body: str | None) -> Row | None:  # noqa: D102
-        return await self._one(SQL_PATCH, (title, body, note_id))
+        return await self._one(SQL_PATCH, {"title": title, "body": body, "id": note_id})
 
     async def delete(self, note_id: int) -> bool:  # noqa: D102
         async with self.pool.connection() as conn:
-            cur = await conn.execute(SQL_DELETE, (note_id,))
-            return cur.rowcount > 0
+            cur = await conn.execute(SQL_DELETE, {"id": note_id})
+            return await cur.fetchone() is not None
 
     async def schema_revisions(self) -> set[str]:
         """One round trip on the worker's own readiness connection (reconnected after any failure).
@@ -258,14 +303,11 @@ class PgNoteStore(NoteStore):
 
 
 class SqliteNoteStore(NoteStore):
-    """The embedded SQLite database: SQLAlchemy Core on the sync engine, each call in a worker thread."""
+    """The embedded SQLite database: the same statements through SQLAlchemy's connection, in a worker thread."""
 
     def __init__(self, engine: Engine) -> None:
         self.outage = OutageLog()
         self.engine = engine
-        self.table: Table = Note.__table__  # type: ignore[assignment]
-        self.keys: Table = IdempotencyKey.__table__  # type: ignore[assignment]
-        self._returning = [self.table.c[name] for name in COLUMNS]
 
     async def open(self) -> None:  # noqa: D102
         return None
@@ -278,82 +320,77 @@ class SqliteNoteStore(NoteStore):
         self.outage.success()
         return result
 
-    def _get(self, note_id: int) -> Row | None:
+    @staticmethod
+    def _first(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
+        return conn.exec_driver_sql(sqlite_sql(sql), params).first()
+
+    def _write(self, sql: str, params: dict[str, Any]) -> Row | None:
+        with self.engine.begin() as conn:
+            values = self._first(conn, sql, params)
+        return _row(values) if values is not None else None
+
+    def _read(self, sql: str, params: dict[str, Any]) -> Row | None:
         with self.engine.connect() as conn:
-            values = conn.execute(select(*self._returning).where(self.table.c.id == note_id)).first()
+            values = self._first(conn, sql, params)
         return _row(values) if values is not None else None
 
     async def get(self, note_id: int) -> Row | None:  # noqa: D102
-        return await self._run(self._get, note_id)
+        return await self._run(self._read, SQL_GET, {"id": note_id})
 
     def _create(self, title: str, body: str, key: str | None) -> tuple[Row, bool]:
-        now = utcnow()
-        keys = self.keys.c
-        with self.engine.begin() as conn:
-            if key is not None:
-                found = conn.execute(
-                    select(keys.fingerprint, keys.note_id, keys.created_at).where(keys.key == key)
-                ).first()
-                if found is not None:
-                    return _replay(tuple(found), title, body), False
-            values = conn.execute(
-                insert(self.table)
-                .values(title=title, body=body, idempotency_key=key, created_at=now, updated_at=now)
-                .returning(*self._returning)
-            ).one()
-            if key is not None:
-                conn.execute(
-                    insert(self.keys).values(
-                        key=key,
-                        fingerprint=request_fingerprint(title, body),
-                        note_id=values[0],
-                        created_at=now,
-                    )
-                )
-        return _row(values), True
+        try:
+            with self.engine.begin() as conn:
+                values = self._first(conn, SQL_INSERT, _insert_params(title, body, key))
+                if values is None:
+                    raise _KeyTakenError
+                note = _row(values)
+                if key is not None and self._first(conn, SQL_CLAIM_KEY, _claim_params(note, title, body, key)) is None:
+                    raise _KeyTakenError
+                return note, True
+        except _KeyTakenError:
+            pass
+        assert key is not None  # noqa: S101  # without a key nothing conflicts
+        found = self._read_raw(SQL_GET_KEY, {"key": key})
+        if found is not None:
+            return _replay(tuple(found), title, body), False
+        return _legacy_replay(self._read(SQL_GET_LEGACY_KEY, {"key": key}), title, body), False
+
+    def _read_raw(self, sql: str, params: dict[str, Any]) -> Any:
+        with self.engine.connect() as conn:
+            return self._first(conn, sql, params)
 
     async def create(self, title: str, body: str, key: str | None) -> tuple[Row, bool]:  # noqa: D102
         return await self._run(self._create, title, body, key)
 
     def _page(self, limit: int, offset: int, after: int | None) -> list[Row]:
-        query = select(*self._returning).order_by(self.table.c.id).limit(limit).offset(offset)
-        if after is not None:
-            query = query.where(self.table.c.id > after)
+        params = {"after": after or 0, "limit": limit, "offset": offset}
         with self.engine.connect() as conn:
-            return [_row(values) for values in conn.execute(query)]
+            return [_row(values) for values in conn.exec_driver_sql(sqlite_sql(SQL_LIST), params)]
 
     async def page(self, limit: int, offset: int, after: int | None) -> list[Row]:  # noqa: D102
         return await self._run(self._page, limit, offset, after)
 
-    def _update(self, note_id: int, fields: dict[str, str]) -> Row | None:
-        with self.engine.begin() as conn:
-            values = conn.execute(
-                update(self.table)
-                .where(self.table.c.id == note_id)
-                .values(**fields, updated_at=utcnow())
-                .returning(*self._returning)
-            ).first()
-        return _row(values) if values is not None else None
-
     async def replace(self, note_id: int, title: str, body: str) -> Row | None:  # noqa: D102
-        return await self._run(self._update, note_id, {"title": title, "body": body})
+        return await self._run(self._write, SQL_REPLACE, {"title": title, "body": body, "id": note_id})
 
     async def patch(self, note_id: int, title: str | None, body: str | None) -> Row | None:  # noqa: D102
-        fields = {k: v for k, v in (("title", title), ("body", body)) if v is not None}
-        return await self._run(self._update, note_id, fields)
+        return await self._run(self._write, SQL_PATCH, {"title": title, "body": body, "id": note_id})
 
     def _delete(self, note_id: int) -> bool:
         with self.engine.begin() as conn:
-            return conn.execute(delete(self.table).where(self.table.c.id == note_id)).rowcount > 0
+            return self._first(conn, SQL_DELETE, {"id": note_id}) is not None
 
     async def delete(self, note_id: int) -> bool:  # noqa: D102
         return await self._run(self._delete, note_id)
 
     def _revisions(self) -> set[str]:
-        from .migrate import current_revisions
-
         with self.engine.connect() as conn:
-            return current_revisions(conn)
+            try:
+                return {str(row[0]) for row in conn.exec_driver_sql(SQL_REVISIONS)}
+            except SAOperationalError as exc:
+                if "no such table" in str(exc.orig):
+                    return set()  # never migrated
+                raise
 
     async def schema_revisions(self) -> set[str]:  # noqa: D102
         return await self._run(self._revisions)

@@ -265,3 +265,32 @@ def test_openapi_documents_every_answer(client: TestClient) -> None:
     assert set(created["links"]) == {"GetNote", "ReplaceNote", "UpdateNote", "DeleteNote"}
     note_id = doc["paths"]["/api/notes/{note_id}"]["get"]["parameters"][0]
     assert note_id["schema"]["minimum"] == 1 and note_id["schema"]["maximum"] == 2**31 - 1
+
+
+# -- 8. one storage layer -------------------------------------------------------------------------------------------
+
+
+def test_sqlite_runs_the_statements_postgresql_runs(sqlite_url: URL, client_for: Any) -> None:
+    """Every statement the SQLite store sends is one of ``store.py``'s SQL constants (the PostgreSQL store's too)."""
+    from slipway_app import store
+    from sqlalchemy import event
+
+    client = client_for(make_settings(sqlite_url))
+    engine = client.app.state.store.engine
+    statements = {store.sqlite_sql(value) for name, value in vars(store).items() if name.startswith("SQL_")}
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_: sent.append(sql))
+    note = _post(client, {"title": "t"}, "k-1").json()
+    assert _post(client, {"title": "t"}, "k-1").headers["idempotent-replayed"] == "true"
+    assert _post(client, {"title": "other"}, "k-1").status_code == 422
+    assert _post(client, {"title": "t"}, "K-1").headers.get("idempotent-replayed") is None  # keys are case-sensitive
+    assert _post(client, {"title": "t"}, "k_1").headers.get("idempotent-replayed") is None  # no wildcards
+    client.get(f"/api/notes/{note['id']}")
+    client.get("/api/notes", params={"after": 0, "limit": 2})
+    client.put(f"/api/notes/{note['id']}", json={"title": "r"})
+    client.patch(f"/api/notes/{note['id']}", json={"body": "p"})
+    client.delete(f"/api/notes/{note['id']}")
+    client.get("/readyz")
+    executed = {sql for sql in sent if not sql.startswith(("PRAGMA", "BEGIN", "COMMIT", "ROLLBACK"))}
+    assert executed and executed <= statements, executed - statements
+    assert len(executed) >= 9
