@@ -17,7 +17,6 @@ pool never makes a task look unready, and costs one round trip (``SELECT version
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import re
 from abc import ABC, abstractmethod
@@ -41,23 +40,22 @@ Row = dict[str, Any]
 COLUMNS = ("id", "title", "body", "created_at", "updated_at")
 
 SQL_GET = "SELECT id, title, body, created_at, updated_at FROM notes WHERE id = %(id)s"
-# notes.idempotency_key (0002) is still written, for a previous version serving during a rollout (it arbitrates on
-# that column's unique index); NULL without a key, and NULLs never conflict.
 SQL_INSERT = (
-    "INSERT INTO notes (title, body, idempotency_key) VALUES (%(title)s, %(body)s, %(key)s) "
+    "INSERT INTO notes (title, body) VALUES (%(title)s, %(body)s) RETURNING id, title, body, created_at, updated_at"
+)
+# With an Idempotency-Key, still one autocommit statement: the note is inserted only if the key is new (not in
+# idempotency_keys, which outlives notes, and not on a note being inserted concurrently: the partial unique index
+# on notes.idempotency_key arbitrates, the second insert waits for the first one's commit and inserts nothing). The
+# trigger of migration 0003 copies the key, the request (title, body) and the answer (id, created_at) into
+# idempotency_keys in the same statement. Nothing returned means the key was used before: SQL_GET_KEY says by what.
+SQL_INSERT_KEYED = (
+    "INSERT INTO notes (title, body, idempotency_key) "
+    "SELECT CAST(%(title)s AS TEXT), CAST(%(body)s AS TEXT), CAST(%(key)s AS TEXT) "
+    "WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE key = CAST(%(key)s AS TEXT)) "
     "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING "
     "RETURNING id, title, body, created_at, updated_at"
 )
-# The key, the request's fingerprint and the answer (the note's id and creation time), in the transaction that
-# created the note; a key already stored (its note since deleted, or a concurrent twin committed first) inserts
-# nothing and the transaction is rolled back.
-SQL_CLAIM_KEY = (
-    "INSERT INTO idempotency_keys (key, fingerprint, note_id, created_at) "
-    "VALUES (%(key)s, %(fingerprint)s, %(note_id)s, %(created_at)s) ON CONFLICT (key) DO NOTHING RETURNING key"
-)
-SQL_GET_KEY = "SELECT fingerprint, note_id, created_at FROM idempotency_keys WHERE key = %(key)s"
-# A key a previous version stored on its note only (during a rollout, after the migration copied the others).
-SQL_GET_LEGACY_KEY = "SELECT id, title, body, created_at, updated_at FROM notes WHERE idempotency_key = %(key)s"
+SQL_GET_KEY = "SELECT note_id, title, body, created_at FROM idempotency_keys WHERE key = %(key)s"
 SQL_LIST = (
     "SELECT id, title, body, created_at, updated_at FROM notes WHERE id > %(after)s "
     "ORDER BY id LIMIT %(limit)s OFFSET %(offset)s"
@@ -85,49 +83,22 @@ class IdempotencyKeyReusedError(Exception):
     """The ``Idempotency-Key`` was already used for a different request (a client bug, not a retry)."""
 
 
-def request_fingerprint(title: str, body: str) -> str:
-    """SHA-256 (hex) of a ``POST /api/notes`` request's payload after validation (NUL cannot occur in either)."""
-    return hashlib.sha256(b"POST /api/notes\n" + title.encode() + b"\x00" + body.encode()).hexdigest()
+def _replay(found: tuple[Any, ...] | Any | None, title: str, body: str) -> Row:
+    """The original 201's note for a stored key ``(note_id, title, body, created_at)``, or 422 for another request.
 
-
-def _replay(found: tuple[Any, ...] | Any, title: str, body: str) -> Row:
-    """The original 201's note for a stored key ``(fingerprint, note_id, created_at)``, or 422 for another request.
-
-    The note as it was created: its title and body are this request's (the fingerprints match), its timestamps
-    the key row's. What happened to the note since (edited, deleted) does not change the answer.
+    The note as it was created, whatever happened to it since (edited, deleted): the key row keeps the request's
+    title and body and the answer's id and creation time.
     """
-    fingerprint, note_id, created_at = found
-    if fingerprint != request_fingerprint(title, body):
+    if found is None:  # pragma: no cover  # a conflict with no key row: the key's insert was rolled back meanwhile
+        raise IdempotencyKeyReusedError
+    note_id, stored_title, stored_body, created_at = found
+    if (stored_title, stored_body) != (title, body):
         raise IdempotencyKeyReusedError
     return {"id": note_id, "title": title, "body": body, "created_at": created_at, "updated_at": created_at}
 
 
-def _legacy_replay(row: Row | None, title: str, body: str) -> Row:
-    """A key only a previous version stored (on its note): replay the note if it is this request's, else 422."""
-    if row is None or row["title"] != title or row["body"] != body:
-        raise IdempotencyKeyReusedError
-    return row
-
-
 def _row(values: tuple[Any, ...] | Any) -> Row:
     return dict(zip(COLUMNS, values, strict=True))
-
-
-def _insert_params(title: str, body: str, key: str | None) -> dict[str, Any]:
-    return {"title": title, "body": body, "key": key}
-
-
-def _claim_params(note: Row, title: str, body: str, key: str) -> dict[str, Any]:
-    return {
-        "key": key,
-        "fingerprint": request_fingerprint(title, body),
-        "note_id": note["id"],
-        "created_at": note["created_at"],
-    }
-
-
-class _KeyTakenError(Exception):
-    """Rolls back a keyed create whose key was already stored."""
 
 
 class NoteStore(ABC):
@@ -230,31 +201,19 @@ class PgNoteStore(NoteStore):
         return await self._one(SQL_GET, {"id": note_id})
 
     async def create(self, title: str, body: str, key: str | None) -> tuple[Row, bool]:  # noqa: D102
-        if key is None:  # one statement, autocommit
-            row = await self._one(SQL_INSERT, _insert_params(title, body, None))
-            assert row is not None  # noqa: S101  # without a key nothing conflicts: RETURNING returns the row
+        if key is None:
+            row = await self._one(SQL_INSERT, {"title": title, "body": body})
+            assert row is not None  # noqa: S101  # INSERT ... RETURNING always returns the row
             return row, True
+        params = {"title": title, "body": body, "key": key}
         async with self.pool.connection() as conn:
-            try:
-                async with conn.transaction():
-                    cur = await conn.execute(SQL_INSERT, _insert_params(title, body, key))
-                    values = await cur.fetchone()
-                    if values is None:
-                        raise _KeyTakenError
-                    note = _row(values)
-                    cur = await conn.execute(SQL_CLAIM_KEY, _claim_params(note, title, body, key))
-                    if await cur.fetchone() is None:
-                        raise _KeyTakenError
-                    return note, True
-            except _KeyTakenError:
-                pass
-            cur = await conn.execute(SQL_GET_KEY, {"key": key})
+            cur = await conn.execute(SQL_INSERT_KEYED, params)
+            values = await cur.fetchone()
+            if values is not None:
+                return _row(values), True
+            cur = await conn.execute(SQL_GET_KEY, params)
             found = await cur.fetchone()
-            if found is not None:
-                return _replay(found, title, body), False
-            cur = await conn.execute(SQL_GET_LEGACY_KEY, {"key": key})
-            legacy = await cur.fetchone()
-        return _legacy_replay(_row(legacy) if legacy else None, title, body), False
+        return _replay(found, title, body), False
 
     async def page(self, limit: int, offset: int, after: int | None) -> list[Row]:  # noqa: D102
         async with self.pool.connection() as conn:
@@ -338,26 +297,14 @@ class SqliteNoteStore(NoteStore):
         return await self._run(self._read, SQL_GET, {"id": note_id})
 
     def _create(self, title: str, body: str, key: str | None) -> tuple[Row, bool]:
-        try:
-            with self.engine.begin() as conn:
-                values = self._first(conn, SQL_INSERT, _insert_params(title, body, key))
-                if values is None:
-                    raise _KeyTakenError
-                note = _row(values)
-                if key is not None and self._first(conn, SQL_CLAIM_KEY, _claim_params(note, title, body, key)) is None:
-                    raise _KeyTakenError
-                return note, True
-        except _KeyTakenError:
-            pass
-        assert key is not None  # noqa: S101  # without a key nothing conflicts
-        found = self._read_raw(SQL_GET_KEY, {"key": key})
-        if found is not None:
-            return _replay(tuple(found), title, body), False
-        return _legacy_replay(self._read(SQL_GET_LEGACY_KEY, {"key": key}), title, body), False
-
-    def _read_raw(self, sql: str, params: dict[str, Any]) -> Any:
+        params = {"title": title, "body": body, "key": key}
+        with self.engine.begin() as conn:
+            values = self._first(conn, SQL_INSERT if key is None else SQL_INSERT_KEYED, params)
+        if values is not None:
+            return _row(values), True
         with self.engine.connect() as conn:
-            return self._first(conn, sql, params)
+            found = self._first(conn, SQL_GET_KEY, params)
+        return _replay(tuple(found) if found is not None else None, title, body), False
 
     async def create(self, title: str, body: str, key: str | None) -> tuple[Row, bool]:  # noqa: D102
         return await self._run(self._create, title, body, key)

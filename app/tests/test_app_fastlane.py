@@ -72,7 +72,7 @@ CORPUS: list[tuple[str, str, dict[str, str], bytes]] = [
     ("POST", "/api/notes", {**JSON, "idempotency-key": '"key-1"'}, NOTE),  # the quoted form is the same key
     ("POST", "/api/notes", {**JSON, "idempotency-key": "key-1"}, b'{"title": "edited"}'),  # another request: 422
     ("POST", "/api/notes", {**JSON, "idempotency-key": "key-2"}, b'{"title": "doomed"}'),
-    ("DELETE", "/api/notes/12", {}, b""),  # the note key-2 created
+    ("DELETE", "/api/notes/7", {}, b""),  # the note key-2 created
     ("POST", "/api/notes", {**JSON, "idempotency-key": "key-2"}, b'{"title": "doomed"}'),  # spent: replayed
     ("HEAD", "/api/notes/5", {}, b""),
     ("HEAD", "/api/notes/999999", {}, b""),

@@ -14,7 +14,6 @@ import pytest
 from fastapi.testclient import TestClient
 from slipway_app.main import create_app
 from slipway_app.migrate import downgrade, upgrade_to_head
-from slipway_app.store import request_fingerprint
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
@@ -84,7 +83,7 @@ def test_two_key_header_lines_are_refused(client: TestClient, db_url: URL) -> No
 
 
 def test_keys_stored_before_0003_replay_after_the_upgrade(pg_databases: Any) -> None:
-    """Migration 0003 copies the keys of 0002 with the fingerprint the app computes (its frozen copy agrees)."""
+    """Migration 0003 copies the keys 0002 stored on notes, with their request and answer."""
     url = pg_databases.create()
     upgrade_to_head(url)
     downgrade(url, "0002")
@@ -92,17 +91,28 @@ def test_keys_stored_before_0003_replay_after_the_upgrade(pg_databases: Any) -> 
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO notes (title, body, idempotency_key) VALUES ('old', 'kept', 'k-0002')"))
     upgrade_to_head(url)
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT fingerprint FROM idempotency_keys")).scalar_one() == request_fingerprint(
-            "old", "kept"
-        )
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT note_id, title, body FROM idempotency_keys")).one() == (1, "old", "kept")
+        conn.execute(text("UPDATE notes SET title = 'edited'"))
     engine.dispose()
     with TestClient(create_app(make_settings(url)), raise_server_exceptions=False) as client:
         again = _post(client, {"title": "old", "body": "kept"}, "k-0002")
-        assert again.status_code == 201 and again.json()["id"] == 1
+        assert again.status_code == 201 and again.json()["id"] == 1 and again.json()["title"] == "old"
         assert again.headers["idempotent-replayed"] == "true"
-        assert _post(client, {"title": "new"}, "k-0002").status_code == 422
+        assert _post(client, {"title": "edited", "body": "kept"}, "k-0002").status_code == 422
     assert _notes(url) == 1
+
+
+def test_a_previous_versions_keyed_insert_records_its_key(db_url: URL, client_for: Any) -> None:
+    """The trigger records keys whoever inserts the note: a version still serving during the rollout too."""
+    engine = create_engine(db_url)
+    with engine.begin() as conn:  # what version 0002 of the app sends
+        conn.execute(text("INSERT INTO notes (title, body, idempotency_key) VALUES ('v2', '', 'k-v2')"))
+    engine.dispose()
+    client = client_for(make_settings(db_url))
+    again = _post(client, {"title": "v2"}, "k-v2")
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert _notes(db_url) == 1
 
 
 # -- 2. HEAD and Allow ------------------------------------------------------------------------------------------------
@@ -281,6 +291,7 @@ def test_sqlite_runs_the_statements_postgresql_runs(sqlite_url: URL, client_for:
     sent: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_: sent.append(sql))
     note = _post(client, {"title": "t"}, "k-1").json()
+    assert _post(client, {"title": "t"}).status_code == 201
     assert _post(client, {"title": "t"}, "k-1").headers["idempotent-replayed"] == "true"
     assert _post(client, {"title": "other"}, "k-1").status_code == 422
     assert _post(client, {"title": "t"}, "K-1").headers.get("idempotent-replayed") is None  # keys are case-sensitive
