@@ -173,7 +173,7 @@ IDEMPOTENCY_KEY_DESCRIPTION = (
     "Makes the POST safe to retry (after a timeout, a reset connection or a 503): a unique value per "
     "logical request, e.g. a UUID, 1..255 visible ASCII characters, sent once (two `Idempotency-Key` lines "
     'are a 422). The quoted form of the IETF draft (`"key"`, a structured-field string) is the same key as '
-    "`key`. The first request with a key creates the note and stores the key with a fingerprint of the request; "
+    "`key`. The first request with a key creates the note and stores the key with the request and its answer; "
     "every later request with the same key and the same body creates nothing and gets the original response "
     "again (201, the note as it was created, same `Location`) with `Idempotent-Replayed: true`, even after the "
     "note was changed or deleted. The same key with a different body is a 422. Keys are kept."
