@@ -210,3 +210,12 @@ def test_alb_log_delivery_principal_follows_the_region() -> None:
     assert {"Service": LOG_DELIVERY_SERVICE} in principals("eu-west-1")
     assert any("AWS" in p for p in principals("eu-west-1")), "legacy regions also grant their ELB account"
     assert principals("ap-southeast-4") == [{"Service": LOG_DELIVERY_SERVICE}]
+
+
+def test_readyz_answers_within_the_target_groups_health_check_timeout(stack: ResourceGraph) -> None:
+    """The app's /readyz budget is derived from the ALB's timeout it names; both must be the one the stack sets."""
+    from slipway_app.api import ALB_HEALTH_CHECK_TIMEOUT_SECONDS, READYZ_TIMEOUT_SECONDS
+
+    check = stack.one(TG).input("healthCheck")
+    assert check["timeout"] == ALB_HEALTH_CHECK_TIMEOUT_SECONDS
+    assert READYZ_TIMEOUT_SECONDS < check["timeout"]

@@ -13,53 +13,82 @@ import asyncio
 import logging
 import re
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import psycopg
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as SAPoolTimeoutError
 
 from .db import CONNECT_TIMEOUT_SECONDS, READYZ_STATEMENT_TIMEOUT_MS
 from .dberrors import classify
-from .schemas import IDEMPOTENCY_KEY_PATTERN, NoteCreate, NoteOut, NotePage, NotePatch
+from .middleware import MAX_BODY_BYTES
+from .schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
+    ErrorMessage,
+    NoteCreate,
+    NoteOut,
+    NotePage,
+    NotePatch,
+    Readiness,
+    ValidationProblem,
+)
 from .store import NoteStore, Row
 
 log = logging.getLogger(__name__)
 
 INT32_MAX = 2**31 - 1
+# The ALB target group's health-check timeout (components/web_service.py; a test keeps the two equal).
+ALB_HEALTH_CHECK_TIMEOUT_SECONDS = 5
 # /readyz as a whole: connect (3 s) or the probe's statement_timeout (2 s), never beyond the ALB check's 5 s.
-READYZ_TIMEOUT_SECONDS = min(CONNECT_TIMEOUT_SECONDS + 0.5, 4.0)
-NoteId = Annotated[int, Path(ge=1, le=INT32_MAX, description="note id (1..2147483647)")]
-JSON_TYPES = ("application/json",)
+READYZ_TIMEOUT_SECONDS = min(CONNECT_TIMEOUT_SECONDS + 0.5, ALB_HEALTH_CHECK_TIMEOUT_SECONDS - 1.0)
+# An id is written as a plain decimal: 1_37, 137.0, +137, 0137 and " 137" are not 137 (pydantic's lax int parsing
+# would take them all).
+_CANONICAL_ID = re.compile(r"[1-9][0-9]*")
 
-probes = APIRouter(tags=["probes"])
-notes = APIRouter(prefix="/api/notes", tags=["notes"])
+
+def _canonical_id(value: object) -> object:
+    if isinstance(value, str) and not _CANONICAL_ID.fullmatch(value):
+        raise ValueError("must be a plain decimal integer without sign, leading zeros, separators or spaces")
+    return value
+
+
+NoteId = Annotated[
+    int,
+    Path(ge=1, le=INT32_MAX, description="note id (1..2147483647), a plain decimal"),
+    BeforeValidator(_canonical_id),
+]
+JSON_TYPES = ("application/json",)
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _error(description: str, model: type[BaseModel] = ErrorMessage, **extra: Any) -> dict[str, Any]:
+    return {"description": description, "model": model, **extra}
+
+
+# Answers any route can give, before it runs (slipway_app.middleware.BodySizeLimitMiddleware).
+_ANY_REQUEST: dict[int | str, dict[str, Any]] = {
+    400: _error("`Content-Length` is not a decimal number (the connection is closed)"),
+    413: _error(f"request body larger than {MAX_BODY_BYTES} bytes (the connection is closed)"),
+}
+_RETRY_AFTER = {
+    "Retry-After": {"description": "seconds to wait before retrying", "required": True, "schema": {"type": "integer"}}
+}
+_NOT_JSON: dict[int | str, dict[str, Any]] = {415: _error("the request body is not `application/json`")}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _error("no such note")}
+_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: _error("database unavailable, busy or not migrated; retry after `Retry-After` seconds", headers=_RETRY_AFTER)
+}
+_INVALID: dict[int | str, dict[str, Any]] = {422: _error("invalid input: each bad field's `loc`", ValidationProblem)}
+
+probes = APIRouter(tags=["probes"], responses=_ANY_REQUEST)
+notes = APIRouter(prefix="/api/notes", tags=["notes"], responses={**_ANY_REQUEST, **_UNAVAILABLE})
 pages = APIRouter(include_in_schema=False)
 
 _INDEX_HTML = resources.files("slipway_app").joinpath("static/index.html").read_text(encoding="utf-8")
-_NOT_JSON: dict[int | str, dict[str, Any]] = {415: {"description": "the request body is not `application/json`"}}
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such note"}}
-_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
-    503: {"description": "database unavailable or busy; retry after `Retry-After` seconds"}
-}
-
-
-async def require_json(request: Request) -> None:
-    """415 for a body declared as anything but JSON (``application/json`` or ``application/*+json``).
-
-    Without this, FastAPI validates the raw bytes of e.g. a form post against the model and answers 422.
-    A request without ``Content-Type`` is parsed as JSON, as FastAPI does.
-    """
-    if _json_media(request.headers.get("content-type")):
-        return
-    raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json")
-
-
-JsonBody = [Depends(require_json)]
 
 
 def _store(request: Request) -> NoteStore:
@@ -82,7 +111,7 @@ async def index() -> HTMLResponse:
     return HTMLResponse(_INDEX_HTML)
 
 
-@probes.get("/healthz")
+@probes.get("/healthz", operation_id="healthz")
 async def healthz() -> dict[str, str]:
     """Liveness: the process serves HTTP. Never touches the database (a DB outage must not kill tasks).
 
@@ -102,7 +131,12 @@ def _readiness_failure_reason(exc: BaseException) -> str:
     return "database unreachable"
 
 
-@probes.get("/readyz", responses={503: {"description": "database unreachable or migrations not at head"}})
+@probes.get(
+    "/readyz",
+    operation_id="readyz",
+    response_model=Readiness,
+    responses={503: _error("database unreachable or migrations not at head", Readiness)},
+)
 async def readyz(request: Request) -> JSONResponse:
     """Readiness: the database answers and its schema revision equals the packaged migrations' head.
 
@@ -137,16 +171,45 @@ async def readyz(request: Request) -> JSONResponse:
 
 IDEMPOTENCY_KEY_DESCRIPTION = (
     "Makes the POST safe to retry (after a timeout, a reset connection or a 503): a unique value per "
-    "logical request, e.g. a UUID, 1..255 visible ASCII characters. The first request with a key creates "
-    "the note and stores the key with it; every later request with the same key and the same body creates "
-    "nothing and gets the original response again (201, same note, same `Location`) with "
-    "`Idempotent-Replayed: true`. The same key with a different body is a 422. Keys are kept as long as "
-    "their note exists."
+    "logical request, e.g. a UUID, 1..255 visible ASCII characters, sent once (two `Idempotency-Key` lines "
+    'are a 422). The quoted form of the IETF draft (`"key"`, a structured-field string) is the same key as '
+    "`key`. The first request with a key creates the note and stores the key with the request and its answer; "
+    "every later request with the same key and the same body creates nothing and gets the original response "
+    "again (201, the note as it was created, same `Location`) with `Idempotent-Replayed: true`, even after the "
+    "note was changed or deleted. The same key with a different body is a 422. Keys are kept."
 )
 
 
 _IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
-_CREATE_SCHEMA = {"$ref": "#/components/schemas/NoteCreate"}
+# An RFC 8941 sf-string: DQUOTE *( unescaped / "\" ( DQUOTE / "\" ) ) DQUOTE (the key's visible-ASCII subset).
+_SF_STRING = re.compile(r'"((?:[\x21\x23-\x5b\x5d-\x7e]|\\["\\])+)"')
+_SF_ESCAPE = re.compile(r'\\(["\\])')
+
+
+def _json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The ``requestBody`` of an endpoint that parses its body by hand (:func:`_parse_body`): the model's schema."""
+    schema = model.model_json_schema()
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _note_link(operation_id: str) -> dict[str, Any]:
+    return {"operationId": operation_id, "parameters": {"note_id": "$response.body#/id"}}
+
+
+_CREATED_HEADERS = {
+    "Location": {"description": "the note's URL", "required": True, "schema": {"type": "string"}},
+    "Idempotent-Replayed": {
+        "description": "`true` when the answer was replayed for a repeated `Idempotency-Key`",
+        "required": False,
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
+_CREATED_LINKS = {
+    "GetNote": _note_link("getNote"),
+    "ReplaceNote": _note_link("replaceNote"),
+    "UpdateNote": _note_link("updateNote"),
+    "DeleteNote": _note_link("deleteNote"),
+}
 
 
 def _json_media(content_type: str | None) -> bool:
@@ -163,17 +226,70 @@ def _body_errors(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _require_json(request: Request) -> None:
+    """415 for a body declared as anything but JSON (``application/json`` or ``application/*+json``).
+
+    A request without ``Content-Type`` is parsed as JSON, as FastAPI does.
+    """
+    if not _json_media(request.headers.get("content-type")):
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json")
+
+
+async def _parse_body(request: Request, model: type[_Model]) -> _Model:
+    """The JSON body as ``model``: 415 for a non-JSON ``Content-Type``, else 422 naming each bad field.
+
+    POST, PUT and PATCH all parse this way, so malformed JSON and invalid UTF-8 get the same 422 on each
+    (FastAPI's own body parsing answered PUT/PATCH differently, and invalid UTF-8 with an undocumented 400).
+    """
+    _require_json(request)
+    try:
+        return model.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(_body_errors(exc)) from None
+
+
+def _key_error(msg: str, kind: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": ["header", "Idempotency-Key"], "msg": msg, "type": kind}])
+
+
+def parse_idempotency_key(value: str) -> str | None:
+    """The key a header value names (``"k"``, the draft's sf-string form, is ``k``), or None if it is malformed.
+
+    Every value the OpenAPI pattern accepts is a key: one that merely looks quoted (``"a\\b"``, not a valid
+    sf-string) is taken literally.
+    """
+    if not _IDEMPOTENCY_KEY.fullmatch(value):
+        return None
+    quoted = _SF_STRING.fullmatch(value)
+    return _SF_ESCAPE.sub(r"\1", quoted.group(1)) if quoted else value
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The request's ``Idempotency-Key``, unquoted (``"k"`` is ``k``); 422 for two header lines or a bad value."""
+    values = request.headers.getlist("idempotency-key")
+    if not values:
+        return None
+    if len(values) > 1:
+        raise _key_error("send one Idempotency-Key header, not several", "too_many_values")
+    key = parse_idempotency_key(values[0])
+    if key is None:
+        raise _key_error("1..255 visible ASCII characters (no spaces), e.g. a UUID", "string_pattern_mismatch")
+    return key
+
+
 @notes.post(
     "",
+    operation_id="createNote",
     status_code=status.HTTP_201_CREATED,
     response_model=NoteOut,
     responses={
         201: {
-            "description": "created, or replayed for a repeated `Idempotency-Key` (then `Idempotent-Replayed: true`)"
+            "description": "created, or replayed for a repeated `Idempotency-Key` (then `Idempotent-Replayed: true`)",
+            "headers": _CREATED_HEADERS,
+            "links": _CREATED_LINKS,
         },
-        422: {"description": "invalid body, or an `Idempotency-Key` already used for a different body"},
+        422: _error("invalid body or key, or an `Idempotency-Key` already used for another body", ValidationProblem),
         **_NOT_JSON,
-        **_UNAVAILABLE,
     },
     openapi_extra={
         "parameters": [
@@ -185,33 +301,18 @@ def _body_errors(exc: ValidationError) -> list[dict[str, Any]]:
                 "description": IDEMPOTENCY_KEY_DESCRIPTION,
             }
         ],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": _CREATE_SCHEMA}}},
+        **_json_body(NoteCreate),
     },
 )
 async def create_note(request: Request) -> Response:
     """Create a note; ``Location`` points at it. Send ``Idempotency-Key`` to make retries safe.
 
-    The hot write path parses and validates by hand (same rules, same 415/422 answers as the FastAPI-declared
-    endpoints): FastAPI's dependency solving for a body model and a header was ~1/4 of the endpoint's CPU.
+    The write paths parse and validate their bodies by hand (:func:`_parse_body`): FastAPI's dependency solving
+    for a body model and a header was ~1/4 of the endpoint's CPU.
     """
-    headers = request.headers
-    if not _json_media(headers.get("content-type")):
-        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json")
-    key = headers.get("idempotency-key")
-    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ["header", "Idempotency-Key"],
-                    "msg": "1..255 visible ASCII characters (no spaces), e.g. a UUID",
-                    "type": "string_pattern_mismatch",
-                }
-            ]
-        )
-    try:
-        payload = NoteCreate.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise RequestValidationError(_body_errors(exc)) from None
+    _require_json(request)
+    key = idempotency_key(request)
+    payload = await _parse_body(request, NoteCreate)
     row, created = await _store(request).create(payload.title, payload.body, key)
     response_headers = {"Location": f"/api/notes/{row['id']}"}
     if not created:
@@ -219,7 +320,7 @@ async def create_note(request: Request) -> Response:
     return _note_response(row, status.HTTP_201_CREATED, response_headers)
 
 
-@notes.get("", response_model=NotePage, responses=_UNAVAILABLE)
+@notes.get("", operation_id="listNotes", response_model=NotePage, responses=_INVALID)
 async def list_notes(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100, description="page size, 1..100")] = 20,
@@ -237,7 +338,7 @@ async def list_notes(
     return Response(page.model_dump_json().encode(), media_type="application/json")
 
 
-@notes.get("/{note_id}", response_model=NoteOut, responses={**_NOT_FOUND, **_UNAVAILABLE})
+@notes.get("/{note_id}", operation_id="getNote", response_model=NoteOut, responses={**_NOT_FOUND, **_INVALID})
 async def get_note(note_id: NoteId, request: Request) -> Response:
     """One note."""
     row = await _store(request).get(note_id)
@@ -248,12 +349,14 @@ async def get_note(note_id: NoteId, request: Request) -> Response:
 
 @notes.put(
     "/{note_id}",
+    operation_id="replaceNote",
     response_model=NoteOut,
-    dependencies=JsonBody,
-    responses={**_NOT_FOUND, **_NOT_JSON, **_UNAVAILABLE},
+    responses={**_NOT_FOUND, **_NOT_JSON, **_INVALID},
+    openapi_extra=_json_body(NoteCreate),
 )
-async def replace_note(note_id: NoteId, payload: NoteCreate, request: Request) -> Response:
+async def replace_note(note_id: NoteId, request: Request) -> Response:
     """Replace a note's title and body (``body`` defaults to empty)."""
+    payload = await _parse_body(request, NoteCreate)
     row = await _store(request).replace(note_id, payload.title, payload.body)
     if row is None:
         raise _not_found(note_id)
@@ -262,12 +365,14 @@ async def replace_note(note_id: NoteId, payload: NoteCreate, request: Request) -
 
 @notes.patch(
     "/{note_id}",
+    operation_id="updateNote",
     response_model=NoteOut,
-    dependencies=JsonBody,
-    responses={**_NOT_FOUND, **_NOT_JSON, **_UNAVAILABLE},
+    responses={**_NOT_FOUND, **_NOT_JSON, **_INVALID},
+    openapi_extra=_json_body(NotePatch),
 )
-async def update_note(note_id: NoteId, payload: NotePatch, request: Request) -> Response:
+async def update_note(note_id: NoteId, request: Request) -> Response:
     """Change only the given fields."""
+    payload = await _parse_body(request, NotePatch)
     fields: dict[str, Any] = payload.model_dump(exclude_unset=True)
     row = await _store(request).patch(note_id, fields.get("title"), fields.get("body"))
     if row is None:
@@ -275,7 +380,12 @@ async def update_note(note_id: NoteId, payload: NotePatch, request: Request) -> 
     return _note_response(row)
 
 
-@notes.delete("/{note_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**_NOT_FOUND, **_UNAVAILABLE})
+@notes.delete(
+    "/{note_id}",
+    operation_id="deleteNote",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**_NOT_FOUND, **_INVALID},
+)
 async def delete_note(note_id: NoteId, request: Request) -> Response:
     """Delete a note."""
     if not await _store(request).delete(note_id):

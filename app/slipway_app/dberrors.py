@@ -3,7 +3,8 @@
 :func:`classify` names the failure (``kind``): ``connection_refused``, ``connect_timeout``, ``connection_lost``,
 ``admin_shutdown`` (the server was stopped or restarted: ``terminating connection due to administrator command``),
 ``crash_shutdown``, ``starting_up`` (``the database system is starting up``/``shutting down``), ``statement_timeout``,
-``lock_timeout``, ``pool_timeout`` (no free pooled connection in time) or ``operational_error``.
+``lock_timeout``, ``pool_timeout`` (no free pooled connection in time), ``schema_not_migrated`` (a table or column
+of this version's schema is missing: ``app migrate`` has not run) or ``operational_error``.
 
 :class:`OutageLog` logs the first failure of each kind at ERROR at once, then counts the rest for ``window``
 seconds and emits one summary line per kind and window (``"suppressed": N``), plus one INFO line with the totals
@@ -36,6 +37,8 @@ _BY_TYPE: tuple[tuple[type[BaseException], str], ...] = (
     (pg_errors.AdminShutdown, "admin_shutdown"),
     (pg_errors.CrashShutdown, "crash_shutdown"),
     (pg_errors.CannotConnectNow, "starting_up"),
+    (pg_errors.UndefinedTable, "schema_not_migrated"),
+    (pg_errors.UndefinedColumn, "schema_not_migrated"),
 )
 # libpq/psycopg messages of connection-level failures (no SQLSTATE): substring -> kind.
 _BY_MESSAGE: tuple[tuple[str, str], ...] = (

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from . import __version__
+from . import __version__, routing
 from .api import notes, pages, probes
 from .db import make_store
 from .fastlane import FastLaneMiddleware
@@ -95,6 +95,8 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> F
     # The routers carry no prefix-level dependencies or settings of their own, so nothing is lost.
     for router in (pages, probes, notes):
         app.router.routes.extend(router.routes)
+    routing.install(app.router)  # trailing-slash redirects with a relative Location, never the client's Host
+    app.add_exception_handler(405, routing.method_not_allowed)
     app.add_exception_handler(RequestValidationError, _validation_error)
     # Connection failures, statement/lock timeouts, server shutdown and a full pool all mean "try again later":
     # psycopg's OperationalError (PostgreSQL path; the pool's PoolTimeout is one) and SQLAlchemy's (SQLite path;
@@ -103,6 +105,11 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> F
     app.add_exception_handler(psycopg.InterfaceError, _database_unavailable)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeoutError, _database_unavailable)
+    # A database not (yet) migrated to this version's schema: the table or column is missing. /readyz reports it;
+    # requests meanwhile get the same 503 + Retry-After as an outage, not a 500 (SQLite's "no such table" is an
+    # OperationalError, above).
+    app.add_exception_handler(psycopg.errors.UndefinedTable, _database_unavailable)
+    app.add_exception_handler(psycopg.errors.UndefinedColumn, _database_unavailable)
     app.add_exception_handler(psycopg.DataError, _database_rejected)
     app.add_exception_handler(psycopg.IntegrityError, _database_rejected)
     app.add_exception_handler(DataError, _database_rejected)
@@ -111,6 +118,7 @@ def create_app(settings: Settings | None = None, *, fast_lane: bool = True) -> F
     # Added first = innermost of ours: the hot routes skip FastAPI's layers but keep the two middlewares below.
     if fast_lane:
         app.add_middleware(FastLaneMiddleware, handlers=app.exception_handlers)
+    app.add_middleware(routing.HeadMiddleware)  # HEAD on every GET route, outside the lane: it serves HEAD too
     # Added last = outermost: the request id and security headers wrap everything, including 413s.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestContextMiddleware)

@@ -59,4 +59,21 @@ class Note(Base):
         DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow, server_default=func.now()
     )
     # The Idempotency-Key of the POST that created the note (NULL without one); unique where set (migration 0002).
+    # Its trigger (0003) copies it, with the request and the answer, into idempotency_keys.
     idempotency_key: Mapped[str | None] = mapped_column(String(IDEMPOTENCY_KEY_MAX), nullable=True)
+
+
+class IdempotencyKey(Base):
+    """An ``Idempotency-Key``, the request it came with and the answer it got (migration 0003).
+
+    Written by the ``notes_keep_idempotency_key`` trigger with the note (same statement); kept after the note is
+    edited or deleted. ``title``/``body`` are the original request's, ``note_id``/``created_at`` the 201's note.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(IDEMPOTENCY_KEY_MAX), primary_key=True)
+    note_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

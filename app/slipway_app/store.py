@@ -1,10 +1,14 @@
-"""Notes storage behind the async endpoints: PostgreSQL through psycopg 3 (async, core SQL), SQLite through SQLAlchemy.
+"""Notes storage behind the async endpoints: one set of SQL statements, run by PostgreSQL and by SQLite.
 
-The request path on PostgreSQL is one statement per request on a pooled autocommit connection
-(:class:`slipway_app.pgpool.ConnectionPool`): no ORM unit of work, no session, no thread hand-off. SQL that
-PostgreSQL can do in one round trip is done in one (``INSERT ... RETURNING``, ``UPDATE ... RETURNING``). The ORM
-models (``models.py``) still own the schema, the migrations and the SQLite path; ``test_app_store.py`` checks both
-stores behave the same.
+Each statement is written once, below, with named parameters (``%(name)s``, psycopg's style; SQLite gets the same
+text with ``:name``, :func:`sqlite_sql`), in SQL both databases run the same way (``RETURNING``, ``ON CONFLICT ...
+DO NOTHING``, ``CURRENT_TIMESTAMP``, ``COALESCE``, ``LIMIT``/``OFFSET``). The two stores differ only in how they
+reach the database: PostgreSQL through psycopg 3 on a pooled autocommit connection
+(:class:`slipway_app.pgpool.ConnectionPool`: one statement per request, no ORM unit of work, no thread hand-off),
+SQLite through SQLAlchemy's connection in a worker thread. The ORM models (``models.py``) own the schema and the
+migrations; the API tests run on both backends (the ``db_url`` fixture).
+
+SQLite compares ``=`` case-sensitively (``BINARY``) as PostgreSQL does; no statement uses ``LIKE``.
 
 Readiness (:meth:`NoteStore.schema_revisions`) has its own connection per worker on PostgreSQL, so a busy request
 pool never makes a task look unready, and costs one round trip (``SELECT version_num FROM alembic_version``).
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
@@ -22,44 +27,74 @@ import anyio.to_thread
 import psycopg
 from psycopg import AsyncConnection
 from psycopg import errors as pg_errors
-from sqlalchemy import Engine, Table, delete, insert, select, update
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError as SAOperationalError
 
 from .dberrors import OutageLog
-from .models import Note, utcnow
 from .pgpool import ConnectionPool
 
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 COLUMNS = ("id", "title", "body", "created_at", "updated_at")
-_SELECT = "SELECT id, title, body, created_at, updated_at FROM notes"
 
-SQL_GET = f"{_SELECT} WHERE id = %s"
-SQL_GET_BY_KEY = "SELECT id, title, body, created_at, updated_at FROM notes WHERE idempotency_key = %s"
-# ON CONFLICT ... DO NOTHING: a retried POST with the same Idempotency-Key inserts nothing; a concurrent duplicate
-# waits for the first one's commit, then inserts nothing either (the unique index arbitrates).
+SQL_GET = "SELECT id, title, body, created_at, updated_at FROM notes WHERE id = %(id)s"
 SQL_INSERT = (
-    "INSERT INTO notes (title, body, idempotency_key) VALUES (%s, %s, %s) "
+    "INSERT INTO notes (title, body) VALUES (%(title)s, %(body)s) RETURNING id, title, body, created_at, updated_at"
+)
+# With an Idempotency-Key, still one autocommit statement: the note is inserted only if the key is new (not in
+# idempotency_keys, which outlives notes, and not on a note being inserted concurrently: the partial unique index
+# on notes.idempotency_key arbitrates, the second insert waits for the first one's commit and inserts nothing). The
+# trigger of migration 0003 copies the key, the request (title, body) and the answer (id, created_at) into
+# idempotency_keys in the same statement. Nothing returned means the key was used before: SQL_GET_KEY says by what.
+SQL_INSERT_KEYED = (
+    "INSERT INTO notes (title, body, idempotency_key) "
+    "SELECT CAST(%(title)s AS TEXT), CAST(%(body)s AS TEXT), CAST(%(key)s AS TEXT) "
+    "WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE key = CAST(%(key)s AS TEXT)) "
     "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING "
     "RETURNING id, title, body, created_at, updated_at"
 )
-SQL_LIST = f"{_SELECT} ORDER BY id LIMIT %s OFFSET %s"
-SQL_LIST_AFTER = f"{_SELECT} WHERE id > %s ORDER BY id LIMIT %s OFFSET %s"
+SQL_GET_KEY = "SELECT note_id, title, body, created_at FROM idempotency_keys WHERE key = %(key)s"
+SQL_LIST = (
+    "SELECT id, title, body, created_at, updated_at FROM notes WHERE id > %(after)s "
+    "ORDER BY id LIMIT %(limit)s OFFSET %(offset)s"
+)
 SQL_REPLACE = (
-    "UPDATE notes SET title = %s, body = %s, updated_at = now() WHERE id = %s "
-    "RETURNING id, title, body, created_at, updated_at"
+    "UPDATE notes SET title = %(title)s, body = %(body)s, updated_at = CURRENT_TIMESTAMP "
+    "WHERE id = %(id)s RETURNING id, title, body, created_at, updated_at"
 )
 SQL_PATCH = (
-    "UPDATE notes SET title = COALESCE(%s, title), body = COALESCE(%s, body), updated_at = now() WHERE id = %s "
-    "RETURNING id, title, body, created_at, updated_at"
+    "UPDATE notes SET title = COALESCE(%(title)s, title), body = COALESCE(%(body)s, body), "
+    "updated_at = CURRENT_TIMESTAMP WHERE id = %(id)s RETURNING id, title, body, created_at, updated_at"
 )
-SQL_DELETE = "DELETE FROM notes WHERE id = %s"
+SQL_DELETE = "DELETE FROM notes WHERE id = %(id)s RETURNING id"
 SQL_REVISIONS = "SELECT version_num FROM alembic_version"
+
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+def sqlite_sql(sql: str) -> str:
+    """The same statement in the sqlite3 module's named-parameter style (``:name``)."""
+    return _NAMED.sub(r":\1", sql)
 
 
 class IdempotencyKeyReusedError(Exception):
-    """The ``Idempotency-Key`` already created a note with different content (a client bug, not a retry)."""
+    """The ``Idempotency-Key`` was already used for a different request (a client bug, not a retry)."""
+
+
+def _replay(found: tuple[Any, ...] | Any | None, title: str, body: str) -> Row:
+    """The original 201's note for a stored key ``(note_id, title, body, created_at)``, or 422 for another request.
+
+    The note as it was created, whatever happened to it since (edited, deleted): the key row keeps the request's
+    title and body and the answer's id and creation time.
+    """
+    if found is None:  # pragma: no cover  # a conflict with no key row: the key's insert was rolled back meanwhile
+        raise IdempotencyKeyReusedError
+    note_id, stored_title, stored_body, created_at = found
+    if (stored_title, stored_body) != (title, body):
+        raise IdempotencyKeyReusedError
+    return {"id": note_id, "title": title, "body": body, "created_at": created_at, "updated_at": created_at}
 
 
 def _row(values: tuple[Any, ...] | Any) -> Row:
@@ -86,7 +121,10 @@ class NoteStore(ABC):
 
     @abstractmethod
     async def create(self, title: str, body: str, key: str | None) -> tuple[Row, bool]:
-        """``(note, created)``; with a ``key`` already used, the note it created and ``False``."""
+        """``(note, created)``; with a ``key`` already used by the same request, its original note and ``False``.
+
+        Raises :class:`IdempotencyKeyReusedError` when the key was used by a different request.
+        """
 
     @abstractmethod
     async def page(self, limit: int, offset: int, after: int | None) -> list[Row]:
@@ -107,12 +145,6 @@ class NoteStore(ABC):
     @abstractmethod
     async def schema_revisions(self) -> set[str]:
         """The Alembic revision(s) in the database (empty if never migrated); bounded by the readiness timeout."""
-
-
-def _check_key_reuse(row: Row, title: str, body: str) -> Row:
-    if row["title"] != title or row["body"] != body:
-        raise IdempotencyKeyReusedError
-    return row
 
 
 class PgNoteStore(NoteStore):
@@ -159,45 +191,45 @@ class PgNoteStore(NoteStore):
             await self._probe.close()
             self._probe = None
 
-    async def _one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
+    async def _one(self, sql: str, params: dict[str, Any]) -> Row | None:
         async with self.pool.connection() as conn:
             cur = await conn.execute(sql, params)
             values = await cur.fetchone()
         return _row(values) if values is not None else None
 
     async def get(self, note_id: int) -> Row | None:  # noqa: D102
-        return await self._one(SQL_GET, (note_id,))
+        return await self._one(SQL_GET, {"id": note_id})
 
     async def create(self, title: str, body: str, key: str | None) -> tuple[Row, bool]:  # noqa: D102
+        if key is None:
+            row = await self._one(SQL_INSERT, {"title": title, "body": body})
+            assert row is not None  # noqa: S101  # INSERT ... RETURNING always returns the row
+            return row, True
+        params = {"title": title, "body": body, "key": key}
         async with self.pool.connection() as conn:
-            cur = await conn.execute(SQL_INSERT, (title, body, key))
+            cur = await conn.execute(SQL_INSERT_KEYED, params)
             values = await cur.fetchone()
             if values is not None:
                 return _row(values), True
-            cur = await conn.execute(SQL_GET_BY_KEY, (key,))
-            values = await cur.fetchone()
-        if values is None:  # the note it created was deleted since: the key is spent, nothing to replay
-            raise IdempotencyKeyReusedError
-        return _check_key_reuse(_row(values), title, body), False
+            cur = await conn.execute(SQL_GET_KEY, params)
+            found = await cur.fetchone()
+        return _replay(found, title, body), False
 
     async def page(self, limit: int, offset: int, after: int | None) -> list[Row]:  # noqa: D102
         async with self.pool.connection() as conn:
-            if after is None:
-                cur = await conn.execute(SQL_LIST, (limit, offset))
-            else:
-                cur = await conn.execute(SQL_LIST_AFTER, (after, limit, offset))
+            cur = await conn.execute(SQL_LIST, {"after": after or 0, "limit": limit, "offset": offset})
             return [_row(values) for values in await cur.fetchall()]
 
     async def replace(self, note_id: int, title: str, body: str) -> Row | None:  # noqa: D102
-        return await self._one(SQL_REPLACE, (title, body, note_id))
+        return await self._one(SQL_REPLACE, {"title": title, "body": body, "id": note_id})
 
     async def patch(self, note_id: int, title: str | None, body: str | None) -> Row | None:  # noqa: D102
-        return await self._one(SQL_PATCH, (title, body, note_id))
+        return await self._one(SQL_PATCH, {"title": title, "body": body, "id": note_id})
 
     async def delete(self, note_id: int) -> bool:  # noqa: D102
         async with self.pool.connection() as conn:
-            cur = await conn.execute(SQL_DELETE, (note_id,))
-            return cur.rowcount > 0
+            cur = await conn.execute(SQL_DELETE, {"id": note_id})
+            return await cur.fetchone() is not None
 
     async def schema_revisions(self) -> set[str]:
         """One round trip on the worker's own readiness connection (reconnected after any failure).
@@ -230,13 +262,11 @@ class PgNoteStore(NoteStore):
 
 
 class SqliteNoteStore(NoteStore):
-    """The embedded SQLite database: SQLAlchemy Core on the sync engine, each call in a worker thread."""
+    """The embedded SQLite database: the same statements through SQLAlchemy's connection, in a worker thread."""
 
     def __init__(self, engine: Engine) -> None:
         self.outage = OutageLog()
         self.engine = engine
-        self.table: Table = Note.__table__  # type: ignore[assignment]
-        self._returning = [self.table.c[name] for name in COLUMNS]
 
     async def open(self) -> None:  # noqa: D102
         return None
@@ -249,70 +279,65 @@ class SqliteNoteStore(NoteStore):
         self.outage.success()
         return result
 
-    def _get(self, note_id: int) -> Row | None:
+    @staticmethod
+    def _first(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
+        return conn.exec_driver_sql(sqlite_sql(sql), params).first()
+
+    def _write(self, sql: str, params: dict[str, Any]) -> Row | None:
+        with self.engine.begin() as conn:
+            values = self._first(conn, sql, params)
+        return _row(values) if values is not None else None
+
+    def _read(self, sql: str, params: dict[str, Any]) -> Row | None:
         with self.engine.connect() as conn:
-            values = conn.execute(select(*self._returning).where(self.table.c.id == note_id)).first()
+            values = self._first(conn, sql, params)
         return _row(values) if values is not None else None
 
     async def get(self, note_id: int) -> Row | None:  # noqa: D102
-        return await self._run(self._get, note_id)
+        return await self._run(self._read, SQL_GET, {"id": note_id})
 
     def _create(self, title: str, body: str, key: str | None) -> tuple[Row, bool]:
-        now = utcnow()
+        params = {"title": title, "body": body, "key": key}
         with self.engine.begin() as conn:
-            if key is not None:
-                found = conn.execute(select(*self._returning).where(self.table.c.idempotency_key == key)).first()
-                if found is not None:
-                    return _check_key_reuse(_row(found), title, body), False
-            values = conn.execute(
-                insert(self.table)
-                .values(title=title, body=body, idempotency_key=key, created_at=now, updated_at=now)
-                .returning(*self._returning)
-            ).one()
-        return _row(values), True
+            values = self._first(conn, SQL_INSERT if key is None else SQL_INSERT_KEYED, params)
+        if values is not None:
+            return _row(values), True
+        with self.engine.connect() as conn:
+            found = self._first(conn, SQL_GET_KEY, params)
+        return _replay(tuple(found) if found is not None else None, title, body), False
 
     async def create(self, title: str, body: str, key: str | None) -> tuple[Row, bool]:  # noqa: D102
         return await self._run(self._create, title, body, key)
 
     def _page(self, limit: int, offset: int, after: int | None) -> list[Row]:
-        query = select(*self._returning).order_by(self.table.c.id).limit(limit).offset(offset)
-        if after is not None:
-            query = query.where(self.table.c.id > after)
+        params = {"after": after or 0, "limit": limit, "offset": offset}
         with self.engine.connect() as conn:
-            return [_row(values) for values in conn.execute(query)]
+            return [_row(values) for values in conn.exec_driver_sql(sqlite_sql(SQL_LIST), params)]
 
     async def page(self, limit: int, offset: int, after: int | None) -> list[Row]:  # noqa: D102
         return await self._run(self._page, limit, offset, after)
 
-    def _update(self, note_id: int, fields: dict[str, str]) -> Row | None:
-        with self.engine.begin() as conn:
-            values = conn.execute(
-                update(self.table)
-                .where(self.table.c.id == note_id)
-                .values(**fields, updated_at=utcnow())
-                .returning(*self._returning)
-            ).first()
-        return _row(values) if values is not None else None
-
     async def replace(self, note_id: int, title: str, body: str) -> Row | None:  # noqa: D102
-        return await self._run(self._update, note_id, {"title": title, "body": body})
+        return await self._run(self._write, SQL_REPLACE, {"title": title, "body": body, "id": note_id})
 
     async def patch(self, note_id: int, title: str | None, body: str | None) -> Row | None:  # noqa: D102
-        fields = {k: v for k, v in (("title", title), ("body", body)) if v is not None}
-        return await self._run(self._update, note_id, fields)
+        return await self._run(self._write, SQL_PATCH, {"title": title, "body": body, "id": note_id})
 
     def _delete(self, note_id: int) -> bool:
         with self.engine.begin() as conn:
-            return conn.execute(delete(self.table).where(self.table.c.id == note_id)).rowcount > 0
+            return self._first(conn, SQL_DELETE, {"id": note_id}) is not None
 
     async def delete(self, note_id: int) -> bool:  # noqa: D102
         return await self._run(self._delete, note_id)
 
     def _revisions(self) -> set[str]:
-        from .migrate import current_revisions
-
         with self.engine.connect() as conn:
-            return current_revisions(conn)
+            try:
+                return {str(row[0]) for row in conn.exec_driver_sql(SQL_REVISIONS)}
+            except SAOperationalError as exc:
+                if "no such table" in str(exc.orig):
+                    return set()  # never migrated
+                raise
 
     async def schema_revisions(self) -> set[str]:  # noqa: D102
         return await self._run(self._revisions)

@@ -160,7 +160,7 @@ def pg_url(pg_migrated_url: URL) -> URL:
     """The session's migrated PostgreSQL database, with an empty ``notes`` table."""
     engine = create_engine(pg_migrated_url)
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE notes RESTART IDENTITY"))
+        conn.execute(text("TRUNCATE notes, idempotency_keys RESTART IDENTITY"))
     engine.dispose()
     return pg_migrated_url
 
@@ -358,7 +358,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0901"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -373,7 +373,7 @@ def downgrade():
 
 
 def write_extra_revision(directory: Path, body: str) -> Path:
-    """A temporary revision ``0901`` (after the packaged head ``0002``) whose ``upgrade()`` is ``body``."""
+    """A temporary revision ``0901`` (after the packaged head ``0003``) whose ``upgrade()`` is ``body``."""
     directory.mkdir(parents=True, exist_ok=True)
     indented = "\n".join("    " + line if line.strip() else "" for line in body.strip("\n").splitlines())
     (directory / "0901_test_extra.py").write_text(_EXTRA_REVISION_TEMPLATE.format(body=indented))

@@ -107,7 +107,7 @@ def test_migrate_sqlite_and_idempotent(app_cli: Any, tmp_path: Any) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     first = app_cli("migrate", DATABASE_URL=db)
     assert first.returncode == 0, first.stderr
-    assert "database at revision 0002 (head)" in first.stdout
+    assert "database at revision 0003 (head)" in first.stdout
     second = app_cli("migrate", DATABASE_URL=db)
     assert second.returncode == 0 and "database already at head" in second.stdout
 
@@ -117,12 +117,12 @@ def test_concurrent_migrations_are_serialised(pg_databases: Any, app_popen: Any)
     procs = [app_popen("migrate", DATABASE_URL=_plain(url)) for _ in range(2)]
     outputs = [proc.communicate(timeout=15)[0] for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], outputs
-    assert _version_rows(url) == ["0002"]
+    assert _version_rows(url) == ["0003"]
     combined = "\n".join(outputs)
     # Exactly one process ran the upgrade; the other either waited for the lock or found the DB at head.
     assert combined.count("Running upgrade  -> 0001") == 1, combined
     assert combined.count("database already at head") == 1, combined
-    assert all("database at revision 0002 (head)" in out for out in outputs)
+    assert all("database at revision 0003 (head)" in out for out in outputs)
     for out in outputs:
         events = [json.loads(line)["message"] for line in out.splitlines() if line.startswith("{")]
         assert events.index("migration lock acquired") < events.index("migration lock released")
@@ -160,7 +160,7 @@ def test_migrate_waits_for_the_advisory_lock(pg_databases: Any, app_popen: Any) 
     assert proc.returncode == 0, output
     assert "waiting for the migration lock" in output
     assert any(record.get("waited") is True for record in _json_records(output))
-    assert _version_rows(url) == ["0002"]
+    assert _version_rows(url) == ["0003"]
 
 
 def test_migrate_unreachable_database_fails_fast_and_clearly(app_cli: Any) -> None:
@@ -342,7 +342,7 @@ def test_migrate_gives_up_on_a_table_lock_after_the_lock_timeout(pg_databases: A
     assert "cannot migrate postgresql+psycopg://" in err
     assert "LockNotAvailable: canceling statement due to lock timeout" in err
     assert "DB_MIGRATION_LOCK_TIMEOUT_MS" in err and "Traceback" not in err
-    assert _version_rows(url) == ["0002"]  # 0901 rolled back as a whole
+    assert _version_rows(url) == ["0003"]  # 0901 rolled back as a whole
 
 
 FAILING_REVISION = """
@@ -370,7 +370,7 @@ def test_migrate_reports_a_message_less_failure_with_its_traceback(
     assert len(failed) == 1 and failed[0]["level"] == "ERROR" and failed[0]["exc_type"] == "AssertionError"
     assert "Traceback" in failed[0]["exc_info"] and "0901_test_extra.py" in failed[0]["exc_info"]
     assert any(line["message"].startswith("could not release the migration lock") for line in lines)
-    assert _version_rows(url) == ["0002"]  # 0001 and 0002 committed on their own (transaction per migration)
+    assert _version_rows(url) == ["0003"]  # 0001, 0002 and 0003 committed on their own (transaction per migration)
 
 
 # -- secrets in DATABASE_URL ------------------------------------------------------------------------------------
@@ -431,13 +431,13 @@ def test_check_database_reads_the_schema_read_only_and_fails_unless_at_head(pg_d
     """The restore drill's probe: reachable, at the migrations' head, rows counted, nothing written."""
     url = pg_databases.create()
     behind = app_cli("check", "--database", DATABASE_URL=_plain(url))
-    assert behind.returncode == 1 and "database at no revision, code at ['0002']" in behind.stderr, behind.stderr
+    assert behind.returncode == 1 and "database at no revision, code at ['0003']" in behind.stderr, behind.stderr
     assert app_cli("migrate", DATABASE_URL=_plain(url)).returncode == 0
     ok = app_cli("check", "--database", DATABASE_URL=_plain(url))
     assert ok.returncode == 0, ok.stderr
     report = json.loads(ok.stdout[ok.stdout.index("{") :])
-    assert report["database"] == {"revision": ["0002"], "head": ["0002"], "notes": 0}
-    assert _version_rows(url) == ["0002"], "read only"
+    assert report["database"] == {"revision": ["0003"], "head": ["0003"], "notes": 0}
+    assert _version_rows(url) == ["0003"], "read only"
     down = app_cli("check", "--database", DATABASE_URL=f"postgresql://app:{SECRET}@127.0.0.1:1/app", timeout=15)
     assert down.returncode == 1 and "cannot read" in down.stderr and SECRET not in down.stdout + down.stderr
 

@@ -66,6 +66,27 @@ CORPUS: list[tuple[str, str, dict[str, str], bytes]] = [
     ("PUT", "/api/notes/1", JSON, b'{"title": "replaced"}'),
     ("DELETE", "/api/notes/2", {}, b""),
     ("GET", "/api/notes/2", {}, b""),
+    # issue 22: replays of the original answer, quoted keys, HEAD, Allow, canonical ids, relative redirects.
+    ("PATCH", "/api/notes/5", JSON, b'{"title": "edited"}'),  # note 5 was created with key-1
+    ("POST", "/api/notes", {**JSON, "idempotency-key": "key-1"}, NOTE),  # the original 201, not the edited note
+    ("POST", "/api/notes", {**JSON, "idempotency-key": '"key-1"'}, NOTE),  # the quoted form is the same key
+    ("POST", "/api/notes", {**JSON, "idempotency-key": "key-1"}, b'{"title": "edited"}'),  # another request: 422
+    ("POST", "/api/notes", {**JSON, "idempotency-key": "key-2"}, b'{"title": "doomed"}'),
+    ("DELETE", "/api/notes/7", {}, b""),  # the note key-2 created
+    ("POST", "/api/notes", {**JSON, "idempotency-key": "key-2"}, b'{"title": "doomed"}'),  # spent: replayed
+    ("HEAD", "/api/notes/5", {}, b""),
+    ("HEAD", "/api/notes/999999", {}, b""),
+    ("HEAD", "/api/notes/1_37", {}, b""),
+    ("GET", "/api/notes/1_37", {}, b""),
+    ("GET", "/api/notes/%20137", {}, b""),
+    ("GET", "/api/notes/+1", {}, b""),
+    ("GET", "/api/notes/1.0", {}, b""),
+    ("OPTIONS", "/api/notes/1", {}, b""),
+    ("POST", "/api/notes/1", JSON, NOTE),
+    ("GET", "/api/notes/", {"host": "evil.example"}, b""),
+    ("PUT", "/api/notes/1", JSON, b"{bad json"),
+    ("PATCH", "/api/notes/1", JSON, b"\xff\xfe"),
+    ("PATCH", "/api/notes/1", JSON, b'{"title": null}'),
 ]
 _TIMESTAMP = re.compile(rb'"(created_at|updated_at)":"[^"]*"')
 
@@ -73,7 +94,7 @@ _TIMESTAMP = re.compile(rb'"(created_at|updated_at)":"[^"]*"')
 def _reset(url: URL) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE notes RESTART IDENTITY"))
+        conn.execute(text("TRUNCATE notes, idempotency_keys RESTART IDENTITY"))
     engine.dispose()
 
 
@@ -116,11 +137,14 @@ def test_fast_lane_answers_like_fastapi(pg_url: URL, lane_calls: list[str]) -> N
     for request, without, with_lane in zip(CORPUS, answers[False], answers[True], strict=True):
         assert with_lane == without, request[:2]
     statuses = {status for status, _, _ in answers[True]}
-    assert {200, 201, 404, 413, 415, 422}.issubset(statuses), statuses  # the corpus covers every answer kind
+    assert {200, 201, 204, 307, 404, 405, 413, 415, 422}.issubset(statuses), (
+        statuses
+    )  # the corpus covers every answer kind
     # It served the hot routes' plain forms and left the rest (bad ids, other methods, trailing slash) to FastAPI.
     assert "GET /api/notes/1" in lane_calls and "POST /api/notes" in lane_calls
     assert not any(call.endswith(("/0", "/01", "/-1", "/abc", "/1/", "9" * 40)) for call in lane_calls)
-    assert not any(call.startswith(("HEAD", "PUT", "DELETE")) for call in lane_calls)
+    assert not any(call.startswith(("PUT", "PATCH", "DELETE", "OPTIONS")) for call in lane_calls)
+    assert "GET /api/notes/5" in lane_calls  # HEAD reaches the lane as GET (HeadMiddleware sits outside it)
 
 
 @pytest.mark.parametrize("lane", [False, True])

@@ -208,6 +208,8 @@ class Ledger:
     statuses: dict[int, int] = field(default_factory=dict)
     connection_errors: int = 0
     replayed: int = 0
+    errored_keys: set[str] = field(default_factory=set)  # keys whose request lost its answer at least once
+    replayed_keys: set[str] = field(default_factory=set)  # keys whose final 201 was a replay
     gave_up: list[str] = field(default_factory=list)
     first_201_after: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -226,6 +228,7 @@ def _post_until_created(port: int, ledger: Ledger, prefix: str, deadline: float)
         except (OSError, http.client.HTTPException):
             with ledger.lock:
                 ledger.connection_errors += 1
+                ledger.errored_keys.add(key)
             status, headers, body = 0, {}, b""
         if status:
             ledger.count(status)
@@ -234,7 +237,9 @@ def _post_until_created(port: int, ledger: Ledger, prefix: str, deadline: float)
             assert note["title"] == key
             with ledger.lock:
                 ledger.acknowledged[key] = note["id"]
-                ledger.replayed += headers.get("idempotent-replayed") == "true"
+                if headers.get("idempotent-replayed") == "true":
+                    ledger.replayed += 1
+                    ledger.replayed_keys.add(key)
             return
         assert status in (0, 503), f"unexpected {status}: {body[:200]!r}"
         if time.monotonic() > deadline:
@@ -319,7 +324,9 @@ def test_database_restart_under_write_load_loses_nothing_and_recovers_fast(own_p
     logs = served.logs(since=mark)
     errors = [line for line in logs if line["level"] == "ERROR" and line["logger"] == "slipway_app.database"]
     kinds = {line["error_kind"] for line in errors}
-    assert kinds and kinds <= {"admin_shutdown", "connection_refused", "connection_lost", "starting_up"}, kinds
+    assert kinds and kinds <= {"admin_shutdown", "connection_refused", "connection_lost", "starting_up"}, [
+        (line["error_kind"], line.get("error")) for line in errors
+    ]
     assert len(errors) <= 4 * len(kinds) * 2, f"{len(errors)} ERROR lines for {ledger.statuses.get(503)} 503s"
     recoveries = [line for line in logs if line["message"] == "database recovered"]
     assert recoveries and all(line["failed_requests"] for line in recoveries)
@@ -434,15 +441,65 @@ def test_sigterm_under_load_fails_no_in_flight_request(own_pg: OwnPostgres, serv
 # -- kill -9 of a worker ----------------------------------------------------------------------------------------------
 
 
+def _tcp_ports(pid: int) -> set[int]:
+    """Local TCP ports of the sockets process ``pid`` holds (its database connections among them)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if fields[9] in inodes:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def _waiting_on_lock(conn: psycopg.Connection[Any]) -> list[int]:
+    """Client ports of the app's backends whose statement waits on a lock."""
+    rows = conn.execute(
+        "SELECT client_port FROM pg_stat_activity WHERE application_name = 'slipway-app' AND wait_event_type = 'Lock'"
+    ).fetchall()
+    return [int(port) for (port,) in rows]
+
+
 def test_kill_9_of_a_worker_with_retrying_clients_loses_and_doubles_nothing(
-    own_pg: OwnPostgres, steady: Served
+    own_pg: OwnPostgres, serve: Callable[..., Served]
 ) -> None:
-    served = steady
+    """A worker killed with requests in flight whose writes committed: their retries are replayed, nothing doubles.
+
+    The kill is made to hit in-flight work: the test locks ``idempotency_keys`` so the keyed INSERTs queue in the
+    database, finds which worker's connections they came from (``pg_stat_activity.client_port`` against the
+    worker's sockets in ``/proc``), stops that worker (SIGSTOP), releases the lock so its statements commit, then
+    kills it (SIGKILL): those clients never get their 201, retry with the same key, and must be answered from it.
+    """
+    served = serve()  # its own server: the default statement timeout (5 s) outlasts the lock
     ledger = Ledger()
     prefix = f"kill-{uuid.uuid4().hex[:8]}"
-    threads = _load(served.port, ledger, prefix, seconds=2.0, clients=8)
-    time.sleep(0.6)
-    victim = served.worker_pids()[0]
+    with psycopg.connect(own_pg.dsn) as locker, psycopg.connect(own_pg.dsn, autocommit=True) as watcher:
+        locker.execute("LOCK TABLE idempotency_keys IN EXCLUSIVE MODE")
+        threads = _load(served.port, ledger, prefix, seconds=2.5, clients=8)
+        deadline = time.monotonic() + 4
+        while len(waiting := _waiting_on_lock(watcher)) < 6:  # most of the 8 clients' POSTs are queued
+            assert time.monotonic() < deadline, f"only {len(waiting)} requests queued behind the lock"
+            time.sleep(0.02)
+        workers = {pid: _tcp_ports(pid) for pid in served.worker_pids()}
+        in_flight = {pid: sum(port in ports for port in waiting) for pid, ports in workers.items()}
+        victim = max(in_flight, key=lambda pid: in_flight[pid])
+        assert in_flight[victim] >= 1, in_flight
+        os.kill(victim, signal.SIGSTOP)  # it cannot answer what is about to commit
+        locker.commit()  # the queued INSERTs run and commit (autocommit), the victim's included
+    with psycopg.connect(own_pg.dsn, autocommit=True) as conn:
+        deadline = time.monotonic() + 5
+        while _waiting_on_lock(conn) or conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'slipway-app' AND state = 'active'"
+        ).fetchone() != (0,):
+            assert time.monotonic() < deadline, "the released statements did not finish"
+            time.sleep(0.02)
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 15
     while victim in served.worker_pids() or len(served.worker_pids()) < 2:  # gunicorn replaces the worker
@@ -453,9 +510,14 @@ def test_kill_9_of_a_worker_with_retrying_clients_loses_and_doubles_nothing(
     assert served.proc.poll() is None
     assert set(ledger.statuses) <= {201, 503}, ledger.statuses
     _assert_ledger_matches_database(ledger, own_pg.dsn, prefix)
+    # Every request in flight on the victim had committed: its client lost the answer, retried, got the replay.
+    assert ledger.connection_errors >= in_flight[victim], (ledger.connection_errors, in_flight)
+    assert len(ledger.replayed_keys) >= in_flight[victim], (ledger.replayed_keys, in_flight)
+    assert ledger.replayed_keys <= ledger.errored_keys, "a replay answered a request that had not lost its answer"
     print(
-        f"\nkill -9: {len(ledger.acknowledged)} writes, {ledger.connection_errors} connection errors retried, "
-        f"{ledger.replayed} answered from the idempotency key (committed before the kill)"
+        f"\nkill -9: {in_flight[victim]} requests in flight on the killed worker (committed, unanswered), "
+        f"{len(ledger.acknowledged)} writes, {ledger.connection_errors} connection errors retried, "
+        f"{len(ledger.replayed_keys)} answered from the idempotency key"
     )
 
 

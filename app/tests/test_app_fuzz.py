@@ -1,11 +1,12 @@
 """Property-based fuzzing of the promise "bad input answers 4xx with a useful message, never 500", on both backends.
 
-Three generators, all deterministic (``derandomize=True``, no example database) and bounded (a few seconds in all):
+Three generators, all deterministic (fixed seeds, no example database) and bounded:
 
-* schemathesis, from the app's own OpenAPI document: its coverage phase (boundary and schema-violating values for
+* schemathesis (its CLI, as a tester would run it), from the OpenAPI document the app serves, against the app
+  behind uvicorn on PostgreSQL: ``--checks all`` over its coverage phase (boundary and schema-violating values for
   every parameter and body field: NUL, huge and negative ints, overlong strings, wrong types, unsupported methods and
-  media types) and its fuzzing phase, sent in-process through its ASGI transport. Checked: ``not_a_server_error``,
-  ``response_schema_conformance`` and the contract below.
+  media types), its fuzzing phase and its stateful phase (create, read, replace, patch, delete along the documented
+  links). The OpenAPI document is the truth of every answer: it must find nothing.
 * hypothesis, straight at the ASGI callable: what an OpenAPI document cannot describe (raw and invalid UTF-8 bodies,
   JSON with lone surrogates or 400-digit numbers, arbitrary methods, paths and query strings as an HTTP/1.1 server
   hands them over, arbitrary ``Content-Type``, ``Content-Length`` and ``X-Request-ID`` headers, chunked bodies).
@@ -18,31 +19,31 @@ The contract checked on every response: status < 500; the security headers and `
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
+import subprocess
+import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
-from unittest import mock
 from urllib.parse import quote, urlencode
 
 # Hypothesis caches (unicode tables, constants harvested from the source) go to the temp dir, never into the repo.
 os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "slipway-hypothesis"))
 
 import anyio  # noqa: E402
-import pytest  # noqa: E402
-import schemathesis  # noqa: E402
+import uvicorn  # noqa: E402
 from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.python import asgi as schemathesis_asgi  # noqa: E402
-from schemathesis.specs.openapi.checks import response_schema_conformance  # noqa: E402
 from slipway_app.main import create_app  # noqa: E402
 from slipway_app.middleware import MAX_BODY_BYTES  # noqa: E402
 from slipway_app.models import BODY_MAX, TITLE_MAX  # noqa: E402
 from slipway_app.settings import Settings  # noqa: E402
-
-from .conftest import CONTRACT_VARS  # noqa: E402
 
 INT32_MAX = 2**31 - 1
 SECURITY_HEADERS = (
@@ -72,20 +73,6 @@ FUZZ = settings(
 )
 
 
-def _openapi_document() -> dict[str, Any]:
-    """The app's OpenAPI document (needed at import: schemathesis parametrizes at collection; no database touched)."""
-    # Empty values count as unset: the developer's environment cannot change (or break) the document.
-    with mock.patch.dict(os.environ, dict.fromkeys(CONTRACT_VARS, "")):
-        app = create_app(
-            Settings(database_url=f"sqlite:///{tempfile.gettempdir()}/slipway-fuzz-unused.db", app_env="test")
-        )
-    app.state.store.engine.dispose()  # the SQLite store's engine (never connected)
-    return app.openapi()
-
-
-SCHEMA = schemathesis.openapi.from_dict(_openapi_document())
-
-
 def assert_contract(status: int, headers: Any, body: bytes, *, method: str = "GET") -> None:
     """The promise every response keeps, whatever the request."""
     assert status < 500, f"server error {status}: {body[:300]!r}"
@@ -102,48 +89,76 @@ def assert_contract(status: int, headers: Any, body: bytes, *, method: str = "GE
             assert isinstance(detail, str), payload
 
 
-@pytest.fixture(autouse=True)
-def _stop_schemathesis_lifespans() -> Iterator[None]:
-    """schemathesis's ASGI transport runs each app's lifespan once and keeps it; end them with the test's app."""
-    yield
-    shutdown = getattr(schemathesis_asgi, "shutdown_lifespans", None)
-    if shutdown is not None:
-        shutdown()
+# --- 1. schemathesis, from the served OpenAPI document, every check, against a real server ----------------------
+
+SCHEMATHESIS_EXAMPLES = 20  # per operation and phase: 400-600 requests in all
+SCHEMATHESIS_SEED = 1
 
 
-def test_fuzzed_schema_is_the_served_one(client: Any) -> None:
-    """The document schemathesis fuzzes from is exactly what ``GET /openapi.json`` serves."""
-    assert client.get("/openapi.json").json() == SCHEMA.raw_schema
+@contextlib.contextmanager
+def _served(app: Any) -> Iterator[str]:
+    """``app`` behind uvicorn (httptools, as deployed) on a free 127.0.0.1 port in a thread; yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, http="httptools", log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
-# --- 1. schemathesis, from the OpenAPI document ------------------------------------------------------------------
+def test_schemathesis_all_checks_finds_nothing(pg_url: Any, tmp_path: Path) -> None:
+    """schemathesis's CLI, ``--checks all``, coverage + fuzzing + stateful phases, against the app on PostgreSQL.
 
-
-def _existing_note(client: Any) -> int:
-    response = client.post("/api/notes", json={"title": "seed", "body": "seed body"})
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
-@SCHEMA.parametrize()
-@settings(FUZZ, max_examples=25)
-def test_openapi_fuzz(case: Any, client: Any) -> None:
-    """Every generated request (valid or not) keeps the contract; the ones that store something round-trip."""
-    note_id = case.path_parameters.get("note_id") if case.path_parameters else None
-    # Random valid ids almost never exist: point every other one at a real note so PUT/PATCH/GET/DELETE succeed too.
-    if type(note_id) is int and 1 <= note_id <= INT32_MAX and note_id % 2 == 0:
-        case.path_parameters["note_id"] = _existing_note(client)
-    response = case.call(app=client.app)
-    case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
-    assert_contract(response.status_code, response.headers, response.content, method=case.method)
-    if case.method in ("POST", "PUT", "PATCH") and response.status_code in (200, 201):
-        stored = response.json()
-        assert isinstance(case.body, dict)
-        for field, value in case.body.items():
-            assert stored[field] == value, (field, value, stored)
-        assert client.get(f"/api/notes/{stored['id']}").json() == stored
-    if case.method == "DELETE" and response.status_code == 204:
-        assert client.get(f"/api/notes/{case.path_parameters['note_id']}").status_code == 404
+    Everything the document promises is checked on every answer: no 5xx, status codes, content types, response
+    headers (``Location``, ``Idempotent-Replayed``, ``Retry-After``) and bodies as documented, schema-valid
+    requests accepted and invalid ones rejected, 405 with ``Allow`` for undeclared methods, resources available
+    after their 201 and gone after their 204 (the stateful phase follows the documented links). Bounded by
+    ``--max-examples`` and a fixed seed; the one harness adjustment (fresh keys for repeated ``Idempotency-Key``
+    values) is explained in ``schemathesis_hooks.py``.
+    """
+    report = tmp_path / "report.json"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).parent),
+        "SCHEMATHESIS_HOOKS": "schemathesis_hooks",
+        "NO_COLOR": "1",
+    }
+    app = create_app(Settings(database_url=pg_url.render_as_string(hide_password=False), app_env="test"))
+    argv = [
+        *(sys.executable, "-m", "schemathesis.cli", "run"),
+        *("--checks", "all", "--phases", "coverage,fuzzing,stateful"),
+        *("--max-examples", str(SCHEMATHESIS_EXAMPLES), "--seed", str(SCHEMATHESIS_SEED), "--workers", "1"),
+        *("--generation-database", "none", "--report", "json", "--report-json-path", str(report)),
+    ]
+    with _served(app) as url:
+        run = subprocess.run(
+            [*argv, f"{url}/openapi.json"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+    tail = "\n".join(run.stdout.splitlines()[-80:])
+    assert run.returncode == 0, f"schemathesis found something:\n{tail}\n{run.stderr[-2000:]}"
+    result = json.loads(report.read_text())
+    assert result["complete"] and result["exit_code"] == 0
+    phases = {name: result["phases"][name]["status"] for name in ("coverage", "fuzzing", "stateful")}
+    assert phases == {"coverage": "success", "fuzzing": "success", "stateful": "success"}, result["phases"]
+    assert result["operations"]["tested"] == result["operations"]["total"] == 8
+    assert result["test_cases"]["generated"] >= 300 and result["test_cases"]["with_failures"] == 0
+    assert not result["failures"] and not result["errors"]
 
 
 # --- 2. hypothesis, raw requests straight at the ASGI app ---------------------------------------------------------

@@ -71,11 +71,17 @@ def test_concurrent_requests_with_one_key_create_one_note(pg_url: URL, settings_
     assert _count(pg_url, key) == 1
 
 
-def test_a_deleted_notes_key_is_spent(client: TestClient) -> None:
+def test_a_deleted_notes_key_is_spent(client: TestClient, db_url: URL) -> None:
+    """Deleting the note does not free its key: a retry still gets the original answer and creates nothing."""
     key = "spent-key"
-    note = _post(client, {"title": "gone"}, key).json()
-    assert client.delete(f"/api/notes/{note['id']}").status_code == 204
-    assert _post(client, {"title": "gone"}, key).status_code == 201  # the row (and its key) is gone: created anew
+    first = _post(client, {"title": "gone"}, key)
+    assert client.delete(f"/api/notes/{first.json()['id']}").status_code == 204
+    again = _post(client, {"title": "gone"}, key)
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()  # the original answer, not a new note
+    assert client.get(first.headers["location"]).status_code == 404  # and nothing was re-created
+    assert _post(client, {"title": "other"}, key).status_code == 422  # nor can the key start a new note
+    assert _count(db_url, key) == 0
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])

@@ -35,14 +35,14 @@ def _revisions(url: URL) -> set[str]:
 
 def _roundtrip(url: URL) -> None:
     assert _revisions(url) == set()
-    assert upgrade_to_head(url) == "0002"
+    assert upgrade_to_head(url) == "0003"
     assert _tables(url) >= {"notes", "alembic_version"}
-    assert _revisions(url) == head_revisions() == {"0002"}
-    assert upgrade_to_head(url) == "0002"  # idempotent
+    assert _revisions(url) == head_revisions() == {"0003"}
+    assert upgrade_to_head(url) == "0003"  # idempotent
     downgrade(url, "base")
     assert "notes" not in _tables(url)
     assert _revisions(url) == set()
-    assert upgrade_to_head(url) == "0002"
+    assert upgrade_to_head(url) == "0003"
     assert "notes" in _tables(url)
 
 
@@ -85,8 +85,8 @@ def test_migrations_do_not_depend_on_the_working_directory(tmp_path: Path, monke
     monkeypatch.chdir(tmp_path)
     assert not (Path(os.getcwd()) / "alembic.ini").exists()
     assert MIGRATIONS_DIR.is_absolute() and (MIGRATIONS_DIR / "env.py").is_file()
-    assert head_revisions() == {"0002"}
-    assert upgrade_to_head(make_url(f"sqlite:///{tmp_path / 'cwd.db'}")) == "0002"
+    assert head_revisions() == {"0003"}
+    assert upgrade_to_head(make_url(f"sqlite:///{tmp_path / 'cwd.db'}")) == "0003"
 
 
 def test_a_percent_in_the_password_survives_the_alembic_config() -> None:

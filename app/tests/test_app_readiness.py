@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL
 def test_readyz_ok_on_a_migrated_database(client: Any) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "revision": "0002"}
+    assert response.json() == {"status": "ok", "revision": "0003"}
 
 
 def test_readyz_503_until_migrated(pg_databases: Any, settings_for: Any, client_for: Any) -> None:
@@ -21,7 +21,7 @@ def test_readyz_503_until_migrated(pg_databases: Any, settings_for: Any, client_
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["reason"].startswith("database schema is not at the migrations head")
-    assert response.json()["head"] == ["0002"] and response.json()["current"] == []
+    assert response.json()["head"] == ["0003"] and response.json()["current"] == []
     assert client.get("/healthz").status_code == 200
     upgrade_to_head(url)
     assert client.get("/readyz").status_code == 200
