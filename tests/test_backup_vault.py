@@ -11,8 +11,8 @@ import botocore.session
 import pulumi_aws as aws
 import pytest
 
-from components.backup_vault import DENIED_ACTIONS, BackupVaultArgs
 from slipway.offline import Resource, ResourceGraph
+from slipway_aws.backup_vault import DENIED_ACTIONS, BackupVaultArgs
 
 VAULT = "aws:backup/vault:Vault"
 LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"

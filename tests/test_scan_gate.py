@@ -11,9 +11,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from components import ecr_scan, ecs_runner, gates, scan_gate
-from components.ecr_scan import Finding, ImageRef, Waiver
 from slipway.offline import Resource, ResourceGraph
+from slipway_aws import ecr_scan, ecs_runner, gates, scan_gate
+from slipway_aws.ecr_scan import Finding, ImageRef, Waiver
 
 DIGEST = "sha256:" + "c" * 64
 IMAGE = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/slipway-dev@{DIGEST}"
@@ -446,8 +446,8 @@ def test_a_critical_finding_fails_the_update_before_the_migration_runs(
     ],
 )
 def test_webapp_refuses_bad_scan_and_backup_fields_before_any_resource(change: dict[str, Any], field: str) -> None:
-    from components.validation import ArgsError
-    from components.webapp import WebAppArgs
+    from slipway_aws.validation import ArgsError
+    from slipway_aws.webapp import WebAppArgs
 
     with pytest.raises(ArgsError) as err:
         WebAppArgs(build_context="app", profile="dev", **change)
@@ -455,8 +455,8 @@ def test_webapp_refuses_bad_scan_and_backup_fields_before_any_resource(change: d
 
 
 def test_webapp_refuses_a_malformed_allowlist(tmp_path: Path) -> None:
-    from components.validation import ArgsError
-    from components.webapp import WebAppArgs
+    from slipway_aws.validation import ArgsError
+    from slipway_aws.webapp import WebAppArgs
 
     bad = tmp_path / "waivers.yaml"
     bad.write_text("vulnerabilities:\n  - id: CVE-2025-0001\n    statement: short\n    expired_at: 2027-01-01\n")
@@ -466,7 +466,7 @@ def test_webapp_refuses_a_malformed_allowlist(tmp_path: Path) -> None:
 
 def test_the_provider_serializes_by_reference_and_loads_in_a_fresh_process() -> None:
     """Pulumi stores the dill-pickled provider in state and unpickles it in the provider process, which imports
-    ``components.scan_gate`` from the project directory: by reference the blob is small and carries no code."""
+    ``slipway_aws.scan_gate`` from the venv: by reference the blob is small and carries no code."""
     import base64
     import os
     import subprocess
@@ -490,4 +490,4 @@ def test_the_provider_serializes_by_reference_and_loads_in_a_fresh_process() -> 
         [sys.executable, "-c", script, blob], cwd=root, env=env, capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["components.scan_gate", "True"]
+    assert out.stdout.split() == ["slipway_aws.scan_gate", "True"]

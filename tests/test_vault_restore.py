@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from components.database import Database, DatabaseArgs, RestoreSpec
 from slipway.offline import run_program
+from slipway_aws.database import Database, DatabaseArgs, RestoreSpec
 
 POINT = "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-80f5fbc6-2e1b-ed56-3cf0-71df898be9c6"
 

@@ -33,11 +33,14 @@ class BadMessageError(ValueError):
 
 
 def prune_keys(engine: Engine, older_than_hours: int, now: dt.datetime | None = None) -> int:
-    """Clear the idempotency keys of notes created before ``now - older_than_hours``; the number of notes changed."""
+    """Expire the idempotency keys used before ``now - older_than_hours``: the stored original answers
+    (``idempotency_keys``) and the keys on their notes, in one transaction, so an expired key may be used again;
+    the number of notes changed."""
     if older_than_hours < 1:
         raise ValueError("older_than_hours must be at least 1")
     cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(hours=older_than_hours)
     with engine.begin() as conn:
+        conn.execute(text("DELETE FROM idempotency_keys WHERE created_at < :cutoff"), {"cutoff": cutoff})
         result = conn.execute(
             text("UPDATE notes SET idempotency_key = NULL WHERE idempotency_key IS NOT NULL AND created_at < :cutoff"),
             {"cutoff": cutoff},

@@ -62,6 +62,16 @@ def test_prune_keys_clears_only_old_keys_and_is_idempotent(engine: Engine) -> No
         prune_keys(engine, 0)
 
 
+def test_an_expired_key_can_be_used_again(engine: Engine) -> None:
+    """The stored original answer expires with the key: a new note with it is not refused as a duplicate."""
+    add_note(engine, "old", "k-again", age_hours=48)
+    assert prune_keys(engine, 24, now=NOW) == 1
+    add_note(engine, "again", "k-again", age_hours=0)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT title FROM idempotency_keys WHERE key = 'k-again'")).scalar_one()
+    assert stored == "again"
+
+
 def test_tasks_run_and_bad_messages_are_refused(engine: Engine) -> None:
     note = add_note(engine, "doomed", None, age_hours=0)
     assert run_task(engine, json.dumps({"task": "delete-note", "note_id": note})) == {
