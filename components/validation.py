@@ -20,6 +20,7 @@ retention from CloudWatch Logs ``PutRetentionPolicy``.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -159,6 +160,53 @@ def closest(name: str, candidates: Iterable[str]) -> Optional[str]:
     return scored[0][1] if scored and scored[0][0] <= limit else None
 
 
+def as_int(value: Any) -> Optional[int]:
+    """A whole number written as text (``"512"``) -> 512; anything else -> None."""
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def pin_by_digest(image: Any) -> str:
+    """How to pin an image given by tag: a sentence, because only the registry knows the digest."""
+    text = str(image)
+    repo, _, tag = text.rpartition(":") if ":" in text.split("/")[-1] else (text, "", "latest")
+    name = repo.split("/", 1)[1] if ".dkr.ecr." in repo and "/" in repo else repo
+    return (
+        f"pin it by digest: {repo}@<digest>, the digest from `aws ecr describe-images --repository-name {name} "
+        f"--image-ids imageTag={tag} --query 'imageDetails[0].imageDigest'` (or `docker buildx imagetools inspect "
+        f"{text}`)"
+    )
+
+
+def zone_fix(zone_field: str, domain: Any) -> str:
+    """Where the hosted zone id comes from (a made-up id would only fail later)."""
+    name = domain if isinstance(domain, str) and domain else "<domain>"
+    return (
+        f"set {zone_field} to the id of the Route 53 zone holding {name}: `aws route53 list-hosted-zones-by-name "
+        f"--dns-name {name} --query 'HostedZones[0].Id'` (the part after /hostedzone/)"
+    )
+
+
+@functools.cache
+def aws_regions() -> dict[str, str]:
+    """Every AWS region botocore knows (its ``partitions.json``), region -> partition (``aws``, ``aws-cn``, ...)."""
+    import json
+    from pathlib import Path
+
+    import botocore
+
+    data = json.loads((Path(botocore.__file__).parent / "data" / "partitions.json").read_text())
+    return {
+        region: partition["id"]
+        for partition in data["partitions"]
+        for region in partition.get("regions", {})
+        if not region.endswith("-global")
+    }
+
+
 def fargate_memory_text(cpu: int) -> str:
     """The memory values Fargate allows with ``cpu``, in words (``1024 to 4096 MiB in steps of 1024``)."""
     allowed = FARGATE_SIZES[cpu]
@@ -242,6 +290,10 @@ class Checks:
             return True
         suffix = f" {unit}" if unit else ""
         if isinstance(value, bool) or not isinstance(value, int):
+            number = as_int(value)
+            if number is not None:  # "9000" -> 9000, within the range
+                fixed = max(lo, number if hi is None else min(hi, number))
+                return self.bad(field, value, "must be a whole number, not text", (field, fixed))
             return self.bad(field, value, "must be a whole number", (field, lo))
         if value < lo:
             span = f"from {lo} to {hi}{suffix}" if hi is not None else f"at least {lo}{suffix}"
@@ -250,10 +302,18 @@ class Checks:
             return self.bad(field, value, f"must be from {lo} to {hi}{suffix}", (field, hi))
         return True
 
-    def one_of(self, field: str, value: Any, options: Sequence[str], why: str = "") -> bool:
+    def one_of(
+        self, field: str, value: Any, options: Sequence[str], why: str = "", aliases: Optional[Mapping[str, str]] = None
+    ) -> bool:
+        """``aliases``: other names people use for one of ``options`` (``amd64`` for ``x86_64``)."""
         if not plain(value) or value in options:
             return True
         text = f"must be one of {', '.join(options)}{why}"
+        meant = {k.lower(): v for k, v in (aliases or {}).items()}
+        if isinstance(value, str) and value.lower() in meant:
+            return self.bad(
+                field, value, f"{text}; {value} is called {meant[value.lower()]} here", (field, meant[value.lower()])
+            )
         if isinstance(value, str):
             guess = closest(value, options)
             if guess is not None and guess.lower() == value.lower():
@@ -262,12 +322,33 @@ class Checks:
                 return self.bad(field, value, f"{text}; did you mean {guess}?", (field, guess))
         return self.bad(field, value, text, (field, options[0]))
 
-    def matches(self, field: str, value: Any, regex: re.Pattern[str], what: str, example: str) -> bool:
+    def matches(self, field: str, value: Any, regex: re.Pattern[str], what: str, example: Fix) -> bool:
+        """``example``: a valid value to suggest, or (when no real-looking value can be made up) a sentence."""
         if not plain(value) or value is None:
             return True
         if not isinstance(value, str) or not regex.match(value):
-            return self.bad(field, value, f"must be {what}", (field, example))
+            return self.bad(
+                field,
+                value,
+                f"must be {what}",
+                example if isinstance(example, str) and " " in example else (field, example),
+            )
         return True
+
+    def region(self, field: str, value: Any) -> bool:
+        """An AWS region botocore's partition data lists (``eu-north-3`` is refused: no such region)."""
+        if not plain(value) or value is None:
+            return True
+        regions = aws_regions()
+        if isinstance(value, str) and value in regions:
+            return True
+        guess = closest(str(value), regions) or "us-east-1"
+        return self.bad(
+            field,
+            value,
+            f"is not an AWS region (botocore's partitions.json lists {len(regions)}, e.g. {guess})",
+            (field, guess),
+        )
 
     def required(self, field: str, value: Any, what: str, example: Any) -> bool:
         if not plain(value) or (value is not None and value != "" and value != [] and value != ()):
@@ -279,14 +360,17 @@ class Checks:
         """cpu must be a Fargate size, and memory one of the values Fargate allows with that cpu."""
         if not (plain(cpu) and plain(memory)):
             return True
+        if as_int(cpu) in FARGATE_SIZES and not isinstance(cpu, int):
+            return self.bad(cpu_field, cpu, "must be a whole number, not text", (cpu_field, as_int(cpu)))
         if not isinstance(cpu, int) or isinstance(cpu, bool) or cpu not in FARGATE_SIZES:
             sizes = ", ".join(map(str, FARGATE_SIZES))
-            near = min(FARGATE_SIZES, key=lambda c: abs(c - cpu)) if isinstance(cpu, int) else 256
+            number = as_int(cpu)
+            near = min(FARGATE_SIZES, key=lambda c: abs(c - number)) if number is not None else 256
             return self.bad(cpu_field, cpu, f"must be a Fargate CPU size: {sizes}", (cpu_field, near))
         if not isinstance(memory, int) or isinstance(memory, bool):
-            return self.bad(
-                memory_field, memory, "must be a whole number of MiB", (memory_field, FARGATE_SIZES[cpu][0])
-            )
+            number = as_int(memory)
+            fix = number if number in FARGATE_SIZES[cpu] else FARGATE_SIZES[cpu][0]
+            return self.bad(memory_field, memory, "must be a whole number of MiB", (memory_field, fix))
         allowed = FARGATE_SIZES[cpu]
         if memory in allowed:
             return True
@@ -407,7 +491,7 @@ class Checks:
             value,
             "must pin the image by digest (REPOSITORY@sha256:<64 hex>), not by tag: ECS would otherwise resolve "
             "the tag at every task start",
-            (field, "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:" + "0" * 64),
+            pin_by_digest(value),
         )
 
     def not_above(self, low_field: str, low: Any, high_field: str, high: Any) -> bool:
@@ -441,7 +525,7 @@ class Checks:
             domain_field,
             domain,
             f"needs {zone_field}: without it no alias record is created, yet the url output would name the domain",
-            (zone_field, "Z0123456789EXAMPLE0AB"),
+            zone_fix(zone_field, domain),
             unset if unset is not None else (domain_field, None),
         )
 
@@ -744,7 +828,7 @@ def app_image_args(args: AppImageArgs, platforms: Iterable[str]) -> None:
 def access_log_bucket_args(args: AccessLogBucketArgs) -> None:
     c = Checks()
     c.int_range("expiration_days", args.expiration_days, 1, None, "days")
-    c.matches("region", args.region, REGION, "an AWS region name", "us-east-1")
+    c.region("region", args.region)
     c.raise_for("AccessLogBucketArgs")
 
 

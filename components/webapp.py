@@ -12,17 +12,16 @@ ARNs, the log group, the migration gate before the rollout, and the rollout chec
 
 Every child is an attribute (``app.network``, ``app.database``, ``app.web``, ...), ``None`` when switched off; the
 lower-level components stay public for anything this does not cover. ``None`` in a field means "the profile's
-value": ``profile="dev"`` is cheap and disposable, ``"prod"`` highly available and protected (the same profiles as
-the stack configuration, :data:`components.config.PROFILES`).
+value": ``profile="dev"`` is cheap and disposable, ``"prod"`` highly available and protected. The arguments, their
+defaults per profile and their rules are in :mod:`components.webapp_args`; they are also the stack file's keys
+(``WebAppArgs.from_config()``).
 
-Physical names start with ``name_prefix``, by default ``<name>-<stack>``, so the same program deployed as two stacks
-(or two projects with different names) never collides.
+Physical names start with ``name_prefix``, by default ``<app_name or name>-<stack>``, so the same program deployed
+as two stacks (or two projects with different names) never collides.
 """
 
 import json
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -30,9 +29,6 @@ import pulumi
 import pulumi_aws as aws
 
 from .cluster import EcsCluster, EcsClusterArgs
-from .config import PROFILES
-from .database import RestoreSpec
-from .docs import document_fields
 from .gates import RolloutCheck, RolloutCheckArgs
 from .logs import AppLogs, AppLogsArgs
 from .migration import MigrationTask, MigrationTaskArgs
@@ -41,202 +37,9 @@ from .registry import ContainerRegistry, ContainerRegistryArgs
 from .secrets import AppSecrets, AppSecretsArgs
 from .task_roles import TaskRoles, TaskRolesArgs
 from .web_service import WebService, WebServiceArgs
+from .webapp_args import COMPONENT_ENV, WebAppArgs
 
-PROFILE_NAMES = ("dev", "prod")
-# Environment variables and secrets WebApp sets in the containers itself.
-COMPONENT_ENV = (
-    "PORT",
-    "SECRET_KEY",
-    "DB_PASSWORD",
-    "DB_HOST",
-    "DB_PORT",
-    "DB_NAME",
-    "DB_USER",
-    "DB_SSLMODE",
-    "DB_APP_ROLE",
-    "DB_IAM_AUTH",
-    "DB_REGION",
-)
-
-
-@document_fields
-@dataclass(frozen=True)
-class WebAppArgs:
-    build_context: Optional[str] = None
-    """Directory with the app's Dockerfile, relative to the project: built for ``architecture``, pushed to the app's
-    ECR repository and deployed by digest. Default None; exactly one of ``build_context`` and ``image_uri``."""
-    image_uri: Optional[str] = None
-    """Deploy this image, pinned by digest (``repo@sha256:...``), instead of building. Default None."""
-    permissions_boundary_policy: Optional[str] = None
-    """Name of a customer managed policy of this account set as the permissions boundary of every role the app
-    creates (task and execution roles, RDS monitoring, flow logs). slipway's deploy roles may create roles only with
-    the boundary ``<prefix>-boundary`` (``python -m slipway deploy-policy`` writes it). Default None: no boundary."""
-    promote_image: bool = True
-    """With an ECR ``image_uri``: copy it by digest into this stack's own repository during ``pulumi up`` and deploy
-    the copy (same digest, no rebuild), so the tasks never pull from the source stack's repository. Default True;
-    False: pull from ``image_uri`` directly (the execution role is granted that repository)."""
-    image_repository_arn: Optional[str] = None
-    """ECR repository of ``image_uri`` the execution role may pull from. Default None: derived from an ECR
-    ``image_uri`` (other registries need no grant)."""
-    profile: str = "prod"
-    """``dev`` (cheap, disposable) or ``prod`` (highly available, protected): supplies every field left None.
-    Default ``prod``."""
-    name_prefix: Optional[str] = None
-    """Prefix of every child's name and of the physical names AWS sees. Default None: ``<name>-<stack>``."""
-    region: Optional[str] = None
-    """AWS region, for the log driver and the program's own AWS calls. Default None: the AWS provider's (the stack's
-    ``aws:region``, else ``AWS_REGION``)."""
-    aws_profile: Optional[str] = None
-    """Named AWS profile of the image lookup, migration gate and rollout check (the stack's ``aws:profile``).
-    Default None: the default credential chain."""
-    network: Optional[Network] = None
-    """An existing :class:`Network` to run in. Default None: a new one from ``vpc_cidr``, ``az_count``,
-    ``nat_strategy``."""
-    vpc_cidr: Optional[str] = None
-    """CIDR of the new VPC. Default None: the profile's (dev 10.20.0.0/16, prod 10.30.0.0/16)."""
-    az_count: Optional[int] = None
-    """Availability zones of the new VPC. Default None: the profile's (dev 2, prod 3)."""
-    nat_strategy: Optional[str] = None
-    """``none``, ``single`` or ``per_az``. Default None: the profile's (dev none, prod per_az)."""
-    cluster: Optional[EcsCluster] = None
-    """An existing :class:`EcsCluster`. Default None: a new one."""
-    architecture: Optional[str] = None
-    """``arm64`` or ``x86_64``, of the image and the tasks. Default None: the profile's (arm64)."""
-    cpu: Optional[int] = None
-    """Fargate task CPU units. Default None: the profile's (dev 256, prod 512)."""
-    memory: Optional[int] = None
-    """Fargate task memory in MiB. Default None: the profile's (dev 512, prod 1024)."""
-    min_tasks: Optional[int] = None
-    """Autoscaling floor and initial task count. Default None: the profile's (dev 1, prod 2)."""
-    max_tasks: Optional[int] = None
-    """Autoscaling ceiling. Default None: the profile's (dev 2, prod 6)."""
-    fargate_spot: Optional[bool] = None
-    """Run on Fargate Spot. Default None: the profile's (dev True, prod False)."""
-    container_port: int = 8000
-    """Port the app listens on; also passed to it as ``PORT``. Default 8000."""
-    health_check_path: str = "/healthz"
-    """Path the load balancer checks (HTTP 200 without touching the database). Default ``/healthz``."""
-    container_health_check: Optional[Sequence[str]] = None
-    """Container health check command (ECS ``CMD``/``CMD-SHELL`` form), run inside the image. Default None: none; the
-    load balancer's check on ``health_check_path`` decides, so the image needs no shell, curl or Python."""
-    health_check_grace_period_seconds: int = 30
-    """Seconds ECS ignores failing load-balancer checks of a new task. Default 30."""
-    deregistration_delay_seconds: int = 15
-    """Connection draining before a target leaves the load balancer. Default 15 (AWS: 300)."""
-    cpu_target_percent: int = 60
-    """Target-tracking CPU utilisation for autoscaling. Default 60."""
-    requests_per_target: int = 500
-    """Target-tracking requests per task per minute. Default 500."""
-    tls_policy: str = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
-    """HTTPS listener security policy (TLS 1.3). Default as shown."""
-    env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """More plain environment variables for the app and its migration. Default none (``PORT`` and ``DB_*`` are
-    always set)."""
-    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """More secrets by name: env var -> ARN of an existing Secrets Manager secret (the execution role may read exactly
-    these). Default none (``SECRET_KEY`` is always generated, and ``DB_PASSWORD`` where the app needs one)."""
-    generated_secrets: Sequence[str] = ()
-    """More secrets to generate, by env var name, e.g. ``("API_TOKEN",)``: random values of 40 characters, each in its
-    own Secrets Manager secret (``AppSecretsArgs.generate``), read by the service and the migration like
-    ``SECRET_KEY``. Names: letters, digits and ``_``; none the component or ``env``/``secrets`` already sets. Default
-    none."""
-    database: bool = True
-    """Create the PostgreSQL database, pass ``DB_*`` and run the migration gate. Default True."""
-    db_app_role: Optional[str] = "app_iam"
-    """Login role the web service connects as, with 15-minute IAM authentication tokens (``DB_IAM_AUTH``; its task
-    role may ``rds-db:connect`` as exactly this role), created with row privileges only by the migration
-    (``DB_APP_ROLE``). The master password is then RDS-managed and rotated, and only the one-off migration task
-    reads it, at its start: a rotation never breaks a running task and no database password is in Pulumi state.
-    The image must implement the contract (the sample app does). Default ``app_iam``; None: the service connects as
-    the master user with ``DB_PASSWORD`` (see ``db_password_managed``)."""
-    db_password_managed: bool = False
-    """RDS generates the master password, keeps it in Secrets Manager and rotates it (no password in Pulumi state);
-    ``DB_PASSWORD`` reads its ``password`` key. Only for apps that re-read the secret on authentication failure: ECS
-    injects the value at task start, so after a rotation a task's new connections fail until it is replaced.
-    Default False: the password generated by :class:`AppSecrets` (in state, encrypted; never rotated)."""
-    db_restore: Optional[RestoreSpec] = None
-    """Serve from a new instance restored from backups or a snapshot (stack key ``slipway:dbRestore``); the original
-    is kept, protected. Default None (docs/recovery.md)."""
-    db_backup_copy_region: Optional[str] = None
-    """Replicate the database's automated backups (point-in-time restorable) to this second region with a KMS key of
-    its own. Default None: ``us-west-2`` (``us-east-1`` when the stack runs there) for the prod profile, no copy in
-    dev."""
-    db_instance_class: Optional[str] = None
-    """RDS instance class. Default None: the profile's (dev db.t4g.micro, prod db.t4g.medium)."""
-    db_engine_version: Optional[str] = None
-    """PostgreSQL major version. Default None: the profile's (17)."""
-    db_allocated_storage_gb: Optional[int] = None
-    """Initial storage in GiB. Default None: the profile's (dev 20, prod 50)."""
-    db_max_allocated_storage_gb: Optional[int] = None
-    """Storage autoscaling ceiling in GiB. Default None: the profile's (dev 50, prod 500)."""
-    db_multi_az: Optional[bool] = None
-    """Standby in a second AZ. Default None: the profile's (dev False, prod True)."""
-    backup_retention_days: Optional[int] = None
-    """Backup and point-in-time-recovery retention. Default None: the profile's (dev 7, prod 14)."""
-    backup_window: Optional[str] = None
-    """Daily backup window, UTC. Default None: the profile's (03:00-04:00)."""
-    maintenance_window: Optional[str] = None
-    """Weekly maintenance window, UTC. Default None: the profile's (sun:04:30-sun:05:30)."""
-    migration_command: Optional[Sequence[str]] = ("app", "migrate")
-    """Command of the one-off migration task that gates every rollout. Default ``app migrate``; None: no gate."""
-    deletion_protection: Optional[bool] = None
-    """Deletion protection of the database and the load balancer. Default None: the profile's (dev False, prod
-    True)."""
-    log_retention_days: Optional[int] = None
-    """CloudWatch log retention (app, database and VPC flow logs). Default None: the profile's (dev 14, prod 90)."""
-    domain: Optional[str] = None
-    """DNS name to serve; with ``hosted_zone_id``: a DNS-validated certificate and an alias record. Default None."""
-    hosted_zone_id: Optional[str] = None
-    """Route 53 zone of ``domain``. Default None."""
-    certificate_arn: Optional[str] = None
-    """Existing ACM certificate instead of ``domain`` + ``hosted_zone_id``. Default None (dev: self-signed)."""
-    access_logs: Optional[bool] = None
-    """Write load-balancer access logs to an encrypted bucket. Default None: the profile's (dev False, prod True)."""
-    observability: bool = True
-    """Alarms (to an SNS topic) and a dashboard; needs ``database``. Default True."""
-    alarm_email: Optional[str] = None
-    """E-mail subscribed to the alarm topic. Default None."""
-    rollout_check: bool = True
-    """Fail ``pulumi up`` when ECS rolls the new deployment back. Default True."""
-    tags: Optional[Mapping[str, str]] = None
-    """Tags of every resource. Default None: ``app``, ``environment``, ``stack`` and ``managed-by``."""
-    moved_from_stack_root: bool = False
-    """The children were declared at the top of the stack by an earlier program (slipway before 0.1): alias them
-    there so ``pulumi up`` adopts them instead of replacing them. Default False."""
-
-    def __post_init__(self) -> None:
-        """Refuse a missing or double image source, an unknown profile and a half-given domain."""
-        from .validation import Checks, env_names
-
-        checks = Checks()
-        taken = {
-            **dict.fromkeys(self.env, "env"),
-            **dict.fromkeys(self.secrets, "secrets"),
-            **dict.fromkeys(COMPONENT_ENV, "WebApp itself"),
-        }
-        env_names(checks, "generated_secrets", self.generated_secrets, taken)
-        if (self.build_context is None) == (self.image_uri is None):
-            checks.bad("build_context", self.build_context, "give exactly one of build_context and image_uri")
-        if self.profile not in PROFILE_NAMES:
-            checks.bad("profile", self.profile, "use dev or prod")
-        if self.domain and not (self.hosted_zone_id or self.certificate_arn):
-            checks.bad("domain", self.domain, "a domain needs hosted_zone_id (or certificate_arn)")
-        if self.profile == "prod" and not (self.certificate_arn or (self.domain and self.hosted_zone_id)):
-            checks.bad(
-                "certificate_arn", None, "prod needs certificate_arn or domain + hosted_zone_id (no self-signed)"
-            )
-        checks.raise_for("WebAppArgs")
-
-    def setting(self, field_name: str, key: str) -> Any:
-        """This field's value, or the profile's for ``key`` (a ``slipway:`` config key) when it is None."""
-        value = getattr(self, field_name)
-        if value is not None:
-            return value
-        raw = PROFILES[self.profile][key]
-        if raw in ("true", "false"):
-            return raw == "true"
-        return int(raw) if raw.isdigit() and key != "dbEngineVersion" else raw
-
+__all__ = ["COMPONENT_ENV", "WebApp", "WebAppArgs"]
 
 class WebApp(pulumi.ComponentResource):
     """Outputs: ``url``, ``image_ref``, ``db_endpoint`` (None without a database), ``log_group_name``,
@@ -260,17 +63,18 @@ class WebApp(pulumi.ComponentResource):
     def __init__(self, name: str, args: WebAppArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:WebApp", name, None, opts)
         stack = pulumi.get_stack()
-        prefix = args.name_prefix or f"{name}-{stack}"
+        app_name = args.app_name or name
+        prefix = args.name_prefix or f"{app_name}-{stack}"
         prod = args.profile == "prod"
         tags = dict(
             args.tags
             if args.tags is not None
-            else {"app": name, "environment": args.profile, "stack": stack, "managed-by": "pulumi/slipway"}
+            else {"app": app_name, "environment": args.profile, "stack": stack, "managed-by": "pulumi/slipway"}
         )
-        s = args.setting
-        arch: str = s("architecture", "architecture")
-        log_retention: int = s("log_retention_days", "logRetentionDays")
-        deletion_protection: bool = s("deletion_protection", "deletionProtection")
+        args = args.resolved()  # every knob left None takes the profile's value
+        arch = str(args.architecture)
+        log_retention = int(args.log_retention_days or 0)
+        deletion_protection = bool(args.deletion_protection)
         region = args.region or pulumi.Config("aws").get("region") or os.environ.get("AWS_REGION")
         if not region:
             raise ValueError("WebAppArgs.region: none given and the stack sets no aws:region (nor AWS_REGION)")
@@ -286,9 +90,9 @@ class WebApp(pulumi.ComponentResource):
         self.network: Network = args.network or Network(
             f"{prefix}-net",
             NetworkArgs(
-                cidr_block=s("vpc_cidr", "vpcCidr"),
-                az_count=s("az_count", "azCount"),
-                nat_strategy=s("nat_strategy", "natStrategy"),
+                cidr_block=args.vpc_cidr,
+                az_count=args.az_count,
+                nat_strategy=args.nat_strategy,
                 flow_log_retention_days=log_retention,
                 permissions_boundary=boundary,
                 tags=tags,
@@ -359,6 +163,10 @@ class WebApp(pulumi.ComponentResource):
             pull_from.append(foreign_repo)
         self.db: Optional[Any] = None
         env: dict[str, pulumi.Input[str]] = {**args.env, "PORT": str(args.container_port)}
+        if args.log_level is not None:
+            env["LOG_LEVEL"] = args.log_level
+        if args.web_concurrency is not None:
+            env["WEB_CONCURRENCY"] = str(args.web_concurrency)
         if args.database:
             from .database import Database, DatabaseArgs
 
@@ -369,14 +177,14 @@ class WebApp(pulumi.ComponentResource):
                     subnet_ids=net.private_subnet_ids,
                     password=None if managed_password else self.app_secrets.db_password,
                     iam_authentication=True,
-                    engine_version=s("db_engine_version", "dbEngineVersion"),
-                    instance_class=s("db_instance_class", "dbInstanceClass"),
-                    allocated_storage_gb=s("db_allocated_storage_gb", "dbAllocatedStorageGb"),
-                    max_allocated_storage_gb=s("db_max_allocated_storage_gb", "dbMaxAllocatedStorageGb"),
-                    multi_az=s("db_multi_az", "dbMultiAz"),
-                    backup_retention_days=s("backup_retention_days", "backupRetentionDays"),
-                    backup_window=s("backup_window", "backupWindow"),
-                    maintenance_window=s("maintenance_window", "maintenanceWindow"),
+                    engine_version=args.db_engine_version,
+                    instance_class=args.db_instance_class,
+                    allocated_storage_gb=args.db_allocated_storage_gb,
+                    max_allocated_storage_gb=args.db_max_allocated_storage_gb,
+                    multi_az=args.db_multi_az,
+                    backup_retention_days=args.backup_retention_days,
+                    backup_window=args.backup_window,
+                    maintenance_window=args.maintenance_window,
                     deletion_protection=deletion_protection,
                     final_snapshot=prod,
                     apply_immediately=not prod,
@@ -400,7 +208,7 @@ class WebApp(pulumi.ComponentResource):
                         source_db_instance_arn=self.db.arn,
                         destination_region=copy_region,
                         source_region=region,
-                        retention_days=s("backup_retention_days", "backupRetentionDays"),
+                        retention_days=args.backup_retention_days,
                         tags=tags,
                     ),
                     opts=child,
@@ -489,7 +297,7 @@ class WebApp(pulumi.ComponentResource):
             opts=child,
         )
         self.access_log_bucket: Optional[Any] = None
-        if s("access_logs", "albAccessLogs"):
+        if args.access_logs:
             from .access_logs import AccessLogBucket, AccessLogBucketArgs
 
             self.access_log_bucket = AccessLogBucket(
@@ -514,18 +322,18 @@ class WebApp(pulumi.ComponentResource):
                 secrets=container_secrets,
                 assign_public_ip=net.assign_public_ip,
                 architecture=arch,
-                cpu=s("cpu", "cpu"),
-                memory=s("memory", "memory"),
+                cpu=args.cpu,
+                memory=args.memory,
                 container_port=args.container_port,
                 health_check_path=args.health_check_path,
                 container_health_check=args.container_health_check,
                 health_check_grace_period_seconds=args.health_check_grace_period_seconds,
                 deregistration_delay_seconds=args.deregistration_delay_seconds,
-                min_tasks=s("min_tasks", "minTasks"),
-                max_tasks=s("max_tasks", "maxTasks"),
+                min_tasks=args.min_tasks,
+                max_tasks=args.max_tasks,
                 cpu_target_percent=args.cpu_target_percent,
                 requests_per_target=args.requests_per_target,
-                fargate_spot=s("fargate_spot", "fargateSpot"),
+                fargate_spot=args.fargate_spot,
                 tls_policy=args.tls_policy,
                 deletion_protection=deletion_protection,
                 access_logs_bucket=self.access_log_bucket.bucket if self.access_log_bucket else None,
@@ -561,8 +369,8 @@ class WebApp(pulumi.ComponentResource):
                     cluster_name=self.ecs.cluster_name,
                     service_name=self.web.service_name,
                     db_identifier=self.db.identifier,
-                    db_instance_class=s("db_instance_class", "dbInstanceClass"),
-                    db_allocated_storage_gb=s("db_allocated_storage_gb", "dbAllocatedStorageGb"),
+                    db_instance_class=args.db_instance_class,
+                    db_allocated_storage_gb=args.db_allocated_storage_gb,
                     alarm_email=args.alarm_email,
                     key_deletion_window_days=30 if prod else 7,
                     tags=tags,
