@@ -260,7 +260,7 @@ class _Reader:
             self.misplaced(key, key, self.raw[key], f"{ns} reads no key named {key}")
         for full, value in sorted(self.others.items()):
             namespace, _, name = full.rpartition(":")
-            if full in self.fields:
+            if ":" in full and full in self.fields:
                 continue
             if not namespace:
                 self.misplaced(full, name, value, "has no namespace, so nothing reads it")
@@ -297,7 +297,7 @@ class _Reader:
         if guess in self.raw:
             self.c.bad(field, value, f"{why}; did you mean {ns}:{guess}? It is set already{hint}", "delete this line")
         else:
-            self.c.bad(field, value, f"{why}; did you mean {ns}:{guess}?{hint}", (guess, value))
+            self.c.bad(field, value, f"{why}; did you mean {ns}:{guess}?{hint}", (f"{ns}:{guess}", value))
 
     def environment(self) -> str:
         """The profile to apply; a missing or misspelt environment is a problem, and the closest profile is used

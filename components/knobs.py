@@ -37,7 +37,7 @@ class Knob:
     prod: Any
     """The value under the prod profile (highly available, protected)."""
     lo: Optional[int] = None
-    """Smallest whole number allowed (integers only)."""
+    """Smallest whole number allowed (integers only); None: the Args' own rules check the value."""
     hi: Optional[int] = None
     """Largest whole number allowed (integers only)."""
     choices: tuple[str, ...] = ()
@@ -128,8 +128,8 @@ def check_knobs(cls: type, v: Mapping[str, Any], c: Checks, n: Callable[[str], s
             if not isinstance(value, bool) and _plain_scalar(value):
                 guess = str(value).strip().lower() in ("true", "yes", "on", "1")
                 c.bad(n(name), value, "must be true or false", (n(name), guess))
-        elif tp is int:
-            c.int_range(n(name), value, spec.lo if spec.lo is not None else 0, spec.hi)
+        elif tp is int and spec.lo is not None:  # without a range the Args' own rules check it (cpu, memory)
+            c.int_range(n(name), value, spec.lo, spec.hi)
         elif tp is str:
             if _plain_scalar(value) and not isinstance(value, str):
                 c.bad(n(name), value, "must be text", (n(name), str(value)))

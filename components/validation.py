@@ -172,13 +172,18 @@ def as_int(value: Any) -> Optional[int]:
 def pin_by_digest(image: Any) -> str:
     """How to pin an image given by tag: a sentence, because only the registry knows the digest."""
     text = str(image)
-    repo, _, tag = text.rpartition(":") if ":" in text.split("/")[-1] else (text, "", "latest")
-    name = repo.split("/", 1)[1] if ".dkr.ecr." in repo and "/" in repo else repo
-    return (
-        f"pin it by digest: {repo}@<digest>, the digest from `aws ecr describe-images --repository-name {name} "
-        f"--image-ids imageTag={tag} --query 'imageDetails[0].imageDigest'` (or `docker buildx imagetools inspect "
-        f"{text}`)"
-    )
+    last = text.split("/")[-1]
+    repo, tag = (text.rsplit(":", 1) if ":" in last else (text, "latest")) if "@" not in text else (text, "")
+    repo = repo.split("@", 1)[0]
+    if ".dkr.ecr." in repo and "/" in repo:
+        name = repo.split("/", 1)[1]
+        where = (
+            f"`aws ecr describe-images --repository-name {name} --image-ids imageTag={tag} "
+            f"--query 'imageDetails[0].imageDigest'`"
+        )
+    else:
+        where = f"`docker buildx imagetools inspect {text}`"
+    return f"pin it by digest: {repo}@sha256:<64 hex>, the digest from {where}"
 
 
 def zone_fix(zone_field: str, domain: Any) -> str:
@@ -446,8 +451,11 @@ class Checks:
     def log_retention(self, field: str, value: Any) -> bool:
         if not plain(value) or value in LOG_RETENTION_DAYS:
             return True
-        if isinstance(value, int) and not isinstance(value, bool):
-            near = min((d for d in LOG_RETENTION_DAYS if d >= value), default=LOG_RETENTION_DAYS[-1])
+        number = as_int(value)
+        if number in LOG_RETENTION_DAYS:
+            return self.bad(field, value, "must be a whole number, not text", (field, number))
+        if number is not None:
+            near = min((d for d in LOG_RETENTION_DAYS if d >= number), default=LOG_RETENTION_DAYS[-1])
         else:
             near = 90
         allowed = ", ".join(map(str, LOG_RETENTION_DAYS))

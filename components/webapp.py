@@ -41,6 +41,7 @@ from .webapp_args import COMPONENT_ENV, WebAppArgs
 
 __all__ = ["COMPONENT_ENV", "WebApp", "WebAppArgs"]
 
+
 class WebApp(pulumi.ComponentResource):
     """Outputs: ``url``, ``image_ref``, ``db_endpoint`` (None without a database), ``log_group_name``,
     ``cluster_name``, ``service_name``, ``alarm_topic_arn`` (None without observability).

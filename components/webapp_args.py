@@ -508,23 +508,21 @@ def _containers(v: Mapping[str, Any], c: Checks, n: Callable[[str], str]) -> Non
                 n(field_name), mapping, "must be a mapping of environment variable name -> value", (n(field_name), {})
             )
             continue
+        usable = {
+            str(k): (str(x).lower() if isinstance(x, bool) else str(x)) if plain(x) else x
+            for k, x in mapping.items()
+            if isinstance(k, str) and ENV_NAME.fullmatch(k) and k.upper() not in reserved
+        }
         for key, value in mapping.items():
             if not isinstance(key, str) or not ENV_NAME.fullmatch(key):
-                c.bad(n(field_name), {key: value}, f"{key!r} is not an environment variable name (letters, digits, _)")
+                why = f"{key!r} is not an environment variable name (letters, digits, _)"
             elif key.upper() in reserved:
-                c.bad(
-                    n(field_name),
-                    {key: value},
-                    f"{key} is set by {reserved[key.upper()]}; this value would be "
-                    "overridden: remove it (or set that field)",
-                )
+                why = f"{key} is set by {reserved[key.upper()]}; this value would be overridden"
             elif plain(value) and not isinstance(value, str):
-                c.bad(
-                    n(field_name),
-                    {key: value},
-                    f"the value of {key} must be {what} (ECS passes text)",
-                    (n(field_name), {**mapping, key: str(value).lower() if isinstance(value, bool) else str(value)}),
-                )
+                why = f"the value of {key} must be {what} (ECS passes text)"
+            else:
+                continue
+            c.bad(n(field_name), {key: value}, why, (n(field_name), usable))
     if tags is not None and plain(tags):
         if not isinstance(tags, Mapping):
             c.bad(n("tags"), tags, "must be a mapping of tag name -> text", (n("tags"), None))
