@@ -50,6 +50,14 @@ class Knob:
     mapping: bool = False
     """The stack-file value is a YAML mapping (Pulumi's project schema cannot declare one)."""
 
+    def rule_text(self) -> str:
+        """The range or the choices in words ("" when the Args' own rules say it)."""
+        if self.choices:
+            return f"One of {', '.join(self.choices)}."
+        if self.lo is not None:
+            return f"From {self.lo} to {self.hi}." if self.hi is not None else f"At least {self.lo}."
+        return ""
+
     def default(self, profile: str) -> Any:
         return self.prod if profile == "prod" else self.dev
 
