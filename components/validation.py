@@ -606,7 +606,9 @@ def web_service_args(args: WebServiceArgs) -> None:
     c.int_range("requests_per_target", args.requests_per_target, 1, None)
     c.tls_policy("tls_policy", args.tls_policy)
     c.matches("domain", args.domain, DOMAIN, "a lowercase DNS name", "app.example.com")
-    c.matches("hosted_zone_id", args.hosted_zone_id, ZONE_ID, "a Route 53 zone id", "Z0123456789EXAMPLE0AB")
+    c.matches(
+        "hosted_zone_id", args.hosted_zone_id, ZONE_ID, "a Route 53 zone id", zone_fix("hosted_zone_id", args.domain)
+    )
     c.domain_needs_zone("domain", args.domain, "hosted_zone_id", args.hosted_zone_id)
     c.raise_for("WebServiceArgs")
 
@@ -712,23 +714,27 @@ def tls_certificate_args(args: TlsCertificateArgs) -> None:
                 "mode",
                 args.mode,
                 "mode='domain' needs both domain and hosted_zone_id",
-                [("domain", args.domain or "app.example.com"), ("hosted_zone_id", "Z0123456789EXAMPLE0AB")],
+                ("domain", args.domain or "app.example.com")
+                if not args.domain
+                else zone_fix("hosted_zone_id", args.domain),
             )
         if args.mode == "certificate" and not args.certificate_arn:
             c.bad(
                 "mode",
                 args.mode,
                 "mode='certificate' needs certificate_arn",
-                ("certificate_arn", "arn:aws:acm:us-east-1:123456789012:certificate/ID"),
+                "set certificate_arn to an ARN from `aws acm list-certificates`",
             )
     c.matches("domain", args.domain, DOMAIN, "a lowercase DNS name", "app.example.com")
-    c.matches("hosted_zone_id", args.hosted_zone_id, ZONE_ID, "a Route 53 zone id", "Z0123456789EXAMPLE0AB")
+    c.matches(
+        "hosted_zone_id", args.hosted_zone_id, ZONE_ID, "a Route 53 zone id", zone_fix("hosted_zone_id", args.domain)
+    )
     c.matches(
         "certificate_arn",
         args.certificate_arn,
         CERT_ARN,
         "an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)",
-        "arn:aws:acm:us-east-1:123456789012:certificate/0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6",
+        "use an ARN from `aws acm list-certificates`",
     )
     c.int_range("self_signed_validity_hours", args.self_signed_validity_hours, 24 * 31, None, "hours")
     c.raise_for("TlsCertificateArgs")
