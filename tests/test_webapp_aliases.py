@@ -24,6 +24,26 @@ from slipway.offline import ResourceGraph
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE_WEBAPP = "2b9eeee"
+# The old program read a StackConfig (gone: the stack file is WebAppArgs now); this stands in for it with the same
+# values, read the way today's program reads them.
+OLD_CONFIG = """
+import types as _types
+
+from components.webapp import WebAppArgs as _Args
+
+
+class StackConfig:
+    @staticmethod
+    def load():
+        a = _Args.from_config(build_context="app", log_level="INFO", web_concurrency=2).resolved()
+        cfg = _types.SimpleNamespace(**{f: getattr(a, f) for f in a.__dataclass_fields__})
+        stack, app = pulumi.get_stack(), a.app_name or "slipway"
+        cfg.environment, cfg.prefix, cfg.is_prod, cfg.alb_access_logs = a.profile, f"{app}-{stack}", a.profile == "prod", a.access_logs
+        cfg.tls_mode = "certificate" if a.certificate_arn else "domain" if a.domain else "self_signed"
+        cfg.tags = {"app": app, "environment": a.profile, "stack": stack, "managed-by": "pulumi/slipway"}
+        cfg.image_repository_arn = None
+        return cfg
+"""
 
 
 @functools.cache
@@ -35,7 +55,7 @@ def old_graph(stack: str, tmp: Path) -> dict[str, Optional[str]]:
     program = subprocess.run(
         ["git", "show", f"{BEFORE_WEBAPP}:__main__.py"], cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout
-    (tmp / "__main__.py").write_text(program)
+    (tmp / "__main__.py").write_text(program.replace("from components.config import StackConfig\n", OLD_CONFIG))
     for name in ("Pulumi.yaml", f"Pulumi.{stack}.yaml"):
         (tmp / name).write_text((ROOT / name).read_text())
     if not (tmp / "app").exists():
