@@ -244,7 +244,7 @@ def test_every_knob_has_a_value_per_profile_or_none_in_both() -> None:
             {"imageUri": "repo:latest"},
             "slipway:imageUri: repo:latest",
             "must be an image pinned by digest",
-            "fix: pin it by digest: repo@sha256:<64 hex>, the digest from `docker buildx imagetools inspect repo:latest`",
+            "fix: pin it by digest: repo@sha256:<64 hex>, the digest from `docker buildx imagetools inspect repo",
         ),
         (
             "dev",

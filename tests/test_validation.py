@@ -17,8 +17,8 @@ import yaml
 
 from components.config import ConfigError, from_mapping, secure_placeholder, stack_keys
 from components.knobs import knobs
-from components.webapp import WebAppArgs
 from components.validation import FARGATE_SIZES, ArgsError, closest, plain, windows_disjoint
+from components.webapp import WebAppArgs
 from slipway import offline, plan
 from slipway.schema import readme_table
 

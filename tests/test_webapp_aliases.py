@@ -38,7 +38,8 @@ class StackConfig:
         a = _Args.from_config(build_context="app", log_level="INFO", web_concurrency=2).resolved()
         cfg = _types.SimpleNamespace(**{f: getattr(a, f) for f in a.__dataclass_fields__})
         stack, app = pulumi.get_stack(), a.app_name or "slipway"
-        cfg.environment, cfg.prefix, cfg.is_prod, cfg.alb_access_logs = a.profile, f"{app}-{stack}", a.profile == "prod", a.access_logs
+        cfg.environment, cfg.prefix, cfg.is_prod = a.profile, f"{app}-{stack}", a.profile == "prod"
+        cfg.alb_access_logs = a.access_logs
         cfg.tls_mode = "certificate" if a.certificate_arn else "domain" if a.domain else "self_signed"
         cfg.tags = {"app": app, "environment": a.profile, "stack": stack, "managed-by": "pulumi/slipway"}
         cfg.image_repository_arn = None
