@@ -63,6 +63,7 @@ class WebApp(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: WebAppArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:WebApp", name, None, opts)
+        args = args.resolved()  # every knob left None takes the profile's value
         stack = pulumi.get_stack()
         app_name = args.app_name or name
         prefix = args.name_prefix or f"{app_name}-{stack}"
@@ -72,7 +73,6 @@ class WebApp(pulumi.ComponentResource):
             if args.tags is not None
             else {"app": app_name, "environment": args.profile, "stack": stack, "managed-by": "pulumi/slipway"}
         )
-        args = args.resolved()  # every knob left None takes the profile's value
         arch = str(args.architecture)
         log_retention = int(args.log_retention_days or 0)
         deletion_protection = bool(args.deletion_protection)

@@ -434,7 +434,8 @@ def _connections(v: Mapping[str, Any], c: Checks, n: Callable[[str], str]) -> No
     limit = db_connection_limit(cls)
     if peak <= limit:
         return
-    fit = [w for w in range(workers - 1, 0, -1) if peak_db_connections(w, tasks) <= limit]
+    most = (limit - 1) // (APP_DB_CONNECTIONS_PER_WORKER * tasks * 2)  # the most workers that fit
+    fit = [most] if most >= 1 else []
     c.bad(
         n("web_concurrency"),
         workers,
@@ -542,7 +543,7 @@ def _containers(v: Mapping[str, Any], c: Checks, n: Callable[[str], str]) -> Non
         command = v[field_name]
         if command is None or not plain(command):
             continue
-        if isinstance(command, str) or not all(isinstance(x, str) for x in command) or not command:
+        if not isinstance(command, (list, tuple)) or not command or not all(isinstance(x, str) for x in command):
             c.bad(
                 n(field_name),
                 command,
