@@ -605,6 +605,14 @@ def web_service_args(args: WebServiceArgs) -> None:
     c.int_range("cpu_target_percent", args.cpu_target_percent, 10, 90)
     c.int_range("requests_per_target", args.requests_per_target, 1, None)
     c.tls_policy("tls_policy", args.tls_policy)
+    from .web_service import TARGET_HEALTH_CHECK
+
+    check = args.target_health_check
+    if plain(check) and (not isinstance(check, Mapping) or set(check) - set(TARGET_HEALTH_CHECK)):
+        keep = {k: v for k, v in check.items() if k in TARGET_HEALTH_CHECK} if isinstance(check, Mapping) else {}
+        c.bad(
+            "target_health_check", check, f"takes only {', '.join(TARGET_HEALTH_CHECK)}", ("target_health_check", keep)
+        )
     c.matches("domain", args.domain, DOMAIN, "a lowercase DNS name", "app.example.com")
     c.matches(
         "hosted_zone_id", args.hosted_zone_id, ZONE_ID, "a Route 53 zone id", zone_fix("hosted_zone_id", args.domain)
