@@ -329,6 +329,7 @@ class WebApp(pulumi.ComponentResource):
                 health_check_path=args.health_check_path,
                 container_health_check=args.container_health_check,
                 health_check_grace_period_seconds=args.health_check_grace_period_seconds,
+                target_health_check={"interval": int(args.health_check_interval_seconds or 10)},
                 deregistration_delay_seconds=args.deregistration_delay_seconds,
                 min_tasks=args.min_tasks,
                 max_tasks=args.max_tasks,

@@ -145,6 +145,9 @@ class WebAppArgs:
     load balancer's check on ``health_check_path`` decides, so the image needs no shell, curl or Python."""
     health_check_grace_period_seconds: Optional[int] = knob(30, lo=0, hi=600)
     """Seconds ECS ignores failing load-balancer health checks of a new task."""
+    health_check_interval_seconds: Optional[int] = knob(10, lo=6, hi=300)
+    """Seconds between the load balancer's health checks of a task (AWS allows 5-300, botocore's elbv2 model; kept
+    above the check's 5 s timeout)."""
     deregistration_delay_seconds: Optional[int] = knob(15, lo=0, hi=3600)
     """Connection draining before a target leaves the load balancer (AWS's default: 300)."""
     cpu_target_percent: Optional[int] = knob(60, lo=10, hi=90)

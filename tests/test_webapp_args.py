@@ -186,3 +186,18 @@ def test_the_stack_file_reaches_the_component_and_changes_the_graph() -> None:
     graph = run_program(lambda: WebApp("shop", args))
     service = graph.one("aws:ecs/service:Service")
     assert service.input("healthCheckGracePeriodSeconds") == 45 and service.input("desiredCount") == 2
+
+
+def test_health_check_interval_is_a_stack_key_within_the_elbv2_range() -> None:
+    import botocore.session
+
+    limits = botocore.session.get_session().get_service_model("elbv2").shape_for("CreateTargetGroupInput")
+    spec = knobs(WebAppArgs)["health_check_interval_seconds"]
+    allowed = limits.members["HealthCheckIntervalSeconds"].metadata
+    assert allowed["min"] <= spec.lo and spec.hi == allowed["max"]
+    values = {"environment": "dev", "imageUri": IMAGE, "healthCheckIntervalSeconds": "20"}
+    args = from_mapping("dev", values, {"aws:region": "us-east-1"})
+    target_group = run_program(lambda: WebApp("shop", args)).one("aws:lb/targetGroup:TargetGroup")
+    assert target_group.input("healthCheck", "interval") == 20
+    with pytest.raises(ConfigError, match="slipway:healthCheckIntervalSeconds: 5\n    must be from 6 to 300"):
+        from_mapping("dev", {**values, "healthCheckIntervalSeconds": "5"}, {"aws:region": "us-east-1"})
