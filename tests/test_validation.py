@@ -479,3 +479,25 @@ def test_the_readme_sample_error_is_what_the_code_prints() -> None:
     with pytest.raises(ConfigError) as err:
         read("dev", {"environment": "dev", "minTask": "1", "cpu": "256", "memory": "4096"})
     assert sample == f"error: {err.value}"
+
+
+@pytest.mark.parametrize(
+    ("text", "named", "fix"),
+    [
+        (
+            "  aws:region: eu-north-3\n",
+            "aws:region: eu-north-3\n    is not an AWS region",
+            "fix: aws:region: eu-north-1",
+        ),
+        (
+            "  aws:regoin: us-east-1\n",
+            "aws:regoin: us-east-1\n    the AWS provider has no setting regoin; did you mean aws:region?",
+            "fix: aws:region: us-east-1",
+        ),
+    ],
+)
+def test_done_when_a_region_botocore_does_not_know_exits_2(project: Path, text: str, named: str, fix: str) -> None:
+    (project / "Pulumi.dev.yaml").write_text(f"config:\n  slipway:environment: dev\n{text}")
+    code, err = cli("dev")
+    assert code == 2 and named in err and fix in err, err
+    assert "Traceback" not in err
