@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional
 
@@ -107,13 +107,17 @@ def knobs_of_webapp() -> dict[str, Knob]:
     return knobs(WebAppArgs)
 
 
-def read_stack_config(cls: type, namespace: str, program: Mapping[str, Any]) -> Any:
+def read_stack_config(cls: type, namespace: str, program: Mapping[str, Any], own_keys: Sequence[str] = ()) -> Any:
     """The current stack's configuration as ``cls`` (WebAppArgs): see :meth:`WebAppArgs.from_config`."""
     from pulumi.runtime.config import CONFIG, get_config, get_config_env
 
     everything = {key: get_config(key) for key in {*CONFIG.get(), *get_config_env()}}
     prefix = f"{namespace}:"
-    ours = {k[len(prefix) :]: v for k, v in everything.items() if k.startswith(prefix) and v is not None}
+    ours = {
+        k[len(prefix) :]: v
+        for k, v in everything.items()
+        if k.startswith(prefix) and v is not None and k[len(prefix) :] not in own_keys
+    }
     others = {k: v for k, v in everything.items() if not k.startswith(prefix) and v is not None}
     return from_mapping(pulumi.get_stack(), ours, others, namespace=namespace, program=program, cls=cls)
 

@@ -250,16 +250,19 @@ class WebAppArgs:
         return dataclasses.replace(self, **resolve(type(self), _values(self), self.profile))
 
     @classmethod
-    def from_config(cls, config: Optional[pulumi.Config] = None, **program: Any) -> "WebAppArgs":
+    def from_config(
+        cls, config: Optional[pulumi.Config] = None, own_keys: Sequence[str] = (), **program: Any
+    ) -> "WebAppArgs":
         """The stack's configuration as WebAppArgs: every knob's key in the ``config``'s namespace (default: the
         project's), ``environment`` for ``profile``, ``aws:region`` and ``aws:profile``. ``program`` sets fields
         the stack file cannot (``env=``, ``network=``) and defaults it may override (``build_context="app"``, dropped
-        when the stack sets ``imageUri``). Every problem is reported at once as lines of the stack file, each with a
-        line to paste instead (:class:`components.config.ConfigError`)."""
+        when the stack sets ``imageUri``). ``own_keys``: keys of the namespace the program reads itself (not refused
+        as unknown). Every problem is reported at once as lines of the stack file, each with a line to paste instead
+        (:class:`components.config.ConfigError`)."""
         from .config import read_stack_config
 
         namespace = config.name if config is not None else pulumi.get_project()
-        return read_stack_config(cls, namespace, program)
+        return read_stack_config(cls, namespace, program, own_keys)
 
 
 def _values(args: Any) -> dict[str, Any]:
