@@ -4,6 +4,7 @@ the Pulumi pack wraps the same rules with the right enforcement per environment.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -402,3 +403,18 @@ def test_pack_runs_stack_rules_over_the_stacks_resources() -> None:
 def test_privileged_is_ecs4_and_non_root_claims_no_control() -> None:
     assert RULES_BY_ID["ecs-not-privileged"].fsbp == "ECS.4"
     assert RULES_BY_ID["ecs-non-root"].fsbp is None
+
+
+def test_findings_name_the_projects_own_key_and_the_webappargs_field() -> None:
+    from components.config import stack_keys
+    from policy.rules import RULES, in_project
+
+    urn = "urn:pulumi:dev::shop::slipway:aws:WebApp$aws:lb/loadBalancer:LoadBalancer::shop-dev-web-alb"
+    assert in_project("set slipway:deletionProtection=true", urn) == (
+        "set shop:deletionProtection (WebAppArgs.deletion_protection)=true"
+    )
+    fields = stack_keys()
+    for r in RULES:
+        for key in re.findall(r"\bslipway:([a-zA-Z]+)", r.remediation):
+            assert key in fields, f"{r.id} names slipway:{key}, which is no stack key"
+            assert f"(WebAppArgs.{fields[key]})" in in_project(r.remediation, urn), r.id
