@@ -169,6 +169,10 @@ def as_int(value: Any) -> Optional[int]:
     return None
 
 
+def _nearest(options: Iterable[int], number: int) -> int:
+    return min(options, key=lambda c: abs(c - number))
+
+
 def pin_by_digest(image: Any) -> str:
     """How to pin an image given by tag: a sentence, because only the registry knows the digest."""
     text = str(image)
@@ -370,7 +374,7 @@ class Checks:
         if not isinstance(cpu, int) or isinstance(cpu, bool) or cpu not in FARGATE_SIZES:
             sizes = ", ".join(map(str, FARGATE_SIZES))
             number = as_int(cpu)
-            near = min(FARGATE_SIZES, key=lambda c: abs(c - number)) if number is not None else 256
+            near = 256 if number is None else _nearest(FARGATE_SIZES, number)
             return self.bad(cpu_field, cpu, f"must be a Fargate CPU size: {sizes}", (cpu_field, near))
         if not isinstance(memory, int) or isinstance(memory, bool):
             number = as_int(memory)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -248,7 +248,7 @@ class WebService(pulumi.ComponentResource):
                 path=args.health_check_path,
                 protocol="HTTP",
                 matcher="200",
-                **{**TARGET_HEALTH_CHECK, **args.target_health_check},
+                **cast(dict[str, Any], {**TARGET_HEALTH_CHECK, **args.target_health_check}),
             ),
             tags=self._tags,
             opts=child,

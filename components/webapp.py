@@ -63,37 +63,38 @@ class WebApp(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: WebAppArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:WebApp", name, None, opts)
-        args = args.resolved()  # every knob left None takes the profile's value
+        # every knob left None takes the profile's value, so none of a's knobs is None below
+        a: Any = args.resolved()
         stack = pulumi.get_stack()
-        app_name = args.app_name or name
-        prefix = args.name_prefix or f"{app_name}-{stack}"
-        prod = args.profile == "prod"
+        app_name = a.app_name or name
+        prefix = a.name_prefix or f"{app_name}-{stack}"
+        prod = a.profile == "prod"
         tags = dict(
-            args.tags
-            if args.tags is not None
-            else {"app": app_name, "environment": args.profile, "stack": stack, "managed-by": "pulumi/slipway"}
+            a.tags
+            if a.tags is not None
+            else {"app": app_name, "environment": a.profile, "stack": stack, "managed-by": "pulumi/slipway"}
         )
-        arch = str(args.architecture)
-        log_retention = int(args.log_retention_days or 0)
-        deletion_protection = bool(args.deletion_protection)
-        region = args.region or pulumi.Config("aws").get("region") or os.environ.get("AWS_REGION")
+        arch = str(a.architecture)
+        log_retention = int(a.log_retention_days or 0)
+        deletion_protection = bool(a.deletion_protection)
+        region = a.region or pulumi.Config("aws").get("region") or os.environ.get("AWS_REGION")
         if not region:
             raise ValueError("WebAppArgs.region: none given and the stack sets no aws:region (nor AWS_REGION)")
-        moved = [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)] if args.moved_from_stack_root else None
+        moved = [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)] if a.moved_from_stack_root else None
         child = pulumi.ResourceOptions(parent=self, aliases=moved)
         boundary: Optional[pulumi.Output[str]] = None
-        if args.permissions_boundary_policy:
-            policy_name = args.permissions_boundary_policy
+        if a.permissions_boundary_policy:
+            policy_name = a.permissions_boundary_policy
             boundary = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id.apply(
                 lambda account: f"arn:aws:iam::{account}:policy/{policy_name}"
             )
 
-        self.network: Network = args.network or Network(
+        self.network: Network = a.network or Network(
             f"{prefix}-net",
             NetworkArgs(
-                cidr_block=args.vpc_cidr,
-                az_count=args.az_count,
-                nat_strategy=args.nat_strategy,
+                cidr_block=a.vpc_cidr,
+                az_count=a.az_count,
+                nat_strategy=a.nat_strategy,
                 flow_log_retention_days=log_retention,
                 permissions_boundary=boundary,
                 tags=tags,
@@ -107,7 +108,7 @@ class WebApp(pulumi.ComponentResource):
         self.image: Optional[Any] = None
         image_ref: pulumi.Input[str]
         self.promotion: Optional[Any] = None
-        if args.image_uri and args.promote_image and _ecr_repository_arn(args.image_uri):
+        if a.image_uri and a.promote_image and _ecr_repository_arn(a.image_uri):
             # Promotion: copy the tested image into this stack's own repository, same digest, and run that copy,
             # so destroying the source stack or its lifecycle expiring the image never breaks this one.
             from .promotion import ImagePromotion, ImagePromotionArgs
@@ -115,21 +116,21 @@ class WebApp(pulumi.ComponentResource):
             self.promotion = ImagePromotion(
                 f"{prefix}-promotion",
                 ImagePromotionArgs(
-                    source_image=args.image_uri,
+                    source_image=a.image_uri,
                     target_repository=self.registry.repository_name,
                     target_registry_url=self.registry.repository_url,
                     region=region,
-                    aws_profile=args.aws_profile,
+                    aws_profile=a.aws_profile,
                 ),
                 opts=child,
             )
             image_ref = self.promotion.pinned_uri
-        elif args.image_uri:
-            image_ref = args.image_uri
+        elif a.image_uri:
+            image_ref = a.image_uri
         else:
             from .image import AppImage, AppImageArgs, image_tag
 
-            context = str(args.build_context)
+            context = str(a.build_context)
             self.image = AppImage(
                 prefix,
                 AppImageArgs(
@@ -140,35 +141,35 @@ class WebApp(pulumi.ComponentResource):
                     architecture=arch,
                     repository_name=prefix,
                     region=region,
-                    aws_profile=args.aws_profile,
+                    aws_profile=a.aws_profile,
                 ),
                 opts=child,
             )
             image_ref = self.image.image_ref
-        iam_db = args.database and args.db_app_role is not None
-        managed_password = args.db_password_managed or iam_db
+        iam_db = a.database and a.db_app_role is not None
+        managed_password = a.db_password_managed or iam_db
         self.app_secrets = AppSecrets(
             prefix,
             AppSecretsArgs(
                 recovery_window_days=30 if prod else 7,
                 db_password=not managed_password,
-                generate=tuple(args.generated_secrets),
+                generate=tuple(a.generated_secrets),
                 tags=tags,
             ),
             opts=child,
         )
         self.logs = AppLogs(prefix, AppLogsArgs(retention_days=log_retention, tags=tags), opts=child)
         pull_from: list[pulumi.Input[str]] = [self.registry.repository_arn]
-        foreign_repo = args.image_repository_arn or _ecr_repository_arn(args.image_uri)
+        foreign_repo = a.image_repository_arn or _ecr_repository_arn(a.image_uri)
         if foreign_repo and self.promotion is None:  # a promoted image runs from this stack's own repository
             pull_from.append(foreign_repo)
         self.db: Optional[Any] = None
-        env: dict[str, pulumi.Input[str]] = {**args.env, "PORT": str(args.container_port)}
-        if args.log_level is not None:
-            env["LOG_LEVEL"] = args.log_level
-        if args.web_concurrency is not None:
-            env["WEB_CONCURRENCY"] = str(args.web_concurrency)
-        if args.database:
+        env: dict[str, pulumi.Input[str]] = {**a.env, "PORT": str(a.container_port)}
+        if a.log_level is not None:
+            env["LOG_LEVEL"] = a.log_level
+        if a.web_concurrency is not None:
+            env["WEB_CONCURRENCY"] = str(a.web_concurrency)
+        if a.database:
             from .database import Database, DatabaseArgs
 
             self.db = Database(
@@ -178,25 +179,25 @@ class WebApp(pulumi.ComponentResource):
                     subnet_ids=net.private_subnet_ids,
                     password=None if managed_password else self.app_secrets.db_password,
                     iam_authentication=True,
-                    engine_version=args.db_engine_version,
-                    instance_class=args.db_instance_class,
-                    allocated_storage_gb=args.db_allocated_storage_gb,
-                    max_allocated_storage_gb=args.db_max_allocated_storage_gb,
-                    multi_az=args.db_multi_az,
-                    backup_retention_days=args.backup_retention_days,
-                    backup_window=args.backup_window,
-                    maintenance_window=args.maintenance_window,
+                    engine_version=a.db_engine_version,
+                    instance_class=a.db_instance_class,
+                    allocated_storage_gb=a.db_allocated_storage_gb,
+                    max_allocated_storage_gb=a.db_max_allocated_storage_gb,
+                    multi_az=a.db_multi_az,
+                    backup_retention_days=a.backup_retention_days,
+                    backup_window=a.backup_window,
+                    maintenance_window=a.maintenance_window,
                     deletion_protection=deletion_protection,
                     final_snapshot=prod,
                     apply_immediately=not prod,
                     log_retention_days=log_retention,
-                    restore=args.db_restore,
+                    restore=a.db_restore,
                     permissions_boundary=boundary,
                     tags=tags,
                 ),
                 opts=child,
             )
-            copy_region = args.db_backup_copy_region or (
+            copy_region = a.db_backup_copy_region or (
                 ("us-east-1" if region == "us-west-2" else "us-west-2") if prod else None
             )
             self.backup_copy: Optional[Any] = None
@@ -209,7 +210,7 @@ class WebApp(pulumi.ComponentResource):
                         source_db_instance_arn=self.db.arn,
                         destination_region=copy_region,
                         source_region=region,
-                        retention_days=args.backup_retention_days,
+                        retention_days=a.backup_retention_days,
                         tags=tags,
                     ),
                     opts=child,
@@ -224,7 +225,7 @@ class WebApp(pulumi.ComponentResource):
                     "DB_SSLMODE": "verify-full",
                 }
             )
-        extra_arns: list[pulumi.Input[Optional[str]]] = [_secret_arn(v) for v in args.secrets.values()]
+        extra_arns: list[pulumi.Input[Optional[str]]] = [_secret_arn(v) for v in a.secrets.values()]
         if self.db is not None and managed_password:
             extra_arns.append(self.db.master_user_secret_arn)
         secret_arns: pulumi.Input[list[str]] = self.app_secrets.arns
@@ -240,7 +241,7 @@ class WebApp(pulumi.ComponentResource):
                 secret_arns=secret_arns,
                 permissions_boundary=boundary,
                 task_policy_json=(
-                    self.db.db_user_arn(str(args.db_app_role)).apply(_rds_connect_policy)
+                    self.db.db_user_arn(str(a.db_app_role)).apply(_rds_connect_policy)
                     if self.db is not None and iam_db
                     else None
                 ),
@@ -248,7 +249,7 @@ class WebApp(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        container_secrets = {**self.app_secrets.container_secrets, **args.secrets}
+        container_secrets = {**self.app_secrets.container_secrets, **a.secrets}
         # The migration signs in as the master user (ECS injects the RDS-managed secret when the task starts).
         migration_env, migration_secrets = dict(env), dict(container_secrets)
         if self.db is not None and managed_password:
@@ -256,11 +257,11 @@ class WebApp(pulumi.ComponentResource):
             if not iam_db:
                 container_secrets["DB_PASSWORD"] = migration_secrets["DB_PASSWORD"]
         if self.db is not None and iam_db:
-            migration_env["DB_APP_ROLE"] = str(args.db_app_role)
-            env.update({"DB_USER": str(args.db_app_role), "DB_IAM_AUTH": "true", "DB_REGION": region})
-        self.ecs: EcsCluster = args.cluster or EcsCluster(prefix, EcsClusterArgs(tags=tags), opts=child)
+            migration_env["DB_APP_ROLE"] = str(a.db_app_role)
+            env.update({"DB_USER": str(a.db_app_role), "DB_IAM_AUTH": "true", "DB_REGION": region})
+        self.ecs: EcsCluster = a.cluster or EcsCluster(prefix, EcsClusterArgs(tags=tags), opts=child)
         self.migration: Optional[MigrationTask] = None
-        if self.db is not None and args.migration_command is not None:
+        if self.db is not None and a.migration_command is not None:
             self.migration = MigrationTask(
                 f"{prefix}-migrate",
                 MigrationTaskArgs(
@@ -275,10 +276,10 @@ class WebApp(pulumi.ComponentResource):
                     database_security_group_id=self.db.client_security_group_id,
                     environment=migration_env,
                     secrets=migration_secrets,
-                    command=tuple(args.migration_command),
+                    command=tuple(a.migration_command),
                     assign_public_ip=net.assign_public_ip,
                     architecture=arch,
-                    aws_profile=args.aws_profile,
+                    aws_profile=a.aws_profile,
                     run_after=[self.db],
                     tags=tags,
                 ),
@@ -289,16 +290,16 @@ class WebApp(pulumi.ComponentResource):
         self.certificate = TlsCertificate(
             prefix,
             TlsCertificateArgs(
-                mode="certificate" if args.certificate_arn else "domain" if args.domain else "self_signed",
-                domain=args.domain,
-                hosted_zone_id=args.hosted_zone_id,
-                certificate_arn=args.certificate_arn,
+                mode="certificate" if a.certificate_arn else "domain" if a.domain else "self_signed",
+                domain=a.domain,
+                hosted_zone_id=a.hosted_zone_id,
+                certificate_arn=a.certificate_arn,
                 tags=tags,
             ),
             opts=child,
         )
         self.access_log_bucket: Optional[Any] = None
-        if args.access_logs:
+        if a.access_logs:
             from .access_logs import AccessLogBucket, AccessLogBucketArgs
 
             self.access_log_bucket = AccessLogBucket(
@@ -323,31 +324,31 @@ class WebApp(pulumi.ComponentResource):
                 secrets=container_secrets,
                 assign_public_ip=net.assign_public_ip,
                 architecture=arch,
-                cpu=args.cpu,
-                memory=args.memory,
-                container_port=args.container_port,
-                health_check_path=args.health_check_path,
-                container_health_check=args.container_health_check,
-                health_check_grace_period_seconds=args.health_check_grace_period_seconds,
-                target_health_check={"interval": int(args.health_check_interval_seconds or 10)},
-                deregistration_delay_seconds=args.deregistration_delay_seconds,
-                min_tasks=args.min_tasks,
-                max_tasks=args.max_tasks,
-                cpu_target_percent=args.cpu_target_percent,
-                requests_per_target=args.requests_per_target,
-                fargate_spot=args.fargate_spot,
-                tls_policy=args.tls_policy,
+                cpu=a.cpu,
+                memory=a.memory,
+                container_port=a.container_port,
+                health_check_path=a.health_check_path,
+                container_health_check=a.container_health_check,
+                health_check_grace_period_seconds=a.health_check_grace_period_seconds,
+                target_health_check={"interval": int(a.health_check_interval_seconds or 10)},
+                deregistration_delay_seconds=a.deregistration_delay_seconds,
+                min_tasks=a.min_tasks,
+                max_tasks=a.max_tasks,
+                cpu_target_percent=a.cpu_target_percent,
+                requests_per_target=a.requests_per_target,
+                fargate_spot=a.fargate_spot,
+                tls_policy=a.tls_policy,
                 deletion_protection=deletion_protection,
                 access_logs_bucket=self.access_log_bucket.bucket if self.access_log_bucket else None,
-                domain=args.domain,
-                hosted_zone_id=args.hosted_zone_id,
+                domain=a.domain,
+                hosted_zone_id=a.hosted_zone_id,
                 deploy_after=[self.migration.gate] if self.migration else [],
                 tags=tags,
             ),
             opts=child,
         )
         self.rollout: Optional[RolloutCheck] = None
-        if args.rollout_check:
+        if a.rollout_check:
             self.rollout = RolloutCheck(
                 f"{prefix}-rollout",
                 RolloutCheckArgs(
@@ -355,12 +356,12 @@ class WebApp(pulumi.ComponentResource):
                     service=self.web.service_name,
                     task_definition=self.web.task_definition_arn,
                     region=region,
-                    aws_profile=args.aws_profile,
+                    aws_profile=a.aws_profile,
                 ),
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.web])),
             )
         self.alarms: Optional[Any] = None
-        if args.observability and self.db is not None:
+        if a.observability and self.db is not None:
             from .observability import Observability, ObservabilityArgs
 
             self.alarms = Observability(
@@ -371,9 +372,9 @@ class WebApp(pulumi.ComponentResource):
                     cluster_name=self.ecs.cluster_name,
                     service_name=self.web.service_name,
                     db_identifier=self.db.identifier,
-                    db_instance_class=args.db_instance_class,
-                    db_allocated_storage_gb=args.db_allocated_storage_gb,
-                    alarm_email=args.alarm_email,
+                    db_instance_class=a.db_instance_class,
+                    db_allocated_storage_gb=a.db_allocated_storage_gb,
+                    alarm_email=a.alarm_email,
                     key_deletion_window_days=30 if prod else 7,
                     tags=tags,
                 ),
