@@ -113,10 +113,8 @@ class WebServiceArgs:
     """Tags for every resource. Default none."""
 
     def __post_init__(self) -> None:
-        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
-        from .validation import web_service_args
-
-        web_service_args(self)
+        """Refuse every bad field at once, before the component or any child exists (rules at the end of this file)."""
+        _web_service_args(self)
 
 
 class WebService(pulumi.ComponentResource):
@@ -403,3 +401,37 @@ class WebService(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+
+
+# -- the Args' rules: every bad field at once, before the component or any child exists --------------------------
+def _web_service_args(args: WebServiceArgs) -> None:
+    from .validation import ARCHITECTURES, DOMAIN, ZONE_ID, Checks, plain, zone_fix
+
+    c = Checks()
+    c.fargate_size("cpu", args.cpu, "memory", args.memory)
+    c.digest_image("image", args.image)
+    c.one_of("architecture", args.architecture, ARCHITECTURES)
+    c.int_range("min_tasks", args.min_tasks, 1, None)
+    c.int_range("max_tasks", args.max_tasks, 1, None)
+    c.not_above("min_tasks", args.min_tasks, "max_tasks", args.max_tasks)
+    c.int_range("container_port", args.container_port, 1, 65535)
+    c.url_path("health_check_path", args.health_check_path)
+    c.int_range("health_check_grace_period_seconds", args.health_check_grace_period_seconds, 0, 2147483647)
+    c.int_range("deregistration_delay_seconds", args.deregistration_delay_seconds, 0, 3600, "seconds")
+    c.int_range("cpu_target_percent", args.cpu_target_percent, 10, 90)
+    c.int_range("requests_per_target", args.requests_per_target, 1, None)
+    c.tls_policy("tls_policy", args.tls_policy)
+    from .web_service import TARGET_HEALTH_CHECK
+
+    check = args.target_health_check
+    if plain(check) and (not isinstance(check, Mapping) or set(check) - set(TARGET_HEALTH_CHECK)):
+        keep = {k: v for k, v in check.items() if k in TARGET_HEALTH_CHECK} if isinstance(check, Mapping) else {}
+        c.bad(
+            "target_health_check", check, f"takes only {', '.join(TARGET_HEALTH_CHECK)}", ("target_health_check", keep)
+        )
+    c.matches("domain", args.domain, DOMAIN, "a lowercase DNS name", "app.example.com")
+    c.matches(
+        "hosted_zone_id", args.hosted_zone_id, ZONE_ID, "a Route 53 zone id", zone_fix("hosted_zone_id", args.domain)
+    )
+    c.domain_needs_zone("domain", args.domain, "hosted_zone_id", args.hosted_zone_id)
+    c.raise_for("WebServiceArgs")
