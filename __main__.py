@@ -8,20 +8,16 @@ from components.containers import health_check_command
 from components.iam import BOUNDARY_POLICY_NAME
 from components.webapp import WebApp, WebAppArgs
 
-# Defaults the stack file may override: build app/ (slipway:imageUri promotes an image instead), the sample app's log
-# level and workers; before 0.1 the children were declared at the stack's root (adopt them, do not replace them).
+# Defaults the stack file may override: build app/ (slipway:imageUri promotes an image instead), the sample app's
+# log level and workers; the children were declared at the stack's root before 0.1 (adopt, do not replace them).
 args = WebAppArgs.from_config(build_context="app", log_level="INFO", web_concurrency=2, moved_from_stack_root=True)
-args = args.resolved()
-name = args.app_name or "slipway"
-app = WebApp(
-    name,
-    dataclasses.replace(
-        args,
-        container_health_check=health_check_command(args.container_port, args.health_check_path),  # app/ has Python
-        env={"APP_ENV": args.profile, "FORWARDED_ALLOW_IPS": args.vpc_cidr},  # the ALB is inside the VPC
-        permissions_boundary_policy=BOUNDARY_POLICY_NAME.format(prefix=f"{name}-{pulumi.get_stack()}"),
-    ),
-)
+args, name = args.resolved(), args.app_name or "slipway"
+extra = {
+    "container_health_check": health_check_command(args.container_port, args.health_check_path),  # app/ has Python
+    "env": {"APP_ENV": args.profile, "FORWARDED_ALLOW_IPS": args.vpc_cidr},  # the ALB is inside the VPC
+    "permissions_boundary_policy": BOUNDARY_POLICY_NAME.format(prefix=f"{name}-{pulumi.get_stack()}"),
+}
+app = WebApp(name, dataclasses.replace(args, **extra))
 outputs = {"url": app.url, "image": app.image_ref, "db_endpoint": app.db_endpoint, "log_group": app.log_group_name}
 outputs |= {"cluster": app.cluster_name, "service": app.service_name, "alarm_topic": app.alarm_topic_arn}
 for key, value in outputs.items():
