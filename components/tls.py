@@ -26,7 +26,7 @@ MODES = ("domain", "certificate", "self_signed")
 @dataclass(frozen=True)
 class TlsCertificateArgs:
     mode: str
-    """``domain`` | ``certificate`` | ``self_signed``. Required (StackConfig.tls_mode derives it)."""
+    """``domain`` | ``certificate`` | ``self_signed``. Required (WebApp derives it from its certificate fields)."""
     domain: Optional[str] = None
     """DNS name served, for ``domain`` mode. Default None."""
     hosted_zone_id: Optional[str] = None
