@@ -84,3 +84,12 @@ def test_schema_help_and_check_change_no_file() -> None:
     )
     assert checked.returncode == 0, checked.stdout
     assert [(ROOT / name).read_text() for name in ("Pulumi.yaml", "README.md")] == before
+
+
+def test_the_program_is_short_and_copies_no_field() -> None:
+    """The stack file's keys reach WebApp through WebAppArgs.from_config, not a field-by-field copy."""
+    program = (ROOT / "__main__.py").read_text()
+    assert len(program.splitlines()) <= 25 and "WebAppArgs.from_config(" in program
+    assert "cfg." not in program and "StackConfig" not in program
+    for path in [*(ROOT / "components").glob("*.py"), *(ROOT / "slipway").glob("*.py")]:
+        assert "StackConfig" not in path.read_text(), path
