@@ -69,10 +69,8 @@ class AccessLogBucketArgs:
     """Tags for every resource. Default none."""
 
     def __post_init__(self) -> None:
-        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
-        from .validation import access_log_bucket_args
-
-        access_log_bucket_args(self)
+        """Refuse every bad field at once, before the component or any child exists (rules at the end of this file)."""
+        _access_log_bucket_args(self)
 
 
 def bucket_policy(bucket_arn: str, elb_account_arn: Optional[str], account_id: str) -> str:
@@ -170,3 +168,13 @@ class AccessLogBucket(pulumi.ComponentResource):
         self.bucket = pulumi.Output.all(bucket.bucket, policy.id).apply(lambda a: a[0])
         self.prefix = PREFIX
         self.register_outputs({"bucket": self.bucket})
+
+
+# -- the Args' rules: every bad field at once, before the component or any child exists --------------------------
+def _access_log_bucket_args(args: AccessLogBucketArgs) -> None:
+    from .validation import Checks
+
+    c = Checks()
+    c.int_range("expiration_days", args.expiration_days, 1, None, "days")
+    c.region("region", args.region)
+    c.raise_for("AccessLogBucketArgs")

@@ -52,10 +52,6 @@ BACKUP_ROLE_POLICIES = (
     "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
     "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
 )
-VAULT_RETENTION_DAYS = {"dev": 7, "prod": 35}
-"""``WebApp``'s per-profile retention of vault recovery points (and their copies)."""
-VAULT_LOCK_MODE = {"dev": "governance", "prod": "compliance"}
-"""``WebApp``'s per-profile lock mode: prod's lock becomes immutable, dev's can be removed."""
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 _VAULT_ARN = re.compile(r"^arn:aws[a-z-]*:backup:[a-z0-9-]+:\d{12}:backup-vault:[A-Za-z0-9_-]{2,50}$")
 _CRON = re.compile(r"^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$")

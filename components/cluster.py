@@ -26,10 +26,8 @@ class EcsClusterArgs:
     """Tags for every resource. Default none."""
 
     def __post_init__(self) -> None:
-        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
-        from .validation import ecs_cluster_args
-
-        ecs_cluster_args(self)
+        """Refuse every bad field at once, before the component or any child exists (rules at the end of this file)."""
+        _ecs_cluster_args(self)
 
 
 class EcsCluster(pulumi.ComponentResource):
@@ -54,3 +52,12 @@ class EcsCluster(pulumi.ComponentResource):
         self.cluster_name = pulumi.Output.all(cluster.name, providers.id).apply(lambda a: a[0])
         self.cluster_arn = pulumi.Output.all(cluster.arn, providers.id).apply(lambda a: a[0])
         self.register_outputs({"cluster_name": self.cluster_name, "cluster_arn": self.cluster_arn})
+
+
+# -- the Args' rules: every bad field at once, before the component or any child exists --------------------------
+def _ecs_cluster_args(args: EcsClusterArgs) -> None:
+    from .validation import CONTAINER_INSIGHTS, Checks
+
+    c = Checks()
+    c.one_of("container_insights", args.container_insights, CONTAINER_INSIGHTS)
+    c.raise_for("EcsClusterArgs")

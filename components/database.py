@@ -197,10 +197,8 @@ class DatabaseArgs:
     is kept, protected (see :class:`RestoreSpec`). Default None: no restore."""
 
     def __post_init__(self) -> None:
-        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
-        from .validation import database_args
-
-        database_args(self)
+        """Refuse every bad field at once, before the component or any child exists (rules at the end of this file)."""
+        _database_args(self)
 
 
 def parameter_family(engine_version: str) -> str:
@@ -464,3 +462,45 @@ def restore_too_old(spec: Optional[RestoreSpec], retention_days: Any) -> Optiona
         f"is older than the {retention_days}-day backup retention (earliest {oldest:%Y-%m-%dT%H:%M:%SZ}); "
         "restore a snapshot instead"
     )
+
+
+# -- the Args' rules: every bad field at once, before the component or any child exists --------------------------
+def _database_args(args: DatabaseArgs) -> None:
+    from .validation import INSTANCE_CLASS, Checks, plain
+
+    c = Checks()
+    c.major_version("engine_version", args.engine_version)
+    c.matches("instance_class", args.instance_class, INSTANCE_CLASS, "an RDS instance class", "db.t4g.micro")
+    c.int_range("allocated_storage_gb", args.allocated_storage_gb, 20, 65536, "GiB (gp3 needs at least 20)")
+    c.int_range("max_allocated_storage_gb", args.max_allocated_storage_gb, 20, 65536, "GiB")
+    if all(isinstance(v, int) for v in (args.allocated_storage_gb, args.max_allocated_storage_gb)):
+        if args.max_allocated_storage_gb < args.allocated_storage_gb:
+            c.bad(
+                "max_allocated_storage_gb",
+                args.max_allocated_storage_gb,
+                f"the storage autoscaling ceiling must be >= allocated_storage_gb ({args.allocated_storage_gb})",
+                ("max_allocated_storage_gb", args.allocated_storage_gb),
+            )
+    if plain(args.backup_retention_days) and not 1 <= args.backup_retention_days <= 35:
+        c.bad(
+            "backup_retention_days",
+            args.backup_retention_days,
+            "RDS allows 1 to 35 (0 disables backups and point-in-time recovery, which slipway never does)",
+            ("backup_retention_days", 14),
+        )
+    c.rds_windows("backup_window", args.backup_window, "maintenance_window", args.maintenance_window)
+    c.log_retention("log_retention_days", args.log_retention_days)
+    from .database import MONITORING_INTERVALS, restore_too_old
+
+    interval = args.monitoring_interval_seconds
+    if plain(interval) and interval not in MONITORING_INTERVALS:
+        c.bad(
+            "monitoring_interval_seconds",
+            interval,
+            f"RDS allows {', '.join(map(str, MONITORING_INTERVALS))}",
+            ("monitoring_interval_seconds", 60),
+        )
+    too_old = restore_too_old(args.restore, args.backup_retention_days)
+    if too_old:
+        c.bad("restore", args.restore.time if args.restore else None, f"restore time {too_old}")
+    c.raise_for("DatabaseArgs")

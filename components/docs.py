@@ -37,7 +37,21 @@ def field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
+def knob_default(f: "dataclasses.Field[Any]") -> str:
+    """A knob's default per profile in words (``dev 256, prod 512``; ``8000``; ``unset``)."""
+    spec = f.metadata["knob"]
+    if spec.dev == spec.prod:
+        return "unset" if spec.dev is None else _plain(spec.dev)
+    return f"dev {_plain(spec.dev)}, prod {_plain(spec.prod)}"
+
+
+def _plain(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _default(f: "dataclasses.Field[Any]") -> str:
+    if "knob" in f.metadata:
+        return f"None (the profile's: {knob_default(f)})"
     if f.default is not dataclasses.MISSING:
         return repr(f.default)
     if f.default_factory is not dataclasses.MISSING:
@@ -58,6 +72,10 @@ def document_fields(cls: T) -> T:
     for base in reversed(cls.__mro__[1:]):
         inherited.update(getattr(base, "__field_docs__", {}))
     docs = {**inherited, **docs}
+    for f in dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else []:
+        if "knob" in f.metadata and f.name in docs and "Default None: the profile's" not in docs[f.name]:
+            rule = f.metadata["knob"].rule_text()
+            docs[f.name] += f"{' ' + rule if rule else ''} Default None: the profile's ({knob_default(f)})."
     lines = []
     for f in dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else []:
         text = docs.get(f.name, "")

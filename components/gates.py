@@ -7,8 +7,8 @@
   and fails ``pulumi up`` when ECS's circuit breaker rolled it back.
 
 Both run only in ``pulumi up`` (``preview`` calls ``check``/``diff`` only); ``delete`` does nothing, because there is
-nothing to undo. The providers are serialized *by reference*: the provider process imports ``components.gates`` and
-``components.ecs_runner`` from the project directory (where Pulumi runs it) and uses the AWS credentials of the
+nothing to undo. The providers are serialized *by reference*: the provider process imports ``slipway_aws.gates`` and
+``slipway_aws.ecs_runner`` from the venv (the installed library) and uses the AWS credentials of the
 ``pulumi`` process environment, or the stack's ``aws:profile`` when it sets one. Progress lines go to the provider's
 stderr (``pulumi up --logtostderr -v=3``); results and failures always reach the CLI as outputs or as the update's
 error.
@@ -184,10 +184,8 @@ class MigrationGateArgs:
     """Named AWS profile for the gate's calls (the stack's ``aws:profile``). Default None: default credentials."""
 
     def __post_init__(self) -> None:
-        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
-        from .validation import migration_gate_args
-
-        migration_gate_args(self)
+        """Refuse every bad field at once, before the component or any child exists (rules at the end of this file)."""
+        _migration_gate_args(self)
 
 
 class MigrationGate(pulumi.dynamic.Resource, module="slipway", name="MigrationGate"):
@@ -233,10 +231,8 @@ class RolloutCheckArgs:
     """Named AWS profile for the check's calls (the stack's ``aws:profile``). Default None: default credentials."""
 
     def __post_init__(self) -> None:
-        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
-        from .validation import rollout_check_args
-
-        rollout_check_args(self)
+        """Refuse every bad field at once, before the component or any child exists (rules at the end of this file)."""
+        _rollout_check_args(self)
 
 
 class RolloutCheck(pulumi.dynamic.Resource, module="slipway", name="RolloutCheck"):
@@ -256,3 +252,30 @@ class RolloutCheck(pulumi.dynamic.Resource, module="slipway", name="RolloutCheck
             "running_count": None,
         }
         super().__init__(RolloutCheckProvider(), name, props, opts)
+
+
+# -- the Args' rules: every bad field at once, before the component or any child exists --------------------------
+def _gate_timeout(owner: str, field: str, value: int) -> None:
+    from .validation import Checks, plain
+
+    c = Checks()
+    if plain(value) and not 60 <= value <= 86_400:
+        c.bad(field, value, "use 60..86400 seconds", (field, 900))
+    c.raise_for(owner)
+
+
+def _migration_gate_args(args: MigrationGateArgs) -> None:
+    from .validation import Checks, plain
+
+    c = Checks()
+    if not args.container_name:
+        c.bad("container_name", args.container_name, "container_name and log_stream_prefix are required")
+    if not args.log_stream_prefix:
+        c.bad("log_stream_prefix", args.log_stream_prefix, "container_name and log_stream_prefix are required")
+    if plain(args.timeout_s) and not 60 <= args.timeout_s <= 86_400:
+        c.bad("timeout_s", args.timeout_s, "use 60..86400 seconds", ("timeout_s", 900))
+    c.raise_for("MigrationGateArgs")
+
+
+def _rollout_check_args(args: RolloutCheckArgs) -> None:
+    _gate_timeout("RolloutCheckArgs", "timeout_s", args.timeout_s)

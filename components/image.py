@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -56,10 +56,8 @@ class AppImageArgs:
     """Named AWS profile for that lookup (the stack's ``aws:profile``). Default None: default credentials."""
 
     def __post_init__(self) -> None:
-        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
-        from .validation import app_image_args
-
-        app_image_args(self, PLATFORMS)
+        """Refuse every bad field at once, before the component or any child exists (rules at the end of this file)."""
+        _app_image_args(self, PLATFORMS)
 
 
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
@@ -198,3 +196,14 @@ class AppImage(pulumi.ComponentResource):
         )
         self.image_ref = image.repo_digest
         self.register_outputs({"image_ref": self.image_ref})
+
+
+# -- the Args' rules: every bad field at once, before the component or any child exists --------------------------
+def _app_image_args(args: AppImageArgs, platforms: Iterable[str]) -> None:
+    from .validation import Checks, plain
+
+    c = Checks()
+    c.one_of("architecture", args.architecture, tuple(platforms))
+    if plain(args.tag) and not args.tag:
+        c.bad("tag", args.tag, "is empty: use image_tag(context, architecture)")
+    c.raise_for("AppImageArgs")

@@ -26,10 +26,8 @@ class AppLogsArgs:
     """Tags for every resource. Default none."""
 
     def __post_init__(self) -> None:
-        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
-        from .validation import app_logs_args
-
-        app_logs_args(self)
+        """Refuse every bad field at once, before the component or any child exists (rules at the end of this file)."""
+        _app_logs_args(self)
 
 
 class AppLogs(pulumi.ComponentResource):
@@ -50,3 +48,12 @@ class AppLogs(pulumi.ComponentResource):
         self.log_group_name = group.name
         self.log_group_arn = group.arn
         self.register_outputs({"log_group_name": self.log_group_name, "log_group_arn": self.log_group_arn})
+
+
+# -- the Args' rules: every bad field at once, before the component or any child exists --------------------------
+def _app_logs_args(args: AppLogsArgs) -> None:
+    from .validation import Checks
+
+    c = Checks()
+    c.log_retention("retention_days", args.retention_days)
+    c.raise_for("AppLogsArgs")

@@ -70,10 +70,8 @@ class MigrationTaskArgs:
     """Tags for every resource. Default none."""
 
     def __post_init__(self) -> None:
-        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
-        from .validation import migration_task_args
-
-        migration_task_args(self)
+        """Refuse every bad field at once, before the component or any child exists (rules at the end of this file)."""
+        _migration_task_args(self)
 
 
 class MigrationTask(pulumi.ComponentResource):
@@ -146,3 +144,23 @@ class MigrationTask(pulumi.ComponentResource):
         self.task_definition_arn = task_def.arn
         self.security_group_id = sg.id
         self.register_outputs({"task_definition_arn": self.task_definition_arn, "security_group_id": sg.id})
+
+
+# -- the Args' rules: every bad field at once, before the component or any child exists --------------------------
+def _migration_task_args(args: MigrationTaskArgs) -> None:
+    from .validation import ARCHITECTURES, Checks, plain
+
+    c = Checks()
+    c.fargate_size("cpu", args.cpu, "memory", args.memory)
+    c.digest_image("image", args.image)
+    c.one_of("architecture", args.architecture, ARCHITECTURES)
+    if plain(args.timeout_seconds) and args.timeout_seconds < 60:
+        c.bad("timeout_seconds", args.timeout_seconds, "allow at least 60 s for Fargate to pull and start the task")
+    if plain(args.command) and not args.command:
+        c.bad(
+            "command",
+            args.command,
+            "is empty: the task would run the image's default command",
+            ("command", ["app", "migrate"]),
+        )
+    c.raise_for("MigrationTaskArgs")

@@ -51,10 +51,8 @@ class NetworkArgs:
     """Tags for every resource. Default none."""
 
     def __post_init__(self) -> None:
-        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
-        from .validation import network_args
-
-        network_args(self)
+        """Refuse every bad field at once, before the component or any child exists (rules at the end of this file)."""
+        _network_args(self)
 
 
 ADMIN_PORTS = (22, 3389)
@@ -338,3 +336,26 @@ def _nth_zone(names: list[str], i: int) -> str:
     if i >= len(names):
         raise ValueError(f"the region has only {len(names)} available AZs; lower slipway:azCount")
     return names[i]
+
+
+# -- the Args' rules: every bad field at once, before the component or any child exists --------------------------
+def _network_args(args: NetworkArgs) -> None:
+    from .validation import NAT_STRATEGIES, Checks, Problem, plain
+
+    c = Checks()
+    c.vpc_cidr("cidr_block", args.cidr_block)
+    c.int_range("az_count", args.az_count, 2, 6)
+    if c.problems and c.problems[-1].field == "az_count":
+        c.problems[-1] = Problem(
+            "az_count", args.az_count, "an ALB and RDS need 2 to 6 availability zones", c.problems[-1].fixes
+        )
+    c.one_of("nat_strategy", args.nat_strategy, NAT_STRATEGIES)
+    zones = args.availability_zones
+    if zones is not None and plain(zones) and isinstance(args.az_count, int) and len(zones) < args.az_count:
+        c.bad(
+            "availability_zones",
+            list(zones),
+            f"availability_zones lists {len(zones)} zones; az_count needs {args.az_count}",
+            ("az_count", max(len(zones), 2)),
+        )
+    c.raise_for("NetworkArgs")

@@ -59,10 +59,8 @@ class ObservabilityArgs:
     """Tags for every resource. Default none."""
 
     def __post_init__(self) -> None:
-        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
-        from .validation import observability_args
-
-        observability_args(self)
+        """Refuse every bad field at once, before the component or any child exists (rules at the end of this file)."""
+        _observability_args(self)
 
 
 # RDS storage autoscaling grows the volume when free space stays below 10 % of the *current* allocation, and then
@@ -407,3 +405,30 @@ def dashboard_json(alb: str, tg: str, cluster: str, service: str, db: str, regio
             ]
         }
     )
+
+
+# -- the Args' rules: every bad field at once, before the component or any child exists --------------------------
+def _observability_args(args: ObservabilityArgs) -> None:
+    from .validation import EMAIL, INSTANCE_CLASS, Checks, plain
+
+    c = Checks()
+    if plain(args.key_deletion_window_days) and not 7 <= args.key_deletion_window_days <= 30:
+        c.bad(
+            "key_deletion_window_days",
+            args.key_deletion_window_days,
+            "KMS allows 7..30 days",
+            ("key_deletion_window_days", 30),
+        )
+    c.matches("alarm_email", args.alarm_email, EMAIL, "an e-mail address", "oncall@example.com")
+    c.matches("db_instance_class", args.db_instance_class, INSTANCE_CLASS, "an RDS instance class", "db.t4g.micro")
+    if plain(args.error_rate_percent) and not 0 < args.error_rate_percent <= 100:
+        c.bad(
+            "error_rate_percent",
+            args.error_rate_percent,
+            "must be above 0 and at most 100",
+            ("error_rate_percent", 5.0),
+        )
+    if plain(args.p95_latency_seconds) and args.p95_latency_seconds <= 0:
+        c.bad("p95_latency_seconds", args.p95_latency_seconds, "must be above 0", ("p95_latency_seconds", 1.0))
+    c.int_range("db_allocated_storage_gb", args.db_allocated_storage_gb, 20, 65536, "GiB")
+    c.raise_for("ObservabilityArgs")

@@ -223,12 +223,18 @@ def facade(name: str) -> type[pulumi.ComponentResource]:
     )
     output = typing.cast(Any, pulumi.Output)
     outputs = {k: output[t] for k, (t, _) in OUTPUTS[name].items()}
+    from .knobs import knobs
+
+    unset_when_blank = set(knobs(args_cls))
 
     def __init__(  # noqa: N807
         self: Any, resource_name: str, args: Any, opts: Optional[pulumi.ResourceOptions] = None
     ) -> None:
         pulumi.ComponentResource.__init__(self, f"{PACKAGE}:index:{name}", resource_name, {}, opts)
-        given: dict[str, Any] = {k: v for k, v in dict(args or {}).items() if v is not None}
+        # A knob given as "" (how Pulumi YAML spells an unset config value) is unset: the profile's value applies.
+        given: dict[str, Any] = {
+            k: v for k, v in dict(args or {}).items() if v is not None and not (v == "" and k in unset_when_blank)
+        }
         child = real_cls(resource_name, args_cls(**given), opts=pulumi.ResourceOptions(parent=self))
         self.component = child
         for key in OUTPUTS[name]:

@@ -39,10 +39,8 @@ class ContainerRegistryArgs:
     """Tags for every resource. Default none."""
 
     def __post_init__(self) -> None:
-        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
-        from .validation import container_registry_args
-
-        container_registry_args(self, _REPOSITORY_NAME)
+        """Refuse every bad field at once, before the component or any child exists (rules at the end of this file)."""
+        _container_registry_args(self, _REPOSITORY_NAME)
 
 
 def lifecycle_policy(keep_images: int, untagged_expiry_days: int) -> str:
@@ -104,3 +102,20 @@ class ContainerRegistry(pulumi.ComponentResource):
         self.repository_arn = repo.arn
         self.registry_id = repo.registry_id
         self.register_outputs({"repository_url": self.repository_url, "repository_arn": self.repository_arn})
+
+
+# -- the Args' rules: every bad field at once, before the component or any child exists --------------------------
+def _container_registry_args(args: ContainerRegistryArgs, name_pattern: re.Pattern[str]) -> None:
+    from .validation import Checks, plain
+
+    c = Checks()
+    c.int_range("keep_images", args.keep_images, 1, None)
+    c.int_range("untagged_expiry_days", args.untagged_expiry_days, 1, None, "days")
+    if args.repository_name is not None and plain(args.repository_name):
+        if not name_pattern.fullmatch(args.repository_name):
+            c.bad(
+                "repository_name",
+                args.repository_name,
+                "use 2-256 lowercase letters, digits and '-', '_', '.', '/' separators (ECR's rule)",
+            )
+    c.raise_for("ContainerRegistryArgs")

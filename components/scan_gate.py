@@ -30,11 +30,6 @@ from .gates import _known, _WaitingProvider
 
 SCAN_TRIGGERS = ("image", "scan_type", "fail_at", "warn_at", "waivers")
 """Inputs whose change re-runs the gate. A timeout or profile change does not."""
-SCAN_PROFILES = {
-    "dev": {"fail_at": "CRITICAL", "warn_at": "HIGH"},
-    "prod": {"fail_at": "HIGH", "warn_at": "MEDIUM"},
-}
-"""Per-profile thresholds: CRITICAL fails every stack, HIGH fails prod and only warns in dev."""
 DEFAULT_ALLOWLIST = ".trivyignore.yaml"
 """The repository's allowlist, relative to the project directory."""
 

@@ -44,10 +44,8 @@ class AppSecretsArgs:
     """Tags for every resource. Default none."""
 
     def __post_init__(self) -> None:
-        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
-        from .validation import app_secrets_args
-
-        app_secrets_args(self)
+        """Refuse every bad field at once, before the component or any child exists (rules at the end of this file)."""
+        _app_secrets_args(self)
 
 
 # The names AppSecrets always hands to containers itself.
@@ -147,3 +145,22 @@ class AppSecrets(pulumi.ComponentResource):
         # An unpinned ARN would leave running tasks on the old value until something else replaced them.
         self._pinned[key] = pulumi.Output.concat(secret.arn, ":::", version.version_id)
         return value.result, arn
+
+
+# -- the Args' rules: every bad field at once, before the component or any child exists --------------------------
+def _app_secrets_args(args: AppSecretsArgs) -> None:
+    from .secrets import BUILT_IN_SECRETS
+    from .validation import Checks, env_names, plain
+
+    c = Checks()
+    if plain(args.recovery_window_days) and not 7 <= args.recovery_window_days <= 30:
+        c.bad(
+            "recovery_window_days",
+            args.recovery_window_days,
+            "Secrets Manager allows 7 to 30 days",
+            ("recovery_window_days", 30),
+        )
+    if plain(args.password_length) and args.password_length < 20:
+        c.bad("password_length", args.password_length, "use at least 20 characters", ("password_length", 40))
+    env_names(c, "generate", args.generate, dict.fromkeys(BUILT_IN_SECRETS, "AppSecrets itself"))
+    c.raise_for("AppSecretsArgs")

@@ -56,10 +56,8 @@ class TaskRolesArgs:
     """Tags for every resource. Default none."""
 
     def __post_init__(self) -> None:
-        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
-        from .validation import task_roles_args
-
-        task_roles_args(self)
+        """Refuse every bad field at once, before the component or any child exists (rules at the end of this file)."""
+        _task_roles_args(self)
 
 
 def execution_policy_document(repository_arns: list[str], log_group_arn: str, secret_arns: list[str]) -> str:
@@ -139,3 +137,23 @@ class TaskRoles(pulumi.ComponentResource):
         self.execution_role_arn = pulumi.Output.all(execution.arn, execution_policy.id).apply(lambda p: p[0])
         self.task_role_arn = task.arn
         self.register_outputs({"execution_role_arn": self.execution_role_arn, "task_role_arn": self.task_role_arn})
+
+
+# -- the Args' rules: every bad field at once, before the component or any child exists --------------------------
+def _task_roles_args(args: TaskRolesArgs) -> None:
+    from .validation import Checks
+
+    c = Checks()
+    c.required(
+        "repository_arns",
+        args.repository_arns,
+        "without an ECR repository ARN the execution role can pull no image",
+        ["arn:aws:ecr:us-east-1:123456789012:repository/slipway-dev"],
+    )
+    c.required(
+        "log_group_arn",
+        args.log_group_arn,
+        "the execution role could write no logs",
+        "arn:aws:logs:us-east-1:123456789012:log-group:/slipway/app",
+    )
+    c.raise_for("TaskRolesArgs")

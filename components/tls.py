@@ -26,7 +26,7 @@ MODES = ("domain", "certificate", "self_signed")
 @dataclass(frozen=True)
 class TlsCertificateArgs:
     mode: str
-    """``domain`` | ``certificate`` | ``self_signed``. Required (StackConfig.tls_mode derives it)."""
+    """``domain`` | ``certificate`` | ``self_signed``. Required (WebApp derives it from its certificate fields)."""
     domain: Optional[str] = None
     """DNS name served, for ``domain`` mode. Default None."""
     hosted_zone_id: Optional[str] = None
@@ -39,10 +39,8 @@ class TlsCertificateArgs:
     """Tags for every resource. Default none."""
 
     def __post_init__(self) -> None:
-        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
-        from .validation import tls_certificate_args
-
-        tls_certificate_args(self)
+        """Refuse every bad field at once, before the component or any child exists (rules at the end of this file)."""
+        _tls_certificate_args(self)
 
 
 class TlsCertificate(pulumi.ComponentResource):
@@ -114,3 +112,40 @@ class TlsCertificate(pulumi.ComponentResource):
             opts=child,
         )
         return imported.arn
+
+
+# -- the Args' rules: every bad field at once, before the component or any child exists --------------------------
+def _tls_certificate_args(args: TlsCertificateArgs) -> None:
+    from .validation import CERT_ARN, DOMAIN, TLS_MODES, ZONE_ID, Checks, zone_fix
+
+    c = Checks()
+    if c.one_of("mode", args.mode, TLS_MODES):
+        if args.mode == "domain" and not (args.domain and args.hosted_zone_id):
+            c.bad(
+                "mode",
+                args.mode,
+                "mode='domain' needs both domain and hosted_zone_id",
+                ("domain", args.domain or "app.example.com")
+                if not args.domain
+                else zone_fix("hosted_zone_id", args.domain),
+            )
+        if args.mode == "certificate" and not args.certificate_arn:
+            c.bad(
+                "mode",
+                args.mode,
+                "mode='certificate' needs certificate_arn",
+                "set certificate_arn to an ARN from `aws acm list-certificates`",
+            )
+    c.matches("domain", args.domain, DOMAIN, "a lowercase DNS name", "app.example.com")
+    c.matches(
+        "hosted_zone_id", args.hosted_zone_id, ZONE_ID, "a Route 53 zone id", zone_fix("hosted_zone_id", args.domain)
+    )
+    c.matches(
+        "certificate_arn",
+        args.certificate_arn,
+        CERT_ARN,
+        "an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)",
+        "use an ARN from `aws acm list-certificates`",
+    )
+    c.int_range("self_signed_validity_hours", args.self_signed_validity_hours, 24 * 31, None, "hours")
+    c.raise_for("TlsCertificateArgs")

@@ -1,13 +1,14 @@
-"""One set of validators for stack configuration and component Args.
+"""Validation primitives: the checks every component's Args and the stack file share.
 
-:class:`components.config.StackConfig` and every component's Args dataclass (in ``__post_init__``) run the same
-checks, so a team that builds the components directly gets exactly the refusals the stack file gets. A check never
-stops at the first problem: it records a :class:`Problem` and goes on, and the caller raises ONE error listing all
-of them before any resource exists.
+Each component's rules live beside its Args (a ``_<name>_args`` function at the end of its module, called by
+``__post_init__``); WebAppArgs' rules are in :mod:`components.webapp_args`, which the stack file's reader
+(:mod:`components.config`) runs too, with the keys as names. A check never stops at the first problem: it records a
+:class:`Problem` and goes on, and the caller raises ONE error listing all of them before any resource exists.
 
-A check names fields the way its caller does (``memory`` for ``WebServiceArgs``, ``memory`` for the ``slipway:``
-key, ``cidr_block`` vs ``vpcCidr``) and the caller's :class:`Dialect` renders values and fixes: YAML lines that
-paste into ``Pulumi.<stack>.yaml`` for configuration, ``field=value`` for Python Args.
+A check names fields the way its caller passes them (``memory`` in ``WebServiceArgs``, ``slipway:memory`` in a
+stack file) and the caller's :class:`Dialect` renders values and fixes: YAML lines that paste into
+``Pulumi.<stack>.yaml`` for configuration, ``field=value`` for Python Args. A fix is a valid value, or a sentence
+saying where the real value comes from when only AWS knows it (a digest, a hosted zone id, a certificate ARN).
 
 Values that are not plain yet (a ``pulumi.Output``, an awaitable, a list holding one) are skipped: they are
 checked by AWS when they resolve, never guessed at here.
@@ -15,34 +16,19 @@ checked by AWS when they resolve, never guessed at here.
 Limits come from AWS's own definitions: the Fargate task sizes from the ECS API reference (botocore's
 ``RegisterTaskDefinition`` ``memory`` documentation), the RDS window rules from ``CreateDBInstance``
 (``PreferredBackupWindow``/``PreferredMaintenanceWindow``: formats, UTC, at least 30 minutes, no overlap), log
-retention from CloudWatch Logs ``PutRetentionPolicy``.
+retention from CloudWatch Logs ``PutRetentionPolicy``, regions from botocore's ``partitions.json``.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import Any, Optional, Union
 
 import pulumi
-
-if TYPE_CHECKING:
-    from .access_logs import AccessLogBucketArgs
-    from .cluster import EcsClusterArgs
-    from .database import DatabaseArgs
-    from .gates import MigrationGateArgs, RolloutCheckArgs
-    from .image import AppImageArgs
-    from .logs import AppLogsArgs
-    from .migration import MigrationTaskArgs
-    from .network import NetworkArgs
-    from .observability import ObservabilityArgs
-    from .registry import ContainerRegistryArgs
-    from .secrets import AppSecretsArgs
-    from .task_roles import TaskRolesArgs
-    from .tls import TlsCertificateArgs
-    from .web_service import WebServiceArgs
 
 # CloudWatch Logs accepts only these retention values (PutRetentionPolicy API reference).
 LOG_RETENTION_DAYS = (
@@ -159,6 +145,62 @@ def closest(name: str, candidates: Iterable[str]) -> Optional[str]:
     return scored[0][1] if scored and scored[0][0] <= limit else None
 
 
+def as_int(value: Any) -> Optional[int]:
+    """A whole number written as text (``"512"``) -> 512; anything else -> None."""
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def _nearest(options: Iterable[int], number: int) -> int:
+    return min(options, key=lambda c: abs(c - number))
+
+
+def pin_by_digest(image: Any) -> str:
+    """How to pin an image given by tag: a sentence, because only the registry knows the digest."""
+    text = str(image)
+    last = text.split("/")[-1]
+    repo, tag = (text.rsplit(":", 1) if ":" in last else (text, "latest")) if "@" not in text else (text, "")
+    repo = repo.split("@", 1)[0]
+    if ".dkr.ecr." in repo and "/" in repo:
+        name = repo.split("/", 1)[1]
+        where = (
+            f"`aws ecr describe-images --repository-name {name} --image-ids imageTag={tag} "
+            f"--query 'imageDetails[0].imageDigest'`"
+        )
+    else:
+        where = f"`docker buildx imagetools inspect {text}`"
+    return f"pin it by digest: {repo}@sha256:<64 hex>, the digest from {where}"
+
+
+def zone_fix(zone_field: str, domain: Any) -> str:
+    """Where the hosted zone id comes from (a made-up id would only fail later)."""
+    name = domain if isinstance(domain, str) and domain else "<domain>"
+    return (
+        f"set {zone_field} to the id of the Route 53 zone holding {name}: `aws route53 list-hosted-zones-by-name "
+        f"--dns-name {name} --query 'HostedZones[0].Id'` (the part after /hostedzone/)"
+    )
+
+
+@functools.cache
+def aws_regions() -> dict[str, str]:
+    """Every AWS region botocore knows (its ``partitions.json``), region -> partition (``aws``, ``aws-cn``, ...)."""
+    import json
+    from pathlib import Path
+
+    import botocore
+
+    data = json.loads((Path(botocore.__file__).parent / "data" / "partitions.json").read_text())
+    return {
+        region: partition["id"]
+        for partition in data["partitions"]
+        for region in partition.get("regions", {})
+        if not region.endswith("-global")
+    }
+
+
 def fargate_memory_text(cpu: int) -> str:
     """The memory values Fargate allows with ``cpu``, in words (``1024 to 4096 MiB in steps of 1024``)."""
     allowed = FARGATE_SIZES[cpu]
@@ -242,6 +284,10 @@ class Checks:
             return True
         suffix = f" {unit}" if unit else ""
         if isinstance(value, bool) or not isinstance(value, int):
+            number = as_int(value)
+            if number is not None:  # "9000" -> 9000, within the range
+                fixed = max(lo, number if hi is None else min(hi, number))
+                return self.bad(field, value, "must be a whole number, not text", (field, fixed))
             return self.bad(field, value, "must be a whole number", (field, lo))
         if value < lo:
             span = f"from {lo} to {hi}{suffix}" if hi is not None else f"at least {lo}{suffix}"
@@ -250,10 +296,18 @@ class Checks:
             return self.bad(field, value, f"must be from {lo} to {hi}{suffix}", (field, hi))
         return True
 
-    def one_of(self, field: str, value: Any, options: Sequence[str], why: str = "") -> bool:
+    def one_of(
+        self, field: str, value: Any, options: Sequence[str], why: str = "", aliases: Optional[Mapping[str, str]] = None
+    ) -> bool:
+        """``aliases``: other names people use for one of ``options`` (``amd64`` for ``x86_64``)."""
         if not plain(value) or value in options:
             return True
         text = f"must be one of {', '.join(options)}{why}"
+        meant = {k.lower(): v for k, v in (aliases or {}).items()}
+        if isinstance(value, str) and value.lower() in meant:
+            return self.bad(
+                field, value, f"{text}; {value} is called {meant[value.lower()]} here", (field, meant[value.lower()])
+            )
         if isinstance(value, str):
             guess = closest(value, options)
             if guess is not None and guess.lower() == value.lower():
@@ -262,12 +316,33 @@ class Checks:
                 return self.bad(field, value, f"{text}; did you mean {guess}?", (field, guess))
         return self.bad(field, value, text, (field, options[0]))
 
-    def matches(self, field: str, value: Any, regex: re.Pattern[str], what: str, example: str) -> bool:
+    def matches(self, field: str, value: Any, regex: re.Pattern[str], what: str, example: Fix) -> bool:
+        """``example``: a valid value to suggest, or (when no real-looking value can be made up) a sentence."""
         if not plain(value) or value is None:
             return True
         if not isinstance(value, str) or not regex.match(value):
-            return self.bad(field, value, f"must be {what}", (field, example))
+            return self.bad(
+                field,
+                value,
+                f"must be {what}",
+                example if isinstance(example, str) and " " in example else (field, example),
+            )
         return True
+
+    def region(self, field: str, value: Any) -> bool:
+        """An AWS region botocore's partition data lists (``eu-north-3`` is refused: no such region)."""
+        if not plain(value) or value is None:
+            return True
+        regions = aws_regions()
+        if isinstance(value, str) and value in regions:
+            return True
+        guess = closest(str(value), regions) or "us-east-1"
+        return self.bad(
+            field,
+            value,
+            f"is not an AWS region (botocore's partitions.json lists {len(regions)}, e.g. {guess})",
+            (field, guess),
+        )
 
     def required(self, field: str, value: Any, what: str, example: Any) -> bool:
         if not plain(value) or (value is not None and value != "" and value != [] and value != ()):
@@ -279,14 +354,17 @@ class Checks:
         """cpu must be a Fargate size, and memory one of the values Fargate allows with that cpu."""
         if not (plain(cpu) and plain(memory)):
             return True
+        if as_int(cpu) in FARGATE_SIZES and not isinstance(cpu, int):
+            return self.bad(cpu_field, cpu, "must be a whole number, not text", (cpu_field, as_int(cpu)))
         if not isinstance(cpu, int) or isinstance(cpu, bool) or cpu not in FARGATE_SIZES:
             sizes = ", ".join(map(str, FARGATE_SIZES))
-            near = min(FARGATE_SIZES, key=lambda c: abs(c - cpu)) if isinstance(cpu, int) else 256
+            number = as_int(cpu)
+            near = 256 if number is None else _nearest(FARGATE_SIZES, number)
             return self.bad(cpu_field, cpu, f"must be a Fargate CPU size: {sizes}", (cpu_field, near))
         if not isinstance(memory, int) or isinstance(memory, bool):
-            return self.bad(
-                memory_field, memory, "must be a whole number of MiB", (memory_field, FARGATE_SIZES[cpu][0])
-            )
+            number = as_int(memory)
+            fix = number if number in FARGATE_SIZES[cpu] else FARGATE_SIZES[cpu][0]
+            return self.bad(memory_field, memory, "must be a whole number of MiB", (memory_field, fix))
         allowed = FARGATE_SIZES[cpu]
         if memory in allowed:
             return True
@@ -362,8 +440,11 @@ class Checks:
     def log_retention(self, field: str, value: Any) -> bool:
         if not plain(value) or value in LOG_RETENTION_DAYS:
             return True
-        if isinstance(value, int) and not isinstance(value, bool):
-            near = min((d for d in LOG_RETENTION_DAYS if d >= value), default=LOG_RETENTION_DAYS[-1])
+        number = as_int(value)
+        if number in LOG_RETENTION_DAYS:
+            return self.bad(field, value, "must be a whole number, not text", (field, number))
+        if number is not None:
+            near = min((d for d in LOG_RETENTION_DAYS if d >= number), default=LOG_RETENTION_DAYS[-1])
         else:
             near = 90
         allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
@@ -407,7 +488,7 @@ class Checks:
             value,
             "must pin the image by digest (REPOSITORY@sha256:<64 hex>), not by tag: ECS would otherwise resolve "
             "the tag at every task start",
-            (field, "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:" + "0" * 64),
+            pin_by_digest(value),
         )
 
     def not_above(self, low_field: str, low: Any, high_field: str, high: Any) -> bool:
@@ -441,7 +522,7 @@ class Checks:
             domain_field,
             domain,
             f"needs {zone_field}: without it no alias record is created, yet the url output would name the domain",
-            (zone_field, "Z0123456789EXAMPLE0AB"),
+            zone_fix(zone_field, domain),
             unset if unset is not None else (domain_field, None),
         )
 
@@ -497,174 +578,6 @@ def windows_disjoint(backup: str, maintenance: str) -> bool:
     return not any(a < d and c < b for a, b in daily for c, d in shifted)
 
 
-# -- component Args: each Args dataclass's __post_init__ calls one of these --------------------------------------
-def web_service_args(args: WebServiceArgs) -> None:
-    c = Checks()
-    c.fargate_size("cpu", args.cpu, "memory", args.memory)
-    c.digest_image("image", args.image)
-    c.one_of("architecture", args.architecture, ARCHITECTURES)
-    c.int_range("min_tasks", args.min_tasks, 1, None)
-    c.int_range("max_tasks", args.max_tasks, 1, None)
-    c.not_above("min_tasks", args.min_tasks, "max_tasks", args.max_tasks)
-    c.int_range("container_port", args.container_port, 1, 65535)
-    c.url_path("health_check_path", args.health_check_path)
-    c.int_range("health_check_grace_period_seconds", args.health_check_grace_period_seconds, 0, 2147483647)
-    c.int_range("deregistration_delay_seconds", args.deregistration_delay_seconds, 0, 3600, "seconds")
-    c.int_range("cpu_target_percent", args.cpu_target_percent, 10, 90)
-    c.int_range("requests_per_target", args.requests_per_target, 1, None)
-    c.tls_policy("tls_policy", args.tls_policy)
-    c.matches("domain", args.domain, DOMAIN, "a lowercase DNS name", "app.example.com")
-    c.matches("hosted_zone_id", args.hosted_zone_id, ZONE_ID, "a Route 53 zone id", "Z0123456789EXAMPLE0AB")
-    c.domain_needs_zone("domain", args.domain, "hosted_zone_id", args.hosted_zone_id)
-    c.raise_for("WebServiceArgs")
-
-
-def migration_task_args(args: MigrationTaskArgs) -> None:
-    c = Checks()
-    c.fargate_size("cpu", args.cpu, "memory", args.memory)
-    c.digest_image("image", args.image)
-    c.one_of("architecture", args.architecture, ARCHITECTURES)
-    if plain(args.timeout_seconds) and args.timeout_seconds < 60:
-        c.bad("timeout_seconds", args.timeout_seconds, "allow at least 60 s for Fargate to pull and start the task")
-    if plain(args.command) and not args.command:
-        c.bad(
-            "command",
-            args.command,
-            "is empty: the task would run the image's default command",
-            ("command", ["app", "migrate"]),
-        )
-    c.raise_for("MigrationTaskArgs")
-
-
-def network_args(args: NetworkArgs) -> None:
-    c = Checks()
-    c.vpc_cidr("cidr_block", args.cidr_block)
-    c.int_range("az_count", args.az_count, 2, 6)
-    if c.problems and c.problems[-1].field == "az_count":
-        c.problems[-1] = Problem(
-            "az_count", args.az_count, "an ALB and RDS need 2 to 6 availability zones", c.problems[-1].fixes
-        )
-    c.one_of("nat_strategy", args.nat_strategy, NAT_STRATEGIES)
-    zones = args.availability_zones
-    if zones is not None and plain(zones) and isinstance(args.az_count, int) and len(zones) < args.az_count:
-        c.bad(
-            "availability_zones",
-            list(zones),
-            f"availability_zones lists {len(zones)} zones; az_count needs {args.az_count}",
-            ("az_count", max(len(zones), 2)),
-        )
-    c.raise_for("NetworkArgs")
-
-
-def database_args(args: DatabaseArgs) -> None:
-    c = Checks()
-    c.major_version("engine_version", args.engine_version)
-    c.matches("instance_class", args.instance_class, INSTANCE_CLASS, "an RDS instance class", "db.t4g.micro")
-    c.int_range("allocated_storage_gb", args.allocated_storage_gb, 20, 65536, "GiB (gp3 needs at least 20)")
-    c.int_range("max_allocated_storage_gb", args.max_allocated_storage_gb, 20, 65536, "GiB")
-    if all(isinstance(v, int) for v in (args.allocated_storage_gb, args.max_allocated_storage_gb)):
-        if args.max_allocated_storage_gb < args.allocated_storage_gb:
-            c.bad(
-                "max_allocated_storage_gb",
-                args.max_allocated_storage_gb,
-                f"the storage autoscaling ceiling must be >= allocated_storage_gb ({args.allocated_storage_gb})",
-                ("max_allocated_storage_gb", args.allocated_storage_gb),
-            )
-    if plain(args.backup_retention_days) and not 1 <= args.backup_retention_days <= 35:
-        c.bad(
-            "backup_retention_days",
-            args.backup_retention_days,
-            "RDS allows 1 to 35 (0 disables backups and point-in-time recovery, which slipway never does)",
-            ("backup_retention_days", 14),
-        )
-    c.rds_windows("backup_window", args.backup_window, "maintenance_window", args.maintenance_window)
-    c.log_retention("log_retention_days", args.log_retention_days)
-    from .database import MONITORING_INTERVALS, restore_too_old
-
-    interval = args.monitoring_interval_seconds
-    if plain(interval) and interval not in MONITORING_INTERVALS:
-        c.bad(
-            "monitoring_interval_seconds",
-            interval,
-            f"RDS allows {', '.join(map(str, MONITORING_INTERVALS))}",
-            ("monitoring_interval_seconds", 60),
-        )
-    too_old = restore_too_old(args.restore, args.backup_retention_days)
-    if too_old:
-        c.bad("restore", args.restore.time if args.restore else None, f"restore time {too_old}")
-    c.raise_for("DatabaseArgs")
-
-
-def task_roles_args(args: TaskRolesArgs) -> None:
-    c = Checks()
-    c.required(
-        "repository_arns",
-        args.repository_arns,
-        "without an ECR repository ARN the execution role can pull no image",
-        ["arn:aws:ecr:us-east-1:123456789012:repository/slipway-dev"],
-    )
-    c.required(
-        "log_group_arn",
-        args.log_group_arn,
-        "the execution role could write no logs",
-        "arn:aws:logs:us-east-1:123456789012:log-group:/slipway/app",
-    )
-    c.raise_for("TaskRolesArgs")
-
-
-def tls_certificate_args(args: TlsCertificateArgs) -> None:
-    c = Checks()
-    if c.one_of("mode", args.mode, TLS_MODES):
-        if args.mode == "domain" and not (args.domain and args.hosted_zone_id):
-            c.bad(
-                "mode",
-                args.mode,
-                "mode='domain' needs both domain and hosted_zone_id",
-                [("domain", args.domain or "app.example.com"), ("hosted_zone_id", "Z0123456789EXAMPLE0AB")],
-            )
-        if args.mode == "certificate" and not args.certificate_arn:
-            c.bad(
-                "mode",
-                args.mode,
-                "mode='certificate' needs certificate_arn",
-                ("certificate_arn", "arn:aws:acm:us-east-1:123456789012:certificate/ID"),
-            )
-    c.matches("domain", args.domain, DOMAIN, "a lowercase DNS name", "app.example.com")
-    c.matches("hosted_zone_id", args.hosted_zone_id, ZONE_ID, "a Route 53 zone id", "Z0123456789EXAMPLE0AB")
-    c.matches(
-        "certificate_arn",
-        args.certificate_arn,
-        CERT_ARN,
-        "an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)",
-        "arn:aws:acm:us-east-1:123456789012:certificate/0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6",
-    )
-    c.int_range("self_signed_validity_hours", args.self_signed_validity_hours, 24 * 31, None, "hours")
-    c.raise_for("TlsCertificateArgs")
-
-
-def app_logs_args(args: AppLogsArgs) -> None:
-    c = Checks()
-    c.log_retention("retention_days", args.retention_days)
-    c.raise_for("AppLogsArgs")
-
-
-def app_secrets_args(args: AppSecretsArgs) -> None:
-    from .secrets import BUILT_IN_SECRETS
-
-    c = Checks()
-    if plain(args.recovery_window_days) and not 7 <= args.recovery_window_days <= 30:
-        c.bad(
-            "recovery_window_days",
-            args.recovery_window_days,
-            "Secrets Manager allows 7 to 30 days",
-            ("recovery_window_days", 30),
-        )
-    if plain(args.password_length) and args.password_length < 20:
-        c.bad("password_length", args.password_length, "use at least 20 characters", ("password_length", 40))
-    env_names(c, "generate", args.generate, dict.fromkeys(BUILT_IN_SECRETS, "AppSecrets itself"))
-    c.raise_for("AppSecretsArgs")
-
-
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 
 
@@ -687,84 +600,3 @@ def env_names(c: Checks, field: str, names: Any, reserved: Mapping[str, str]) ->
             c.bad(field, names, f"{name} is given twice ({seen[name.upper()]} and {name}); keep one")
         else:
             seen[name.upper()] = name
-
-
-def container_registry_args(args: ContainerRegistryArgs, name_pattern: re.Pattern[str]) -> None:
-    c = Checks()
-    c.int_range("keep_images", args.keep_images, 1, None)
-    c.int_range("untagged_expiry_days", args.untagged_expiry_days, 1, None, "days")
-    if args.repository_name is not None and plain(args.repository_name):
-        if not name_pattern.fullmatch(args.repository_name):
-            c.bad(
-                "repository_name",
-                args.repository_name,
-                "use 2-256 lowercase letters, digits and '-', '_', '.', '/' separators (ECR's rule)",
-            )
-    c.raise_for("ContainerRegistryArgs")
-
-
-def ecs_cluster_args(args: EcsClusterArgs) -> None:
-    c = Checks()
-    c.one_of("container_insights", args.container_insights, CONTAINER_INSIGHTS)
-    c.raise_for("EcsClusterArgs")
-
-
-def observability_args(args: ObservabilityArgs) -> None:
-    c = Checks()
-    if plain(args.key_deletion_window_days) and not 7 <= args.key_deletion_window_days <= 30:
-        c.bad(
-            "key_deletion_window_days",
-            args.key_deletion_window_days,
-            "KMS allows 7..30 days",
-            ("key_deletion_window_days", 30),
-        )
-    c.matches("alarm_email", args.alarm_email, EMAIL, "an e-mail address", "oncall@example.com")
-    c.matches("db_instance_class", args.db_instance_class, INSTANCE_CLASS, "an RDS instance class", "db.t4g.micro")
-    if plain(args.error_rate_percent) and not 0 < args.error_rate_percent <= 100:
-        c.bad(
-            "error_rate_percent",
-            args.error_rate_percent,
-            "must be above 0 and at most 100",
-            ("error_rate_percent", 5.0),
-        )
-    if plain(args.p95_latency_seconds) and args.p95_latency_seconds <= 0:
-        c.bad("p95_latency_seconds", args.p95_latency_seconds, "must be above 0", ("p95_latency_seconds", 1.0))
-    c.int_range("db_allocated_storage_gb", args.db_allocated_storage_gb, 20, 65536, "GiB")
-    c.raise_for("ObservabilityArgs")
-
-
-def app_image_args(args: AppImageArgs, platforms: Iterable[str]) -> None:
-    c = Checks()
-    c.one_of("architecture", args.architecture, tuple(platforms))
-    if plain(args.tag) and not args.tag:
-        c.bad("tag", args.tag, "is empty: use image_tag(context, architecture)")
-    c.raise_for("AppImageArgs")
-
-
-def access_log_bucket_args(args: AccessLogBucketArgs) -> None:
-    c = Checks()
-    c.int_range("expiration_days", args.expiration_days, 1, None, "days")
-    c.matches("region", args.region, REGION, "an AWS region name", "us-east-1")
-    c.raise_for("AccessLogBucketArgs")
-
-
-def gate_timeout(owner: str, field: str, value: int) -> None:
-    c = Checks()
-    if plain(value) and not 60 <= value <= 86_400:
-        c.bad(field, value, "use 60..86400 seconds", (field, 900))
-    c.raise_for(owner)
-
-
-def migration_gate_args(args: MigrationGateArgs) -> None:
-    c = Checks()
-    if not args.container_name:
-        c.bad("container_name", args.container_name, "container_name and log_stream_prefix are required")
-    if not args.log_stream_prefix:
-        c.bad("log_stream_prefix", args.log_stream_prefix, "container_name and log_stream_prefix are required")
-    if plain(args.timeout_s) and not 60 <= args.timeout_s <= 86_400:
-        c.bad("timeout_s", args.timeout_s, "use 60..86400 seconds", ("timeout_s", 900))
-    c.raise_for("MigrationGateArgs")
-
-
-def rollout_check_args(args: RolloutCheckArgs) -> None:
-    gate_timeout("RolloutCheckArgs", "timeout_s", args.timeout_s)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -21,6 +21,10 @@ import pulumi_aws as aws
 from .containers import CPU_ARCHITECTURES, TMP_VOLUME, ContainerSpec, container_definitions
 from .docs import document_fields
 from .sg_rules import https_to_aws_apis, tcp_between
+
+# The target group's health check: fast deploys (a new task is healthy 20 s after it answers), quick to notice a dead
+# one (30 s); WebServiceArgs.target_health_check overrides any of these.
+TARGET_HEALTH_CHECK = {"interval": 10, "timeout": 5, "healthy_threshold": 2, "unhealthy_threshold": 3}
 
 HSTS = "max-age=31536000; includeSubDomains"
 
@@ -76,6 +80,10 @@ class WebServiceArgs:
     """Time ECS ignores failing ALB health checks after a task starts. Default 30 (app starts in ~5 s)."""
     deregistration_delay_seconds: int = 15
     """Connection draining before a target is removed. Default 15 (AWS: 300)."""
+    target_health_check: Mapping[str, int] = field(default_factory=dict)
+    """Overrides of the load balancer's health check of each task, by ``aws.lb.TargetGroupHealthCheckArgs`` keyword:
+    ``interval``, ``timeout``, ``healthy_threshold``, ``unhealthy_threshold`` (whole numbers). Default none: every
+    10 s, 5 s timeout, healthy after 2 passes, unhealthy after 3 failures."""
     min_tasks: int = 2
     """Autoscaling floor and initial desired count. Default 2 (one per AZ at least)."""
     max_tasks: int = 6
@@ -108,10 +116,8 @@ class WebServiceArgs:
     """Tags for every resource. Default none."""
 
     def __post_init__(self) -> None:
-        """Refuse every bad field at once, before the component or any child exists (components.validation)."""
-        from .validation import web_service_args
-
-        web_service_args(self)
+        """Refuse every bad field at once, before the component or any child exists (rules at the end of this file)."""
+        _web_service_args(self)
 
 
 class WebService(pulumi.ComponentResource):
@@ -243,10 +249,7 @@ class WebService(pulumi.ComponentResource):
                 path=args.health_check_path,
                 protocol="HTTP",
                 matcher="200",
-                interval=10,
-                timeout=5,
-                healthy_threshold=2,
-                unhealthy_threshold=3,
+                **cast(dict[str, Any], {**TARGET_HEALTH_CHECK, **args.target_health_check}),
             ),
             tags=self._tags,
             opts=child,
@@ -406,3 +409,37 @@ class WebService(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+
+
+# -- the Args' rules: every bad field at once, before the component or any child exists --------------------------
+def _web_service_args(args: WebServiceArgs) -> None:
+    from .validation import ARCHITECTURES, DOMAIN, ZONE_ID, Checks, plain, zone_fix
+
+    c = Checks()
+    c.fargate_size("cpu", args.cpu, "memory", args.memory)
+    c.digest_image("image", args.image)
+    c.one_of("architecture", args.architecture, ARCHITECTURES)
+    c.int_range("min_tasks", args.min_tasks, 1, None)
+    c.int_range("max_tasks", args.max_tasks, 1, None)
+    c.not_above("min_tasks", args.min_tasks, "max_tasks", args.max_tasks)
+    c.int_range("container_port", args.container_port, 1, 65535)
+    c.url_path("health_check_path", args.health_check_path)
+    c.int_range("health_check_grace_period_seconds", args.health_check_grace_period_seconds, 0, 2147483647)
+    c.int_range("deregistration_delay_seconds", args.deregistration_delay_seconds, 0, 3600, "seconds")
+    c.int_range("cpu_target_percent", args.cpu_target_percent, 10, 90)
+    c.int_range("requests_per_target", args.requests_per_target, 1, None)
+    c.tls_policy("tls_policy", args.tls_policy)
+    from .web_service import TARGET_HEALTH_CHECK
+
+    check = args.target_health_check
+    if plain(check) and (not isinstance(check, Mapping) or set(check) - set(TARGET_HEALTH_CHECK)):
+        keep = {k: v for k, v in check.items() if k in TARGET_HEALTH_CHECK} if isinstance(check, Mapping) else {}
+        c.bad(
+            "target_health_check", check, f"takes only {', '.join(TARGET_HEALTH_CHECK)}", ("target_health_check", keep)
+        )
+    c.matches("domain", args.domain, DOMAIN, "a lowercase DNS name", "app.example.com")
+    c.matches(
+        "hosted_zone_id", args.hosted_zone_id, ZONE_ID, "a Route 53 zone id", zone_fix("hosted_zone_id", args.domain)
+    )
+    c.domain_needs_zone("domain", args.domain, "hosted_zone_id", args.hosted_zone_id)
+    c.raise_for("WebServiceArgs")

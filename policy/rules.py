@@ -1100,6 +1100,24 @@ def _field(resource: Any, key: str) -> Any:
     return resource.get(key) if isinstance(resource, Mapping) else getattr(resource, key, None)
 
 
+# Stack keys whose WebAppArgs field is not their snake_case spelling (slipway_aws.config.stack_keys has them all).
+_RENAMED_KEYS = {"albAccessLogs": "access_logs", "environment": "profile"}
+
+
+def in_project(remediation: str, urn: str) -> str:
+    """``remediation`` in the words of the project that owns ``urn``: ``slipway:minTasks`` becomes
+    ``shop:minTasks (WebAppArgs.min_tasks)`` in a project named shop (its stack file's key and its program's field)."""
+    parts = urn.split("::")
+    project = parts[1] if len(parts) > 2 else "slipway"
+
+    def own(match: re.Match[str]) -> str:
+        key = match.group(1)
+        field = _RENAMED_KEYS.get(key) or re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), key)
+        return f"{project}:{key} (WebAppArgs.{field})"
+
+    return re.sub(r"\bslipway:([a-zA-Z]+)", own, remediation)
+
+
 def evaluate(
     resources: Iterable[Any],
     environment: str,
@@ -1125,7 +1143,7 @@ def evaluate(
                         _field(resource, "name") or "",
                         type_,
                         message,
-                        r.remediation,
+                        in_project(r.remediation, _field(resource, "urn") or ""),
                         r.fsbp,
                     )
                 )
@@ -1140,7 +1158,7 @@ def evaluate(
                     _field(resource, "name") or "",
                     _field(resource, "type"),
                     message,
-                    sr.remediation,
+                    in_project(sr.remediation, _field(resource, "urn") or ""),
                     sr.fsbp,
                 )
             )

@@ -102,6 +102,6 @@ def test_gunicorn_drains_within_the_ecs_stop_timeout() -> None:
 def test_the_connection_budget_uses_the_apps_real_pool() -> None:
     from slipway_app import db
 
-    from slipway_aws.config import APP_DB_CONNECTIONS_PER_WORKER
+    from slipway_aws.webapp_args import APP_DB_CONNECTIONS_PER_WORKER
 
     assert db.POOL_SIZE + db.MAX_OVERFLOW == APP_DB_CONNECTIONS_PER_WORKER

@@ -4,6 +4,7 @@ the Pulumi pack wraps the same rules with the right enforcement per environment.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -451,3 +452,18 @@ def test_the_database_must_be_selected_by_a_backup_plan() -> None:
         "db"
     ]
     assert rule.check(_graph((rules.T_VPC, "vpc", []))) == [], "no database, nothing to back up"
+
+
+def test_findings_name_the_projects_own_key_and_the_webappargs_field() -> None:
+    from slipway_aws.config import stack_keys
+    from slipway_policy.rules import RULES, in_project
+
+    urn = "urn:pulumi:dev::shop::slipway:aws:WebApp$aws:lb/loadBalancer:LoadBalancer::shop-dev-web-alb"
+    assert in_project("set slipway:deletionProtection=true", urn) == (
+        "set shop:deletionProtection (WebAppArgs.deletion_protection)=true"
+    )
+    fields = stack_keys()
+    for r in RULES:
+        for key in re.findall(r"\bslipway:([a-zA-Z]+)", r.remediation):
+            assert key in fields, f"{r.id} names slipway:{key}, which is no stack key"
+            assert f"(WebAppArgs.{fields[key]})" in in_project(r.remediation, urn), r.id

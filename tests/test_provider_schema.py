@@ -132,3 +132,16 @@ def test_the_yaml_example_uses_only_what_the_schema_offers() -> None:
         resource_name, _, attribute = value.strip("${}").partition(".")
         token = project["resources"][resource_name]["type"]
         assert attribute in schema()["resources"][token]["properties"], value
+
+
+def test_a_blank_knob_from_yaml_is_unset_not_refused() -> None:
+    """Pulumi YAML spells an unset config value "" (examples/yaml's certificateArn default): the profile applies."""
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop@sha256:" + "4f" * 32
+    inputs = {"imageUri": image, "profile": "dev", "certificateArn": "", "containerPort": 8080}
+
+    def program() -> None:
+        provider.component_provider().construct("shop", "slipway:index:WebApp", inputs, pulumi.ResourceOptions())
+
+    graph = run_program(program)
+    assert graph.by_type("tls:index/selfSignedCert:SelfSignedCert"), "dev without a certificate: self-signed"
+    assert graph.one("aws:lb/targetGroup:TargetGroup").input("port") == 8080

@@ -81,6 +81,7 @@ def test_the_readme_reuse_example_runs_as_written() -> None:
     section = readme[readme.index("## Reuse it in your own stack") :]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     config = {
+        "shop:environment": "dev",
         "shop:imageUri": "210987654321.dkr.ecr.eu-west-1.amazonaws.com/shop@sha256:" + "a" * 64,
         "shop:stripeSecretArn": "arn:aws:secretsmanager:eu-west-1:210987654321:secret:stripe-AbCdEf",
         "aws:region": "eu-west-1",

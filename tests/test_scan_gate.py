@@ -209,15 +209,27 @@ FINDINGS = (
 )
 
 
+def profile_thresholds(profile: str) -> dict[str, str]:
+    """WebAppArgs' per-profile scan thresholds (its knobs), as the gate's fail_at / warn_at."""
+    from slipway_aws.knobs import knobs
+    from slipway_aws.webapp_args import WebAppArgs
+
+    spec = knobs(WebAppArgs)
+    return {
+        "fail_at": getattr(spec["scan_fail_severity"], profile),
+        "warn_at": getattr(spec["scan_warn_severity"], profile),
+    }
+
+
 def test_dev_fails_on_critical_and_warns_on_high() -> None:
-    verdict = ecr_scan.judge(FINDINGS, **scan_gate.SCAN_PROFILES["dev"], today=TODAY)
+    verdict = ecr_scan.judge(FINDINGS, **profile_thresholds("dev"), today=TODAY)
     assert [f.id for f in verdict.blocking] == ["CVE-2025-0001"]
     assert [f.id for f in verdict.warned] == ["CVE-2025-0002"]
     assert not verdict.passed
 
 
 def test_prod_fails_on_high_and_warns_on_medium() -> None:
-    verdict = ecr_scan.judge(FINDINGS, **scan_gate.SCAN_PROFILES["prod"], today=TODAY)
+    verdict = ecr_scan.judge(FINDINGS, **profile_thresholds("prod"), today=TODAY)
     assert [f.id for f in verdict.blocking] == ["CVE-2025-0001", "CVE-2025-0002"]
     assert [f.id for f in verdict.warned] == ["CVE-2025-0004"]
 
@@ -364,7 +376,7 @@ def test_the_scan_gate_sits_between_the_image_and_the_migration_gate(stack: Reso
     migration = stack.one(MIGRATION)
     assert gate.urn in migration.dependencies
     assert stack.depends_on(stack.one("aws:ecs/service:Service"), gate)
-    profile = scan_gate.SCAN_PROFILES[stack.stack]
+    profile = profile_thresholds(stack.stack)
     assert (gate.input("fail_at"), gate.input("warn_at")) == (profile["fail_at"], profile["warn_at"])
 
 

@@ -148,7 +148,7 @@ def test_stacks_differ_where_the_profiles_say(dev: ResourceGraph, prod: Resource
 def test_the_longest_allowed_app_name_fits_every_aws_name_limit() -> None:
     """The offline mocks refuse names AWS refuses (never truncate), so this run proves the limit in config is right."""
     from slipway.offline import run_stack
-    from slipway_aws.config import MAX_PREFIX
+    from slipway_aws.webapp_args import MAX_PREFIX
 
     app = "a" * (MAX_PREFIX - len("-prod"))
     graph = run_stack("prod", overrides={"slipway:appName": app})

@@ -17,13 +17,25 @@ import yaml
 
 from slipway import offline, plan
 from slipway.schema import readme_table
-from slipway_aws.config import KEY_DOCS, KNOWN_KEYS, OPTIONAL_KEYS, ConfigError, StackConfig, secure_placeholder
+from slipway_aws.config import (
+    ConfigError,
+    from_mapping,
+    secure_placeholder,
+    stack_keys,
+)
+from slipway_aws.knobs import knobs
 from slipway_aws.validation import FARGATE_SIZES, ArgsError, closest, plain, windows_disjoint
+from slipway_aws.webapp import WebAppArgs
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGEST = "sha256:" + "0" * 64
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"
 PROD_TLS = "  slipway:domain: app.example.com\n  slipway:hostedZoneId: Z0123456789EXAMPLE0AB\n"
+
+
+def read(stack: str, values: dict[str, Any]) -> WebAppArgs:
+    """The stack file's values as this repository's program reads them (it builds app/)."""
+    return from_mapping(stack, values, {"aws:region": "us-east-1"}, program={"build_context": "app"})
 
 
 @pytest.fixture
@@ -101,12 +113,18 @@ STACK_CASES: list[tuple[str, str, str, str]] = [
     ("dev", "  slipway:appName: acme-payments\n", "at most 12", "fix: slipway:appName: acme-payment"),
     ("prod", "  slipway:appName: acme-payments\n", "at most 11", "fix: slipway:appName: acme-paymen"),
     ("dev", "  slipway:hostedZoneId: Z0123456789EXAMPLE0AB\n", "slipway:hostedZoneId", "fix: slipway:domain: app"),
-    ("dev", "  slipway:domain: app.example.com\n", "slipway:domain: app.example.com\n", "fix: slipway:hostedZoneId: Z"),
+    (
+        "dev",
+        "  slipway:domain: app.example.com\n",
+        "slipway:domain: app.example.com\n",
+        "fix: set hostedZoneId to the id",
+    ),
     (
         "dev",
         f"  slipway:domain: app.example.com\n  slipway:certificateArn: {CERT}\n",
         "slipway:domain: app.example.com\n    needs hostedZoneId",
-        "fix: slipway:hostedZoneId: Z0123456789EXAMPLE0AB\n    or:  delete the slipway:domain line",
+        "zone holding app.example.com: `aws route53 list-hosted-zones-by-name --dns-name app.example.com --query "
+        "'HostedZones[0].Id'` (the part after /hostedzone/)\n    or:  delete the slipway:domain line",
     ),
     ("dev", "  slipway:minTasks: 4\n  slipway:maxTasks: 2\n", "exceeds maxTasks (2)", "fix: slipway:minTasks: 2"),
     ("dev", "  slipway:webConcurrency: 4\n", "slipway:webConcurrency: 4\n", "fix: slipway:webConcurrency: 2"),
@@ -137,8 +155,8 @@ STACK_CASES: list[tuple[str, str, str, str]] = [
     (
         "prod",
         "  slipway:hostedZoneId: ''\n  slipway:domain: ''\n",
-        "slipway:domain is not set",
-        "slipway:hostedZoneId: Z",
+        "slipway:certificateArn is not set",
+        "fix: set certificateArn to an ARN from `aws acm list-certificates`",
     ),
 ]
 
@@ -237,7 +255,7 @@ ARGS_CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "WebServiceArgs",
         {**WEB, "domain": "app.example.com"},
         "domain='app.example.com'",
-        "fix: hosted_zone_id='Z0123456789EXAMPLE0AB' or domain=None",
+        "fix: set hosted_zone_id to the id of the Route 53 zone holding app.example.com",
     ),
     ("WebServiceArgs", {**WEB, "min_tasks": 5, "max_tasks": 2}, "min_tasks=5", "fix: min_tasks=2 or max_tasks=5"),
     ("WebServiceArgs", {**WEB, "tls_policy": "ELBSecurityPolicy-2016-08"}, "tls_policy=", "TLS13-1-2-Res-2021-06'"),
@@ -267,8 +285,8 @@ ARGS_CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("DatabaseArgs", {**DB, "log_retention_days": 10}, "log_retention_days=10", "fix: log_retention_days=14"),
     ("DatabaseArgs", {**DB, "allocated_storage_gb": 10}, "allocated_storage_gb=10", "fix: allocated_storage_gb=20"),
     ("TaskRolesArgs", {**ROLES, "repository_arns": []}, "repository_arns=[]", "fix: repository_arns=['arn:aws:ecr"),
-    ("TlsCertificateArgs", {"mode": "domain", "domain": "a.example.com"}, "mode='domain'", "hosted_zone_id='Z"),
-    ("TlsCertificateArgs", {"mode": "certificate"}, "needs certificate_arn", "fix: certificate_arn='arn:aws:acm"),
+    ("TlsCertificateArgs", {"mode": "domain", "domain": "a.example.com"}, "mode='domain'", "set hosted_zone_id to"),
+    ("TlsCertificateArgs", {"mode": "certificate"}, "needs certificate_arn", "fix: set certificate_arn to an ARN"),
     ("AppLogsArgs", {"retention_days": 10}, "retention_days=10", "fix: retention_days=14"),
     ("AppSecretsArgs", {"recovery_window_days": 3}, "recovery_window_days=3", "fix: recovery_window_days=30"),
     ("EcsClusterArgs", {"container_insights": "Enabled"}, "case-sensitive", "fix: container_insights='enabled'"),
@@ -359,7 +377,8 @@ def test_every_fargate_size_from_the_ecs_api_reference_is_accepted(cpu: int, mem
     from slipway_aws import WebServiceArgs
 
     WebServiceArgs(**{**WEB, "cpu": cpu, "memory": memory})
-    StackConfig.from_mapping("dev", {"environment": "dev", "cpu": cpu, "memory": memory}, region="us-east-1")
+    args = read("dev", {"environment": "dev", "cpu": cpu, "memory": memory})
+    assert (args.cpu, args.memory) == (cpu, memory)
 
 
 def test_fargate_table_matches_botocore_ecs_documentation() -> None:
@@ -413,19 +432,22 @@ def test_windows_overlap(backup: str, maintenance: str, disjoint: bool) -> None:
     ],
 )
 def test_did_you_mean(typo: str, meant: str | None) -> None:
-    assert closest(typo, KNOWN_KEYS) == meant
+    assert closest(typo, stack_keys()) == meant
 
 
 # -- secure values and the one source of the docs ----------------------------------------------------------------
 def test_secure_placeholders_pass_their_own_checks() -> None:
     values: dict[str, Any] = {"environment": "prod"}
-    for key in OPTIONAL_KEYS:
-        values[key] = secure_placeholder(f"slipway:{key}", "prod", "eu-west-1")
-    cfg = StackConfig.from_mapping("prod", values, region="eu-west-1")
-    assert cfg.alarm_email and cfg.image_uri and cfg.certificate_arn and ":acm:eu-west-1:" in cfg.certificate_arn
+    for key, field in stack_keys().items():
+        if ":" not in key and field != "profile" and knobs(WebAppArgs)[field].prod is None:
+            values[key] = secure_placeholder(f"slipway:{key}", "prod", "eu-west-1")
+    assert {"alarmEmail", "imageUri", "certificateArn", "domain", "dbRestore"} <= set(values)
+    args = from_mapping("prod", values, {"aws:region": "eu-west-1"}, program={"build_context": "app"})
+    assert args.alarm_email and args.image_uri and args.certificate_arn and ":acm:eu-west-1:" in args.certificate_arn
     assert (
         secure_placeholder("slipway:cpu", "prod", None) == "512"
         and secure_placeholder("demo:token", "dev", None) is None
+        and secure_placeholder("shop:alarmEmail", "dev", None) == "secure-placeholder@example.com"
     )
 
 
@@ -439,17 +461,18 @@ def test_an_encrypted_alarm_email_plans_offline(project: Path) -> None:
     assert secret_keys == ["slipway:alarmEmail"] and "v1:AAAA" not in config["slipway:alarmEmail"]
 
 
-def test_readme_table_and_project_schema_come_from_key_docs() -> None:
+def test_readme_table_and_project_schema_come_from_webappargs() -> None:
     readme = (ROOT / "README.md").read_text()
     assert readme_table() in readme, "regenerate with `python -m slipway.schema`"
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    assert set(project["config"]) == set(KEY_DOCS) - {"dbRestore"}, "mappings cannot be declared in Pulumi.yaml"
-    assert "12 for dev, 11 for prod" in KEY_DOCS["appName"] and "8192" in KEY_DOCS["cpu"]
+    assert "dbRestore" not in project["config"], "mappings cannot be declared in Pulumi.yaml"
+    assert "15 minus the stack name" in project["config"]["appName"]["description"]
+    assert "From 2 to 6." in project["config"]["azCount"]["description"]
 
 
 def test_config_error_lists_problems_with_yaml_values() -> None:
     with pytest.raises(ConfigError) as err:
-        StackConfig.from_mapping("prod", {"environment": "prod", "deletionProtection": False}, region="us-east-1")
+        read("prod", {"environment": "prod", "deletionProtection": False})
     text = str(err.value)
     assert "slipway:deletionProtection: false\n" in text and "fix: slipway:deletionProtection: true" in text
     assert "False" not in text and "deletion_protection" not in text
@@ -459,7 +482,27 @@ def test_the_readme_sample_error_is_what_the_code_prints() -> None:
     readme = (ROOT / "README.md").read_text()
     sample = readme.split("fix:` line to paste into `Pulumi.<stack>.yaml`:\n\n```\n", 1)[1].split("\n```", 1)[0]
     with pytest.raises(ConfigError) as err:
-        StackConfig.from_mapping(
-            "dev", {"environment": "dev", "minTask": "1", "cpu": "256", "memory": "4096"}, region="us-east-1"
-        )
+        read("dev", {"environment": "dev", "minTask": "1", "cpu": "256", "memory": "4096"})
     assert sample == f"error: {err.value}"
+
+
+@pytest.mark.parametrize(
+    ("text", "named", "fix"),
+    [
+        (
+            "  aws:region: eu-north-3\n",
+            "aws:region: eu-north-3\n    is not an AWS region",
+            "fix: aws:region: eu-north-1",
+        ),
+        (
+            "  aws:regoin: us-east-1\n",
+            "aws:regoin: us-east-1\n    the AWS provider has no setting regoin; did you mean aws:region?",
+            "fix: aws:region: us-east-1",
+        ),
+    ],
+)
+def test_done_when_a_region_botocore_does_not_know_exits_2(project: Path, text: str, named: str, fix: str) -> None:
+    (project / "Pulumi.dev.yaml").write_text(f"config:\n  slipway:environment: dev\n{text}")
+    code, err = cli("dev")
+    assert code == 2 and named in err and fix in err, err
+    assert "Traceback" not in err

@@ -87,7 +87,7 @@ def test_generated_secrets_reach_the_service_the_migration_and_the_execution_rol
 @pytest.mark.parametrize(
     ("fields", "named"),
     [
-        ({"generated_secrets": ["PORT"]}, "PORT is already set by WebApp itself"),
+        ({"generated_secrets": ["PORT"]}, "PORT is already set by WebApp from container_port"),
         ({"generated_secrets": ["DB_PASSWORD"]}, "DB_PASSWORD is already set by WebApp itself"),
         ({"generated_secrets": ["STRIPE_KEY"], "secrets": {"STRIPE_KEY": SECRET}}, "already set by secrets"),
         ({"generated_secrets": ["MODE"], "env": {"MODE": "x"}}, "already set by env"),

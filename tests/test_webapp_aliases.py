@@ -25,6 +25,27 @@ from slipway.offline import ResourceGraph
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE_WEBAPP = "2b9eeee"
+# The old program read a StackConfig (gone: the stack file is WebAppArgs now); this stands in for it with the same
+# values, read the way today's program reads them.
+OLD_CONFIG = """
+import types as _types
+
+from slipway_aws.webapp import WebAppArgs as _Args
+
+
+class StackConfig:
+    @staticmethod
+    def load():
+        a = _Args.from_config(build_context="app", log_level="INFO", web_concurrency=2).resolved()
+        cfg = _types.SimpleNamespace(**{f: getattr(a, f) for f in a.__dataclass_fields__})
+        stack, app = pulumi.get_stack(), a.app_name or "slipway"
+        cfg.environment, cfg.prefix, cfg.is_prod = a.profile, f"{app}-{stack}", a.profile == "prod"
+        cfg.alb_access_logs = a.access_logs
+        cfg.tls_mode = "certificate" if a.certificate_arn else "domain" if a.domain else "self_signed"
+        cfg.tags = {"app": app, "environment": a.profile, "stack": stack, "managed-by": "pulumi/slipway"}
+        cfg.image_repository_arn = None
+        return cfg
+"""
 
 
 @functools.cache
@@ -38,6 +59,7 @@ def old_graph(stack: str, tmp: Path) -> dict[str, Optional[str]]:
     ).stdout
     # the library's one import name today (`components` is only the directory now: an import of it would be a
     # second copy of every module, which the offline engine's ECR stub would not reach)
+    program = program.replace("from components.config import StackConfig\n", OLD_CONFIG)
     (tmp / "__main__.py").write_text(re.sub(r"\b(from|import) components\b", r"\1 slipway_aws", program))
     for name in ("Pulumi.yaml", f"Pulumi.{stack}.yaml"):
         (tmp / name).write_text((ROOT / name).read_text())

@@ -1,17 +1,16 @@
-"""The shop team's stack: their own image (Go, no Python inside) on slipway's WebApp, as dev and prod."""
+"""The shop team's stack: their own image (Go, no Python inside) on slipway's WebApp, as dev and prod.
+
+Pulumi.<stack>.yaml holds WebAppArgs' fields as keys of this project (shop:environment, shop:imageUri,
+shop:certificateArn, any other such as shop:minTasks); the library reads and checks them all.
+"""
 
 import pulumi
 
 from slipway_aws import WebApp, WebAppArgs
 
-config = pulumi.Config()
-
 app = WebApp(
     "shop",
-    WebAppArgs(
-        image_uri=config.require("imageUri"),
-        profile=config.require("profile"),
-        certificate_arn=config.get("certificateArn") or None,
+    WebAppArgs.from_config(
         container_port=8080,
         health_check_path="/ready",
         env={"SHOP_CURRENCY": "EUR"},
