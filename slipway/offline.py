@@ -13,10 +13,12 @@ What it cannot prove: provider-side validation and AWS API behaviour. The mocks 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import io
 import json
 import os
+import re
 import runpy
 import sys
 import threading
@@ -336,15 +338,59 @@ def _mapping_at(path: Path, doc: dict[str, Any], key: str) -> Optional[dict[str,
     )
 
 
+# The top-level keys of a stack file (pulumi/pulumi sdk/go/common/workspace/project.go, ProjectStack's yaml tags).
+STACK_FILE_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt", "config", "environment")
+# What `pulumi config set --secret` writes: base64 ciphertext, with a `v1:<salt>:` prefix for the passphrase provider.
+_CIPHERTEXT = re.compile(r"^(v1:[A-Za-z0-9+/=]+:)?[A-Za-z0-9+/=]+$")
+
+
 def _stack_values(stack_file: Path) -> Optional[dict[str, Any]]:
-    values = _mapping_at(stack_file, _read_yaml(stack_file), "config")
+    doc = _read_yaml(stack_file)
+    for key in doc:
+        if key not in STACK_FILE_KEYS:
+            guess = difflib.get_close_matches(str(key), STACK_FILE_KEYS, n=1)
+            line, column = _key_position(stack_file, None, str(key))
+            raise StackFileError(
+                f"{stack_file.name}:{line}:{column}: a stack file has no key `{key}:`"
+                + (f"; did you mean `{guess[0]}:`?" if guess else "")
+                + f" (its keys: {', '.join(STACK_FILE_KEYS)})"
+            )
+    values = _mapping_at(stack_file, doc, "config")
     for key in values or {}:
         if not isinstance(key, str):
             raise StackFileError(f"{stack_file.name}: config key {key!r} must be text such as slipway:{key}")
     _refuse_duplicate_keys(stack_file)
+    for key, value in (values or {}).items():
+        if isinstance(value, dict) and "secure" in value:
+            secure = value["secure"]
+            if set(value) != {"secure"} or not isinstance(secure, str) or not _CIPHERTEXT.match(secure):
+                line, column = _key_position(stack_file, key, "secure")
+                raise StackFileError(
+                    f"{stack_file.name}:{line}:{column}: {key}: `secure:` must be the one ciphertext "
+                    f"`pulumi config set --secret {key} VALUE` writes (base64 text), "
+                    f"found {json.dumps(value, default=str)}"
+                )
     if values:
         values.update(_scalar_texts(stack_file))
     return values
+
+
+def _key_position(path: Path, parent: Optional[str], key: str) -> tuple[int, int]:
+    """Line and column (1-based) of ``key`` at the top level, or under ``config:`` -> ``parent``."""
+    node = yaml.compose(path.read_text())
+    if parent is not None:
+        node = _child(_child(node, "config"), parent)
+    for k, _ in node.value if isinstance(node, yaml.MappingNode) else []:
+        if k.value == key:
+            return k.start_mark.line + 1, k.start_mark.column + 1
+    return 1, 1
+
+
+def _child(node: Any, key: str) -> Any:
+    for k, v in node.value if isinstance(node, yaml.MappingNode) else []:
+        if k.value == key:
+            return v
+    return None
 
 
 def _scalar_texts(path: Path) -> dict[str, str]:

@@ -194,6 +194,15 @@ BROKEN_FILES: list[tuple[str, str]] = [
         "config:\n  aws:region: us-east-1\n  slipway:cpu: 256\n  slipway:cpu: 512\n",
         "Pulumi.dev.yaml:4:3: slipway:cpu is set twice (first on line 3)",
     ),
+    # a misspelt top-level key would leave every key unset: named as such, with the key it meant
+    (
+        "configs:\n  aws:region: us-east-1\n",
+        "Pulumi.dev.yaml:1:1: a stack file has no key `configs:`; did you mean `config:`?",
+    ),
+    # a secure value is the ciphertext `pulumi config set --secret` wrote, never empty, never a structure
+    ("config:\n  slipway:alarmEmail:\n    secure: ''\n", "Pulumi.dev.yaml:3:5: slipway:alarmEmail: `secure:` must be"),
+    ("config:\n  slipway:alarmEmail:\n    secure: [1]\n", "Pulumi.dev.yaml:3:5: slipway:alarmEmail: `secure:` must be"),
+    ("config:\n  slipway:alarmEmail:\n    secure: not base64!\n", "Pulumi.dev.yaml:3:5: slipway:alarmEmail: `secure:`"),
 ]
 
 
