@@ -48,6 +48,8 @@ def load_allowlist(path: str, required: bool = False) -> tuple[ecr_scan.Waiver, 
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         raise ValueError(f"scan allowlist {path}: not YAML: {err}") from err
+    except (OSError, UnicodeDecodeError) as err:  # a directory, no permission, not text
+        raise ValueError(f"scan allowlist {path}: not a readable YAML file ({err.__class__.__name__})") from err
     return ecr_scan.parse_allowlist(data, source=path)
 
 
