@@ -175,9 +175,7 @@ class PreviewApp(pulumi.ComponentResource):
                     registry_id=shared["registry_id"],
                     tag=f"{label}-" + image_tag(str(Path(os.getcwd(), context).resolve()), args.architecture),
                     architecture=args.architecture,
-                    repository_name=pulumi.Output.from_input(shared["repository_url"]).apply(
-                        lambda url: url.split("/", 1)[-1]
-                    ),
+                    repository_name=None,  # always build (a docker build of unchanged sources is a cache hit)
                     region=region,
                 ),
                 opts=child,
@@ -432,6 +430,10 @@ def export_shared(app: Any, domain: Optional[str] = None) -> None:
     )
 
 
+def _item(exported: pulumi.Output[Any], key: str) -> pulumi.Output[Any]:
+    return exported.apply(lambda d: (d or {}).get(key))
+
+
 def preview_program(stack: str) -> None:
     """The whole program of a ``pr-<n>`` stack: read dev's ``preview`` output, declare one PreviewApp, export."""
     number = preview_number(stack)
@@ -441,7 +443,7 @@ def preview_program(stack: str) -> None:
     source = config.get("previewOf") or SOURCE_STACK
     reference = pulumi.StackReference(f"{pulumi.get_organization()}/{pulumi.get_project()}/{source}")
     exported = reference.get_output("preview")
-    shared = {key: exported.apply(lambda d, k=key: (d or {}).get(k)) for key in SHARED_OUTPUTS}
+    shared = {key: _item(exported, key) for key in SHARED_OUTPUTS}
     app = PreviewApp(
         f"{pulumi.get_project()}-pr-{number}",
         PreviewAppArgs(pr_number=number, shared=shared, image_uri=config.get("imageUri")),
