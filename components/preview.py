@@ -344,6 +344,23 @@ class PreviewApp(pulumi.ComponentResource):
         )
         self.image_ref = pulumi.Output.from_input(image_ref)
         self.service_name = service.name
+        # What teardown needs to run `app preview-db drop pr_<n>` with the creating task (deploy/preview-teardown.sh).
+        self.admin_task = pulumi.Output.all(
+            shared["cluster_arn"],
+            self.create_database.task_definition_arn,
+            shared["task_subnet_ids"],
+            self.create_database.security_group_id,
+            shared["db_client_security_group_id"],
+            public_ip,
+        ).apply(
+            lambda p: {
+                "cluster": p[0],
+                "task_definition": p[1],
+                "subnets": p[2],
+                "security_groups": [p[3], p[4]],
+                "assign_public_ip": "ENABLED" if p[5] else "DISABLED",
+            }
+        )
         self.register_outputs({"url": self.url, "image_ref": self.image_ref, "service_name": self.service_name})
 
 
@@ -453,3 +470,4 @@ def preview_program(stack: str) -> None:
     pulumi.export("service", app.service_name)
     pulumi.export("database", app.database)
     pulumi.export("listener_priority", app.listener_priority)
+    pulumi.export("admin_task", app.admin_task)
