@@ -60,15 +60,17 @@ def test_triggers_cover_open_push_close_and_the_janitor_schedule(wf: dict[str, A
 def test_deploy_gates_on_the_offline_plan_then_ups_then_comments_once(wf: dict[str, Any]) -> None:
     job = wf["jobs"]["deploy"]
     assert SAME_REPO in job["if"] and "action != 'closed'" in job["if"]
-    assert job["permissions"]["id-token"] == "write"
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}, "the PR's code gets no comment token"
     plan, cap, up = _index(job, "slipway plan --stack"), _index(job, "MAX_PREVIEWS"), _index(job, "pulumi up")
-    comment = _index(job, "updateComment")
-    assert plan < cap < up < comment
+    assert plan < cap < up
     assert "--policy-pack policy" in _steps(job)[up]["run"]
-    script = _steps(job)[comment]["with"]["script"]
+    commenter = wf["jobs"]["comment"]
+    assert commenter["needs"] == "deploy" and not any("run" in s for s in _steps(commenter))
+    comment = _index(commenter, "updateComment")
+    script = _steps(commenter)[comment]["with"]["script"]
     assert "includes(marker)" in script and "createComment" in script
     assert "${{" not in script, "values reach the script through env, never expressions (injection)"
-    env = _steps(job)[comment]["env"]
+    env = _steps(commenter)[comment]["env"]
     assert {"URL", "IMAGE", "HOURLY"} <= set(env), "the comment shows the URL, the image digest and cost per hour"
 
 
@@ -100,10 +102,11 @@ def test_a_missing_teardown_step_is_caught(wf: dict[str, Any]) -> None:
     assert teardown_problems(wf, TEARDOWN.read_text().replace("pulumi stack rm", "true"))
 
 
+TASK = '{"cluster":"c","task_definition":"td","subnets":["s"],"security_groups":["a","b"],"assign_public_ip":"ENABLED"}'
 FAKE = """#!/usr/bin/env bash
 echo "$(basename "$0") $*" >> "$CALLS"
 case "$(basename "$0") $1 $2" in
-  "pulumi stack output") echo '{"cluster":"c","task_definition":"td","subnets":["s"],"security_groups":["a","b"],"assign_public_ip":"ENABLED"}' ;;
+  "pulumi stack output") echo "$TASK" ;;
   "aws ecs run-task") echo arn:task ;;
   "aws ecs describe-tasks") echo "$EXIT_CODE" ;;
 esac
@@ -122,6 +125,7 @@ def _run_teardown(tmp_path: Path, exit_code: str) -> tuple[int, list[str]]:
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
         "CALLS": str(calls),
         "EXIT_CODE": exit_code,
+        "TASK": TASK,
     }
     proc = subprocess.run([str(TEARDOWN), "pr-42"], env=env, capture_output=True, text=True, timeout=30)
     return proc.returncode, calls.read_text().splitlines() if calls.exists() else []

@@ -269,6 +269,10 @@ ALLOWED_WRITES = {
     ("deploy.yml", "deploy-dev"): {"id-token"},
     ("deploy.yml", "deploy-prod"): {"id-token"},
     ("drill.yml", "drill"): {"id-token"},
+    ("preview-env.yml", "deploy"): {"id-token"},
+    ("preview-env.yml", "comment"): {"pull-requests"},
+    ("preview-env.yml", "teardown"): {"id-token", "pull-requests"},
+    ("preview-env.yml", "janitor"): {"id-token"},
 }
 
 
