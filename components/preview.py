@@ -118,26 +118,25 @@ class PreviewAppArgs:
 
     def __post_init__(self) -> None:
         """Refuse every bad field at once, before any resource exists."""
-        problems = []
+        from .validation import Checks
+
+        c = Checks()
         if not isinstance(self.pr_number, int) or not 1 <= self.pr_number <= MAX_PR_NUMBER:
-            problems.append(
-                f"pr_number={self.pr_number!r}: use 1..{MAX_PR_NUMBER} (listener priority {PRIORITY_BASE}+n)"
-            )
+            c.bad("pr_number", self.pr_number, f"use 1..{MAX_PR_NUMBER}: listener priority {PRIORITY_BASE} + n")
         missing = [k for k in SHARED_OUTPUTS if k not in self.shared]
         if missing:
-            problems.append(f"shared: dev's stack does not export {', '.join(missing)} (dev runs export_shared)")
+            c.bad("shared", sorted(self.shared), f"lacks {', '.join(missing)}: dev's program runs export_shared(app)")
         if (self.cpu, self.memory) not in ((256, 512), (256, 1024), (512, 1024)):
-            problems.append(f"cpu={self.cpu}, memory={self.memory}: a preview uses 256/512, 256/1024 or 512/1024")
+            c.bad("cpu", (self.cpu, self.memory), "a preview runs at 256/512, 256/1024 or 512/1024 (cpu/memory)")
         if self.log_retention_days not in LOG_RETENTION_DAYS:
-            problems.append(f"log_retention_days={self.log_retention_days}: use one of {LOG_RETENTION_DAYS}")
+            c.bad("log_retention_days", self.log_retention_days, f"use one of {LOG_RETENTION_DAYS}")
         if self.architecture not in CPU_ARCHITECTURES:
-            problems.append(f"architecture={self.architecture!r}: use arm64 or x86_64")
+            c.bad("architecture", self.architecture, "use arm64 or x86_64")
         if not self.image_uri and not self.build_context:
-            problems.append("image_uri and build_context are both unset: give one")
+            c.bad("image_uri", self.image_uri, "give image_uri or build_context")
         if self.image_uri and "@sha256:" not in self.image_uri:
-            problems.append(f"image_uri={self.image_uri!r} is not pinned: use repository@sha256:...")
-        if problems:
-            raise ValueError("PreviewAppArgs: " + "; ".join(problems))
+            c.bad("image_uri", self.image_uri, "is not pinned: use repository@sha256:...")
+        c.raise_for("PreviewAppArgs")
 
 
 class PreviewApp(pulumi.ComponentResource):

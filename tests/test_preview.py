@@ -132,3 +132,12 @@ def test_policy_refuses_a_preview_with_its_own_load_balancer_or_anothers_priorit
     found = {(f.rule, f.name) for f in evaluate(bad, "preview")}
     assert ("preview-shares-dev", "alb") in found
     assert ("preview-listener-priority", "rule") in found
+
+
+def test_bad_preview_args_are_refused_at_once_before_any_resource() -> None:
+    from slipway_aws.preview import PreviewAppArgs
+    from slipway_aws.validation import ArgsError
+
+    with pytest.raises(ArgsError) as caught:
+        PreviewAppArgs(pr_number=MAX_PR_NUMBER + 1, shared={"region": "us-east-1"}, cpu=1024, memory=2048)
+    assert {p.field for p in caught.value.problems} == {"pr_number", "shared", "cpu"}
