@@ -4,7 +4,7 @@ A preview stack is named ``pr-<number>``. It creates only what the change needs:
 Spot at the smallest size, task definition, target group, a listener rule on dev's HTTPS listener (host
 ``pr-<n>.<dev domain>``, or the path prefix ``/pr-<n>`` where dev has no domain), a log group with short retention,
 its own secret key, and its own PostgreSQL database inside dev's RDS instance: a *database-creating gate* (a
-one-off task running ``app preview-db create pr_<n>`` as dev's master user) creates the login role ``pr_<n>`` and
+one-off task running dev's own image, ``app preview-db create pr_<n>``, as dev's master user) creates the login role ``pr_<n>`` and
 the database ``pr_<n>`` it owns, then the preview's migration gate runs ``app migrate`` as ``pr_<n>`` (IAM auth).
 No NAT gateway, load balancer or RDS instance per preview, and no security-group rule: the tasks join dev's task
 group (the one dev's load balancer may reach) and dev's database client group.
@@ -56,6 +56,7 @@ SHARED_OUTPUTS = (
     "repository_url",
     "repository_arn",
     "registry_id",
+    "image",
     "db_address",
     "db_name",
     "db_arn",
@@ -226,9 +227,11 @@ class PreviewApp(pulumi.ComponentResource):
             architecture=args.architecture,
             tags=tags,
         )
+        # dev's own image (built from the main branch), never this PR's: the PR's code never sees dev's master
+        # secret, and the database is created while the PR's image builds.
         self.create_database = _one_off(
             f"{name}-createdb",
-            common,
+            {**common, "image": shared["image"]},
             execution_role_arn=admin.execution_role_arn,
             task_role_arn=admin.task_role_arn,
             environment={**host, "DB_NAME": shared["db_name"], "DB_USER": "postgres"},
@@ -264,8 +267,15 @@ class PreviewApp(pulumi.ComponentResource):
             target_type="ip",
             vpc_id=shared["vpc_id"],
             deregistration_delay=5,
+            # Healthy after 2 checks 10 s apart (AWS default: 5 x 30 s), as dev's target group.
             health_check=aws.lb.TargetGroupHealthCheckArgs(
-                enabled=True, path=args.health_check_path, protocol="HTTP", matcher="200", interval=15
+                enabled=True,
+                path=args.health_check_path,
+                protocol="HTTP",
+                matcher="200",
+                interval=10,
+                timeout=5,
+                healthy_threshold=2,
             ),
             tags=tags,
             opts=child,
@@ -436,6 +446,7 @@ def export_shared(app: Any, domain: Optional[str] = None) -> None:
             "repository_url": app.registry.repository_url,
             "repository_arn": app.registry.repository_arn,
             "registry_id": app.registry.registry_id,
+            "image": app.image_ref,
             "db_address": db.address,
             "db_name": db.db_name,
             "db_arn": db.arn,

@@ -87,7 +87,11 @@ def test_only_the_creating_task_may_read_dev_master_secret_and_the_app_reaches_o
     [statement] = task_policy["Statement"]
     assert statement["Action"] == "rds-db:connect"
     assert statement["Resource"].endswith(":dbuser:" + dev.outputs["preview"]["db_resource_id"] + "/pr_123")
+    createdb = next(td for td in pr.by_type(T_TASK) if td.input("family").endswith("-createdb"))
+    image = json.loads(createdb.input("containerDefinitions"))[0]["image"]
+    assert image == dev.outputs["preview"]["image"], "the task holding dev's master secret runs dev's image only"
     web = next(td for td in pr.by_type(T_TASK) if td.input("family").endswith("-web"))
+    assert json.loads(web.input("containerDefinitions"))[0]["image"] != image
     env = {e["name"]: e["value"] for e in json.loads(web.input("containerDefinitions"))[0]["environment"]}
     assert (env["DB_NAME"], env["DB_USER"], env["DB_IAM_AUTH"]) == ("pr_123", "pr_123", "true")
 
