@@ -4,8 +4,9 @@ A preview stack is named ``pr-<number>``. It creates only what the change needs:
 Spot at the smallest size, task definition, target group, a listener rule on dev's HTTPS listener (host
 ``pr-<n>.<dev domain>``, or the path prefix ``/pr-<n>`` where dev has no domain), a log group with short retention,
 its own secret key, and its own PostgreSQL database inside dev's RDS instance: a *database-creating gate* (a
-one-off task running dev's own image, ``app preview-db create pr_<n>``, as dev's master user) creates the login role ``pr_<n>`` and
-the database ``pr_<n>`` it owns, then the preview's migration gate runs ``app migrate`` as ``pr_<n>`` (IAM auth).
+one-off task running dev's own image, ``app preview-db create pr_<n>``, as dev's master user) creates the login
+role ``pr_<n>`` and the database ``pr_<n>`` it owns, then the preview's migration gate runs ``app migrate`` as
+``pr_<n>`` (IAM auth), with the PR's image.
 No NAT gateway, load balancer or RDS instance per preview, and no security-group rule: the tasks join dev's task
 group (the one dev's load balancer may reach) and dev's database client group.
 
