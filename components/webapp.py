@@ -430,6 +430,16 @@ class WebApp(pulumi.ComponentResource):
         self.cluster_name = self.ecs.cluster_name
         self.service_name = self.web.service_name
         self.alarm_topic_arn: Optional[pulumi.Output[str]] = self.alarms.topic_arn if self.alarms else None
+        self.stack_outputs: dict[str, Any] = {
+            "url": self.url,
+            "image": self.image_ref,
+            "db_endpoint": self.db_endpoint,
+            "log_group": self.log_group_name,
+            "cluster": self.cluster_name,
+            "service": self.service_name,
+            "alarm_topic": self.alarm_topic_arn,
+        }
+        """The outputs a stack of this app exports, by name (what ``slipway`` day-2 commands and CI read)."""
         self.register_outputs(
             {
                 "url": self.url,

@@ -95,6 +95,8 @@ class Rule:
         return self.check_fn(type_, inputs)
 
     def level(self, environment: str) -> str:
+        if environment == PREVIEW:  # a pull request's preview: dev's trade-offs, plus short log retention
+            return ADVISORY if self.id in PREVIEW_TRADE_OFFS else self.level("dev")
         return self.enforcement.get(environment, self.enforcement["prod"])
 
 
@@ -1083,13 +1085,73 @@ STACK_RULES.append(
 )
 
 
+# -- previews (pr-<n> stacks, docs/previews.md) ----------------------------------------------------------------
+PREVIEW = "preview"
+PREVIEW_TRADE_OFFS = frozenset({"logs-finite-retention"})
+"""Rules only advisory for a preview: its logs live days, like the preview itself (1-7 days)."""
+PREVIEW_PRIORITY_BASE = 1000  # components/preview.py PRIORITY_BASE: PR n's listener rule has priority 1000 + n
+T_PREVIEW_FORBIDDEN = ("aws:lb/loadBalancer:LoadBalancer", "aws:ec2/natGateway:NatGateway", "aws:rds/instance:Instance")
+
+
+def _preview_tag(resource: Any) -> Optional[str]:
+    tags = (_field(resource, "inputs") or {}).get("tags") or {}
+    value = tags.get("preview") if isinstance(tags, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
+def _preview_shared_only(resources: Sequence[Any]) -> list[tuple[Any, str]]:
+    if not any(_preview_tag(r) for r in resources):
+        return []
+    return [
+        (r, f"a preview must not create a {str(_field(r, 'type')).rsplit(':', 1)[-1]}: it shares dev's")
+        for r in resources
+        if _field(r, "type") in T_PREVIEW_FORBIDDEN
+    ]
+
+
+def _preview_priorities(resources: Sequence[Any]) -> list[tuple[Any, str]]:
+    out = []
+    for r in resources:
+        label = _preview_tag(r)
+        if _field(r, "type") != "aws:lb/listenerRule:ListenerRule" or not label:
+            continue
+        want = PREVIEW_PRIORITY_BASE + int(label.split("-", 1)[1])
+        got = (_field(r, "inputs") or {}).get("priority")
+        if got != want:
+            out.append((r, f"priority={got}: {label} owns priority {want} (1000 + PR number), no other"))
+    return out
+
+
+STACK_RULES.append(
+    StackRule(
+        "preview-shares-dev",
+        "A preview creates no load balancer, NAT gateway or RDS instance: it runs on dev's",
+        None,
+        "build previews with slipway_aws.preview.PreviewApp on dev's StackReference outputs",
+        _preview_shared_only,
+    )
+)
+STACK_RULES.append(
+    StackRule(
+        "preview-listener-priority",
+        "A preview's listener rule has the priority its PR number owns (1000 + n), so previews never collide",
+        None,
+        "use slipway_aws.preview.listener_priority(n)",
+        _preview_priorities,
+    )
+)
+
+
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 DEV_TRADE_OFFS: frozenset[str] = frozenset(r.id for r in RULES if r.level("dev") == ADVISORY)
 
 
 # -- evaluation -----------------------------------------------------------------------------------------------
 def environment_for(stack: Optional[str], configured: Optional[str] = None) -> str:
-    """``slipway:environment`` when known, else the stack name; anything unrecognised is held to prod."""
+    """``slipway:environment`` when known, else the stack name; a ``pr-<n>`` stack is a preview (dev's rules, see
+    :data:`PREVIEW_TRADE_OFFS`); anything unrecognised is held to prod."""
+    if stack and re.match(r"^pr-[1-9][0-9]*$", stack.rsplit("/", 1)[-1]) and configured is None:
+        return PREVIEW
     for candidate in (configured, stack):
         if candidate in ENVIRONMENTS:
             return candidate

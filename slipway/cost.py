@@ -425,6 +425,9 @@ def money(value: float, signed: bool = False) -> str:
 def render_text(est: Estimate, style: Callable[[str, str], str] = lambda t, _c: t) -> str:
     partial = f" + {len(est.unpriced)} unpriced resource(s), listed below" if est.unpriced else ""
     lines = [style(f"estimated monthly cost, stack {est.stack} ({est.region}): {money(est.total)}{partial}", "1")]
+    hours = est.assumptions.get("hours") or 0
+    if hours:  # what a preview is judged by (docs/previews.md): the same total, per hour of running
+        lines.append(f"estimated hourly cost: ${est.total / hours:.4f} ({money(est.total)} / {hours:g} h)")
     total = est.total or 1.0
     lines.append(style("by category:", "1"))
     for category, amount in est.by_category():

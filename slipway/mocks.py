@@ -200,13 +200,20 @@ def _alias(alias: Any) -> dict[str, Any]:
     return out
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
 class SlipwayMocks(pulumi.runtime.Mocks):
-    def __init__(self, region: str = "us-east-1") -> None:
+    def __init__(self, region: str = "us-east-1", stack_outputs: Optional[dict[str, dict[str, Any]]] = None) -> None:
         self.region = region
         self.last_state: dict[tuple[str, str], dict[str, Any]] = {}
+        self.stack_outputs = dict(stack_outputs or {})
+        """Outputs of other stacks by stack name (``dev``), answering the program's ``StackReference`` reads."""
 
     # -- resources -------------------------------------------------------------------------------------------
     def new_resource(self, args: MockResourceArgs) -> tuple[Optional[str], dict]:
+        if args.typ == STACK_REFERENCE:
+            return self._stack_reference(str(args.inputs.get("name") or args.name))
         state = dict(args.inputs)
         computed = self._computed(args.typ, args.name, state)
         state.update(computed)
@@ -216,6 +223,17 @@ class SlipwayMocks(pulumi.runtime.Mocks):
             resource_id = physical_name(args.typ, args.name, state)
         resource_id = resource_id or f"{args.name}-{fake_id(args.name, length=8)}"
         return resource_id, state
+
+    def _stack_reference(self, full_name: str) -> tuple[str, dict]:
+        """A ``StackReference`` read: the referenced stack's outputs, as the engine returns them (``outputs``)."""
+        short = full_name.rsplit("/", 1)[-1]
+        if short not in self.stack_outputs:
+            raise LookupError(
+                f"StackReference {full_name!r}: the offline engine has no outputs of stack {short!r} "
+                f"(known: {', '.join(sorted(self.stack_outputs)) or 'none'}); run_stack(stack_references=...)"
+            )
+        outputs = {k: (v.value if isinstance(v, SecretValue) else v) for k, v in self.stack_outputs[short].items()}
+        return full_name, {"name": full_name, "outputs": outputs, "secretOutputNames": []}
 
     def _arn(self, service: str, resource: str, regional: bool = True) -> str:
         region = self.region if regional else ""

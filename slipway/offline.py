@@ -261,6 +261,13 @@ def load_config(
     project_path, stack_file = project_file(root), stack_file_path(root, stack)
     if not project_path.is_file():
         raise StackFileError(f"no Pulumi.yaml in {root}: not a Pulumi project")
+    if not stack_file.exists() and _preview_source(stack) is not None:
+        # A preview stack (pr-<n>) needs no stack file: everything comes from its source stack (StackReference);
+        # the workflow sets only aws:region on it, which the offline run copies from the source stack's file.
+        source_file = stack_file_path(root, str(_preview_source(stack)))
+        source = _stack_values(source_file) if source_file.exists() else {}
+        region = (source or {}).get("aws:region")
+        return str(_read_yaml(project_path).get("name")), ({"aws:region": str(region)} if region else {}), []
     if not stack_file.exists():
         stacks = sorted(p.name[len("Pulumi.") : -len(p.suffix)] for p in root.glob(f"Pulumi.*{project_path.suffix}"))
         raise StackFileError(
@@ -444,19 +451,41 @@ def run_stack(
     root: Optional[Path] = None,
     overrides: Optional[Mapping[str, Any]] = None,
     pushed_images: Optional[Mapping[str, str]] = None,
+    stack_references: Optional[Mapping[str, Mapping[str, Any]]] = None,
 ) -> ResourceGraph:
     """Run ``__main__.py`` for ``stack`` under mocks and return the recorded graph.
+
+    ``stack_references`` (stack name -> outputs) answers the program's ``StackReference`` reads; for a preview
+    stack (``pr-<n>``) left None, its source stack (``slipway:previewOf``, default ``dev``) is run offline first.
 
     ``pushed_images`` (tag -> ``sha256:`` digest) is what the offline ECR holds; empty by default, so the plan shows
     a build. The program's one direct AWS call (``components.image.find_pushed_image``) is answered from it.
     """
     root = Path(root).resolve() if root is not None else find_project()  # the program runs from its directory
     project, config, secret_keys = load_config(stack, root, overrides)
+    source = _preview_source(stack, config.get(f"{project}:previewOf"))
+    if stack_references is None and source is not None:
+        # A preview reads its source stack's outputs: run that stack offline first, as `pulumi up` would have.
+        stack_references = {source: run_stack(source, root=root, pushed_images=pushed_images).outputs}
     main = program_path(root)
     if not main.is_file():
         raise StackFileError(f"no program {main} in project {root} (a Python project runs __main__.py)")
     with _LOCK, _program_path(main.parent), _offline_ecr(dict(pushed_images or {})):
-        return _run(project, stack, config, secret_keys, lambda: runpy.run_path(str(main), run_name="__main__"))
+        return _run(
+            project,
+            stack,
+            config,
+            secret_keys,
+            lambda: runpy.run_path(str(main), run_name="__main__"),
+            stack_outputs={k: dict(v) for k, v in (stack_references or {}).items()},
+        )
+
+
+def _preview_source(stack: str, configured: Optional[str] = None) -> Optional[str]:
+    """The stack a preview stack shares (``configured`` or ``dev``); None for any other stack."""
+    from slipway_aws.preview import SOURCE_STACK, preview_number
+
+    return (configured or SOURCE_STACK) if preview_number(stack) is not None else None
 
 
 @contextlib.contextmanager
@@ -491,7 +520,12 @@ def run_program(
 
 
 def _run(
-    project: str, stack: str, config: dict[str, str], secret_keys: list[str], program: Callable[[], Any]
+    project: str,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    program: Callable[[], Any],
+    stack_outputs: Optional[dict[str, dict[str, Any]]] = None,
 ) -> ResourceGraph:
     import pulumi
     from pulumi.runtime import settings as pulumi_settings
@@ -502,7 +536,7 @@ def _run(
 
     pulumi_settings.ROOT.set(None)
     _ensure_event_loop()
-    monitor = RecordingMonitor(SlipwayMocks(config.get("aws:region", "us-east-1")))
+    monitor = RecordingMonitor(SlipwayMocks(config.get("aws:region", "us-east-1"), stack_outputs))
     pulumi.runtime.set_all_config(config, secret_keys)
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi_settings.SETTINGS.rpc_manager.clear()

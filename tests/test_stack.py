@@ -11,7 +11,7 @@ import pytest
 from slipway.offline import ResourceGraph, SecretValue, load_config, run_stack
 from slipway.plan import main
 
-OUTPUTS = {"url", "image", "db_endpoint", "log_group", "cluster", "service", "alarm_topic"}
+OUTPUTS = {"url", "image", "db_endpoint", "log_group", "cluster", "service", "alarm_topic", "preview"}
 # Every resource type the issue names, by the component that owns it.
 REQUIRED_TYPES = {
     "aws:ec2/vpc:Vpc",

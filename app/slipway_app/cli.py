@@ -152,6 +152,33 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_preview_db(args: argparse.Namespace) -> int:
+    """Create or drop a preview's database and login role (:mod:`slipway_app.preview_db`)."""
+    import psycopg
+
+    from . import preview_db
+    from .db import engine_for_url
+
+    settings = _settings_or_exit()
+    configure_logging(settings.log_level)
+    engine = engine_for_url(settings.sqlalchemy_url(), pooled=False, password=password_provider(settings))
+    try:
+        (preview_db.create if args.action == "create" else preview_db.drop)(engine, args.name)
+    except preview_db.PreviewDatabaseError as exc:
+        print(f"app preview-db: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except SQLAlchemyError as exc:
+        print(f"app preview-db {args.action} {args.name}: {_describe_db_error(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+    except psycopg.Error as exc:
+        print(f"app preview-db {args.action} {args.name}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        engine.dispose()
+    print(f"preview database {args.name}: {args.action}d")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (``app --help``)."""
     parser = argparse.ArgumentParser(prog="app", description=__doc__.splitlines()[0] if __doc__ else None)
@@ -167,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="also read the database, read-only: fail unless reachable and at the migrations' head",
     )
     check.set_defaults(func=cmd_check)
+    preview = sub.add_parser("preview-db", help="create or drop a pull request's preview database pr_<n>")
+    preview.add_argument("action", choices=("create", "drop"))
+    preview.add_argument("name", help="pr_<number>")
+    preview.set_defaults(func=cmd_preview_db)
     from .jobs import add_commands  # worker (SQS queue) and prune-keys (scheduled job)
 
     add_commands(sub)

@@ -1,0 +1,147 @@
+"""Previews (pr-<n> stacks): the offline plan of pr-123 on dev's StackReference outputs, its price, its isolation
+and the policy rules that keep previews on dev's shared pieces."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from slipway import cost
+from slipway.offline import ROOT, ResourceGraph, run_program, run_stack
+from slipway_aws.preview import MAX_PR_NUMBER, PRIORITY_BASE, listener_priority, preview_number
+from slipway_policy.rules import environment_for, evaluate
+
+
+@pytest.fixture(scope="module")
+def dev() -> ResourceGraph:
+    return run_stack("dev", root=ROOT)
+
+
+@pytest.fixture(scope="module")
+def pr(dev: ResourceGraph) -> ResourceGraph:
+    return run_stack("pr-123", root=ROOT, stack_references={"dev": dev.outputs})
+
+
+def test_pr_123_creates_service_rule_target_group_and_a_database_creating_gate(pr: ResourceGraph) -> None:
+    types = {r.type for r in pr.resources}
+    assert {"aws:ecs/service:Service", "aws:lb/listenerRule:ListenerRule", "aws:lb/targetGroup:TargetGroup"} <= types
+    gates = pr.by_type("pulumi-python:dynamic/slipway:MigrationGate")
+    tasks = {td.input("family"): json.loads(td.input("containerDefinitions")) for td in pr.by_type(T_TASK)}
+    create = next(f for f in tasks if f.endswith("createdb"))
+    assert tasks[create][0]["command"] == ["app", "preview-db", "create", "pr_123"]
+    assert len(gates) == 2
+    migrate = pr.one("pulumi-python:dynamic/slipway:MigrationGate", "migrate")
+    createdb = pr.one("pulumi-python:dynamic/slipway:MigrationGate", "createdb")
+    assert pr.depends_on(migrate, createdb), "the migration must wait for the database to exist"
+    service = pr.one("aws:ecs/service:Service")
+    assert pr.depends_on(service, migrate)
+
+
+T_TASK = "aws:ecs/taskDefinition:TaskDefinition"
+
+
+def test_pr_123_creates_no_load_balancer_nat_gateway_or_rds_instance(pr: ResourceGraph) -> None:
+    forbidden = {"aws:lb/loadBalancer:LoadBalancer", "aws:ec2/natGateway:NatGateway", "aws:rds/instance:Instance"}
+    assert not [r.name for r in pr.resources if r.type in forbidden]
+    assert not pr.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"), "no new way in"
+
+
+def test_pr_123_costs_at_most_a_cent_an_hour(pr: ResourceGraph) -> None:
+    est = cost.estimate(pr.resources, pr.stack, environment=environment_for(pr.stack))
+    assert not est.unpriced
+    assert est.total / est.assumptions["hours"] <= 0.01
+    assert est.total > 0  # the service is priced, not free
+
+
+def test_the_preview_runs_on_dev_pieces_on_fargate_spot_at_the_smallest_size(
+    pr: ResourceGraph, dev: ResourceGraph
+) -> None:
+    shared = dev.outputs["preview"]
+    service = pr.one("aws:ecs/service:Service")
+    assert service.input("capacityProviderStrategies") == [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+    assert service.input("cluster") == shared["cluster_arn"]
+    assert service.input("networkConfiguration", "securityGroups") == [
+        shared["task_security_group_id"],
+        shared["db_client_security_group_id"],
+    ]
+    web = next(td for td in pr.by_type(T_TASK) if td.input("family").endswith("-web"))
+    assert (web.input("cpu"), web.input("memory")) == ("256", "512")
+    rule = pr.one("aws:lb/listenerRule:ListenerRule")
+    assert rule.input("listenerArn") == shared["https_listener_arn"]
+    assert rule.input("priority") == PRIORITY_BASE + 123
+    assert rule.input("conditions") == [{"pathPattern": {"values": ["/pr-123", "/pr-123/*"]}}]  # dev has no domain
+    logs = pr.one("aws:cloudwatch/logGroup:LogGroup")
+    assert logs.input("retentionInDays") <= 7
+
+
+def test_only_the_creating_task_may_read_dev_master_secret_and_the_app_reaches_only_its_database(
+    pr: ResourceGraph, dev: ResourceGraph
+) -> None:
+    master = dev.outputs["preview"]["db_master_secret_arn"]
+    policies = {p.name: json.dumps(p.json_input("policy")) for p in pr.by_type("aws:iam/rolePolicy:RolePolicy")}
+    holders = sorted(name for name, doc in policies.items() if master in doc)
+    assert holders == ["slipway-pr-123-dbadmin-execution-policy"]
+    task_policy = json.loads(policies["slipway-pr-123-task-policy"])
+    [statement] = task_policy["Statement"]
+    assert statement["Action"] == "rds-db:connect"
+    assert statement["Resource"].endswith(":dbuser:" + dev.outputs["preview"]["db_resource_id"] + "/pr_123")
+    createdb = next(td for td in pr.by_type(T_TASK) if td.input("family").endswith("-createdb"))
+    image = json.loads(createdb.input("containerDefinitions"))[0]["image"]
+    assert image == dev.outputs["preview"]["image"], "the task holding dev's master secret runs dev's image only"
+    web = next(td for td in pr.by_type(T_TASK) if td.input("family").endswith("-web"))
+    assert json.loads(web.input("containerDefinitions"))[0]["image"] != image
+    env = {e["name"]: e["value"] for e in json.loads(web.input("containerDefinitions"))[0]["environment"]}
+    assert (env["DB_NAME"], env["DB_USER"], env["DB_IAM_AUTH"]) == ("pr_123", "pr_123", "true")
+
+
+def test_listener_priorities_never_collide_and_stay_in_the_alb_range() -> None:
+    priorities = [listener_priority(n) for n in range(1, MAX_PR_NUMBER + 1)]
+    assert len(set(priorities)) == MAX_PR_NUMBER
+    assert min(priorities) > PRIORITY_BASE and max(priorities) == 50_000
+    for bad in (0, MAX_PR_NUMBER + 1):
+        with pytest.raises(ValueError, match="previews exist for PRs"):
+            listener_priority(bad)
+
+
+def test_preview_stack_names() -> None:
+    assert preview_number("pr-123") == 123
+    assert preview_number("org/slipway/pr-7") == 7
+    assert [preview_number(s) for s in ("dev", "pr-0", "pr-012", "pr-1a", "prod")] == [None] * 5
+    assert environment_for("pr-123") == "preview"
+
+
+def test_a_missing_stack_reference_is_a_clear_error() -> None:
+    import pulumi
+
+    def program() -> None:
+        pulumi.export("x", pulumi.StackReference("org/slipway/dev").get_output("preview"))
+
+    with pytest.raises(Exception, match="no outputs of stack 'dev'"):
+        run_program(program)
+
+
+def _fake(type_: str, name: str, **inputs: Any) -> dict[str, Any]:
+    return {"urn": f"urn:{name}", "type": type_, "name": name, "inputs": inputs, "dependencies": []}
+
+
+def test_policy_refuses_a_preview_with_its_own_load_balancer_or_anothers_priority(pr: ResourceGraph) -> None:
+    assert not [f for f in evaluate(pr.resources, "preview") if f.mandatory]
+    tags = {"preview": "pr-5"}
+    bad = [
+        _fake("aws:lb/loadBalancer:LoadBalancer", "alb", tags=tags),
+        _fake("aws:lb/listenerRule:ListenerRule", "rule", tags=tags, priority=PRIORITY_BASE + 6),
+    ]
+    found = {(f.rule, f.name) for f in evaluate(bad, "preview")}
+    assert ("preview-shares-dev", "alb") in found
+    assert ("preview-listener-priority", "rule") in found
+
+
+def test_bad_preview_args_are_refused_at_once_before_any_resource() -> None:
+    from slipway_aws.preview import PreviewAppArgs
+    from slipway_aws.validation import ArgsError
+
+    with pytest.raises(ArgsError) as caught:
+        PreviewAppArgs(pr_number=MAX_PR_NUMBER + 1, shared={"region": "us-east-1"}, cpu=1024, memory=2048)
+    assert {p.field for p in caught.value.problems} == {"pr_number", "shared", "cpu"}
