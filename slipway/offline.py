@@ -347,8 +347,8 @@ def _mapping_at(path: Path, doc: dict[str, Any], key: str) -> Optional[dict[str,
 
 # The top-level keys of a stack file (pulumi/pulumi sdk/go/common/workspace/project.go, ProjectStack's yaml tags).
 STACK_FILE_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt", "config", "environment")
-# What `pulumi config set --secret` writes: base64 ciphertext, with a `v1:<salt>:` prefix for the passphrase provider.
-_CIPHERTEXT = re.compile(r"^(v1:[A-Za-z0-9+/=]+:)?[A-Za-z0-9+/=]+$")
+# What `pulumi config set --secret` writes: base64 ciphertext (the passphrase provider: `v1:<nonce>:<ciphertext>`).
+_CIPHERTEXT = re.compile(r"^[A-Za-z0-9+/=]+(:[A-Za-z0-9+/=]+)*$")
 
 
 def _stack_values(stack_file: Path) -> Optional[dict[str, Any]]:

@@ -126,7 +126,7 @@ def test_secure_config_values_become_placeholders_that_stay_secret(tmp_path: Pat
         "name: demo\nruntime: python\nconfig:\n  size:\n    type: integer\n    default: 3\n"
     )
     (tmp_path / "Pulumi.s.yaml").write_text(
-        "config:\n  aws:region: eu-west-1\n  demo:token:\n    secure: v1:AAAAencrypted\n"
+        "config:\n  aws:region: eu-west-1\n  demo:token:\n    secure: v1:c2FsdHNhbHQ=:AAAAencrypted\n"
     )
     (tmp_path / "__main__.py").write_text(
         "import pulumi\ncfg = pulumi.Config()\npulumi.export('token', cfg.require_secret('token'))\n"

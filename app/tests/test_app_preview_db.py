@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from slipway_app.cli import main
-from slipway_app.migrate import upgrade_to_head
+from slipway_app.migrate import head_revisions, upgrade_to_head
 from slipway_app.preview_db import PreviewDatabaseError, create, drop
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL
@@ -52,7 +52,7 @@ def test_create_makes_an_owned_database_no_one_else_may_connect_to(admin: Engine
         with admin.connect() as conn:
             conn.execute(text(f'DROP ROLE "{other}"'))
     # The preview's migration runs as the owner, in its own database.
-    assert upgrade_to_head(pg_admin.set(username=name, database=name)) == "0002"
+    assert {upgrade_to_head(pg_admin.set(username=name, database=name))} == head_revisions()
 
 
 def test_drop_removes_database_and_role(admin: Engine, name: str) -> None:
