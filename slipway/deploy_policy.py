@@ -806,8 +806,8 @@ def recovery_guards(graph: ResourceGraph, names: StackNames) -> list[dict[str, A
 
     - End a recovery point early (``RECOVERY_POINT_DELETES``, and ``rds:DeleteDBSnapshot`` on the RDS snapshots AWS
       Backup makes, ``snapshot:awsbackup:*``), in any vault: recovery point ARNs carry no vault or stack name.
-    - Remove a vault's lock or access policy (``VAULT_UNGUARDS``) on any vault but this stack's own discardable ones:
-      when the stack keeps its vaults (``retain_on_delete``: prod), on every vault of the account.
+    - Remove a vault's lock or access policy (``VAULT_UNGUARDS``) on any vault but this stack's own discardable ones
+      (tagged with this stack): when the stack keeps its vaults (``retain_on_delete``: prod), on every vault.
     - Put a lock weaker than the graph's own (``backup:MinRetentionDays`` below the smallest the graph sets, or
       absent; without ``backup:ChangeableForDays``, i.e. governance mode, where every lock of the graph is in
       compliance mode). The first ``up`` puts exactly the graph's locks, so it is allowed; once the vault's access
@@ -832,10 +832,9 @@ def recovery_guards(graph: ResourceGraph, names: StackNames) -> list[dict[str, A
     kept = [r for r in graph.resources if r.type.startswith("aws:backup/vault") and r.retain_on_delete]
     unguard: dict[str, Any] = {"Sid": "NeverUnlockOrUnguardAVaultThatIsNotDiscardable", "Effect": "Deny"}
     unguard["Action"] = list(VAULT_UNGUARDS)
-    if kept or not locks:
-        unguard["Resource"] = vaults + "*"
-    else:
-        unguard["NotResource"] = vaults + f"{names.prefix}-*"
+    unguard["Resource"] = vaults + "*"
+    if locks and not kept:
+        unguard["Condition"] = {"StringNotEquals": {"aws:ResourceTag/stack": names.stack}}
     out.append(unguard)
     minimums = [int(r.inputs["minRetentionDays"]) for r in locks if isinstance(r.inputs.get("minRetentionDays"), int)]
     if minimums:

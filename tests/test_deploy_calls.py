@@ -92,6 +92,7 @@ PIKE_EXCLUDED = {
     ("aws_appautoscaling_target", "lambda:DeleteProvisionedConcurrencyConfig"): "an ECS target, not Lambda",
     ("aws_db_instance", "iam:ListRoles"): "listing every role of the account is no part of our instance's calls",
     ("aws_iam_role", "iam:DeleteRolePermissionsBoundary"): "the boundary is never lifted (explicitly denied)",
+    ("aws_sfn_state_machine", "s3:GetObject"): "the definition is inline, never read from S3",
 }
 DEPENDENT_EXCLUDED = {
     ("ec2:CreateVpcEndpoint", "route53:AssociateVPCWithHostedZone"): "interface endpoints with private DNS only",
@@ -104,6 +105,8 @@ DEPENDENT_EXCLUDED = {
     ("rds:RestoreDBInstanceFromDBSnapshot", "rds:CreateTenantDatabase"): "Oracle multitenant only",
     ("rds:ModifyDBInstance", "rds:CreateTenantDatabase"): "Oracle multitenant only",
     ("rds:DeleteDBInstance", "rds:DeleteTenantDatabase"): "Oracle multitenant only",
+    ("states:CreateStateMachine", "states:PublishStateMachineVersion"): "publish is never set: no versions",
+    ("states:UpdateStateMachine", "states:PublishStateMachineVersion"): "publish is never set: no versions",
 }
 ROLE_STATEMENT_ACTIONS = {"iam:PassRole", "iam:CreateServiceLinkedRole"}
 BEING_ADDED = (
@@ -222,13 +225,14 @@ def _concrete(arn_pattern: str, n: int = 0) -> str:
 
 def _tag_scoped_requests(resource: Resource, stack: str) -> list[tuple[str, list[tuple[str, str, dict[str, Any]]]]]:
     """(phase, [(action, arn, context) per resource the call is authorized on]) for each call, in the provider's
-    order, with the resource's own tags as they are at that moment."""
+    order, with the resource's own tags as they are at that moment. A retained resource (``retain_on_delete``) is
+    never deleted by Pulumi: no delete phase."""
     entry = TABLE["types"][resource.type]
     names = _names(stack)
     tags = {str(k): str(v) for k, v in (resource.inputs.get("tags") or {}).items()}
     base = {"aws:RequestedRegion": REGION}
     out = []
-    for phase in ("create", "change", "delete"):
+    for phase in ("create", "change", "delete") if not resource.retain_on_delete else ("create", "change"):
         tagged = phase != "create" and entry["tagging"] in ("request", "adopted")
         creating = None
         for call in calls(entry, phase):
@@ -284,9 +288,11 @@ def _name_scoped_requests(resource: Resource, stack: str) -> list[tuple[str, lis
         "aws:RequestedRegion": REGION,
         "iam:PassedToService": "ecs-tasks.amazonaws.com",
         "iam:PermissionsBoundary": deploy_policy.boundary_arn(_names(stack)),
+        **_lock_keys(resource),
+        **_resource_tags(_vault_tags(resource, stack)),
     }
     out = []
-    for phase in ("create", "change", "delete"):
+    for phase in ("create", "change", "delete") if not resource.retain_on_delete else ("create", "change"):
         for action in entry.get(phase, []):
             relevant = [a for a in arns if any(_fits(a, f) for f in _formats(action))] or arns[:1]
             guarded = action in entry.get("prod_guard", {}).get("actions", [])
@@ -295,6 +301,31 @@ def _name_scoped_requests(resource: Resource, stack: str) -> list[tuple[str, lis
             )  # docs/recovery.md
             out.append((phase, [(action, arn, call_ctx) for arn in relevant]))
     return out
+
+
+LOCK_KEYS = {
+    "minRetentionDays": "backup:MinRetentionDays",
+    "maxRetentionDays": "backup:MaxRetentionDays",
+    "changeableForDays": "backup:ChangeableForDays",
+}
+"""PutBackupVaultLockConfiguration's condition keys (Service Authorization Reference), from the request's fields."""
+
+
+def _vault_tags(resource: Resource, stack: str) -> dict[str, str] | None:
+    """A lock or access policy is authorized on its vault, which carries the tags the graph gives it."""
+    vault = resource.inputs.get("backupVaultName")
+    if not vault or not resource.type.startswith("aws:backup/vault"):
+        return None
+    owner = next(r for r in _policy_graph(stack).by_type("aws:backup/vault:Vault") if r.input("name") == vault)
+    return {str(k): str(v) for k, v in (owner.input("tags") or {}).items()}
+
+
+def _lock_keys(resource: Resource) -> dict[str, str]:
+    if resource.type != deploy_policy.VAULT_LOCK:
+        return {}
+    return {
+        key: str(resource.inputs[field]) for field, key in LOCK_KEYS.items() if resource.inputs.get(field) is not None
+    }
 
 
 def _promotion_target(resource: Resource, name: str) -> list[str]:
