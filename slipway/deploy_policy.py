@@ -62,7 +62,8 @@ PASSED_TO = (
     "vpc-flow-logs.amazonaws.com",
 )
 """Services a stack's roles may ever be passed to (AWS Backup, ECS tasks, RDS Enhanced Monitoring, EventBridge
-Scheduler, Step Functions, VPC flow logs); a stack's policy names only those its graph's types pass roles to (``passes_role_to``)."""
+Scheduler, Step Functions, VPC flow logs); a stack's policy names only those its graph's types pass roles to
+(``passes_role_to``)."""
 STACK_TAGS = ("app", "stack")
 """The tags that say whose a resource is: set only at create (to this stack), never changed or removed."""
 TAG_ACTIONS = frozenset(
