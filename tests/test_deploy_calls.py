@@ -24,7 +24,7 @@ from slipway import deploy_policy
 from slipway.deploy_policy import Call, calls, generate, load_table, phase_actions, ref_arn, stack_names
 from slipway.iam_eval import allowed
 from slipway.mocks import physical_name
-from slipway.offline import ACCOUNT, Resource, ResourceGraph
+from slipway.offline import ACCOUNT, Resource, ResourceGraph, run_stack
 from tests.conftest import graph_with
 from tests.test_deploy_policy import CONCRETE, _fits, _formats, _plain
 
@@ -193,22 +193,40 @@ def test_every_dependent_action_aws_takes_from_the_caller_is_in_the_table_or_exc
 
 
 # -- every call, evaluated with its context --------------------------------------------------------------------------
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _project(stack: str) -> tuple[str, Path | None]:
+    """``"dev"`` is this repository's stack; ``"companions:dev"`` the stack of ``examples/companions``."""
+    project, _, name = stack.rpartition(":")
+    return name, (EXAMPLES / project if project else None)
+
+
 @functools.cache
 def _policy_graph(stack: str) -> ResourceGraph:
-    return deploy_policy.policy_graph(stack, run=lambda s, overrides=None: graph_with(s, **_plain(overrides)))
+    name, root = _project(stack)
+    if root is not None:
+        return run_stack(name, root=root)
+    return deploy_policy.policy_graph(name, run=lambda s, overrides=None: graph_with(s, **_plain(overrides)))
 
 
 @functools.cache
 def _policy(stack: str) -> dict[str, Any]:
-    return generate(_policy_graph(stack), stack_names(stack, account=ACCOUNT))
+    return generate(_policy_graph(stack), _names(stack))
 
 
+@functools.cache
 def _names(stack: str) -> deploy_policy.StackNames:
-    return stack_names(stack, account=ACCOUNT)
+    name, root = _project(stack)
+    return deploy_policy.app_of(_policy_graph(stack), stack_names(name, account=ACCOUNT, root=root))
+
+
+def _region(stack: str) -> str:
+    return _names(stack).region
 
 
 def _stack_tags(stack: str) -> dict[str, str]:
-    return {"app": "slipway", "stack": stack}
+    return {"app": _names(stack).app, "stack": _names(stack).stack}
 
 
 def _request_tags(tags: dict[str, str]) -> dict[str, Any]:
@@ -219,8 +237,8 @@ def _resource_tags(tags: dict[str, str] | None) -> dict[str, Any]:
     return {f"aws:ResourceTag/{k}": v for k, v in (tags or {}).items()}
 
 
-def _concrete(arn_pattern: str, n: int = 0) -> str:
-    return arn_pattern.replace("*", REGION, 1) if ":*:" in arn_pattern else arn_pattern.replace("*", f"res-0a1b2c3d{n}")
+def _concrete(arn_pattern: str, n: int = 0, region: str = REGION) -> str:
+    return arn_pattern.replace("*", region, 1) if ":*:" in arn_pattern else arn_pattern.replace("*", f"res-0a1b2c3d{n}")
 
 
 def _tag_scoped_requests(resource: Resource, stack: str) -> list[tuple[str, list[tuple[str, str, dict[str, Any]]]]]:
@@ -230,7 +248,7 @@ def _tag_scoped_requests(resource: Resource, stack: str) -> list[tuple[str, list
     entry = TABLE["types"][resource.type]
     names = _names(stack)
     tags = {str(k): str(v) for k, v in (resource.inputs.get("tags") or {}).items()}
-    base = {"aws:RequestedRegion": REGION}
+    base = {"aws:RequestedRegion": _region(stack)}
     out = []
     for phase in ("create", "change", "delete") if not resource.retain_on_delete else ("create", "change"):
         tagged = phase != "create" and entry["tagging"] in ("request", "adopted")
@@ -239,9 +257,14 @@ def _tag_scoped_requests(resource: Resource, stack: str) -> list[tuple[str, list
             requests = []
             for ref in call.refs:
                 if ref == "*":
-                    requests.append((call.action, "*", {**base, **_request_tags(tags)}))
+                    ctx = {**base, **_request_tags(tags)}
+                    if phase != "create" and call.action in deploy_policy.TAG_ACTIONS:  # only the changed tags
+                        ctx = {**base, **_request_tags({"Name": "renamed"})}
+                    if phase != "create" and call.action in deploy_policy.UNTAG_ACTIONS:
+                        ctx = {**base, "aws:TagKeys": ["Name"]}
+                    requests.append((call.action, "*", ctx))
                     continue
-                arn = _concrete(ref_arn(entry, ref, names))
+                arn = _concrete(ref_arn(entry, ref, names), region=_region(stack))
                 if ref.startswith("+"):
                     ctx = {**base, **_request_tags(tags)}
                     if call.action in deploy_policy.TAG_ACTIONS:
@@ -283,9 +306,11 @@ def _name_scoped_requests(resource: Resource, stack: str) -> list[tuple[str, lis
     entry = TABLE["types"][resource.type]
     name = physical_name(resource.type, resource.name, resource.inputs)
     concrete = {**CONCRETE, "pulumi-python:dynamic/slipway:ImagePromotion": _promotion_target}
-    arns = concrete[resource.type](resource, name)
+    region = str(resource.inputs.get("region") or _region(stack))
+    # CONCRETE names the stack's own region us-east-1; another project's stack is elsewhere
+    arns = [a.replace(f":{REGION}:", f":{_region(stack)}:") for a in concrete[resource.type](resource, name)]
     ctx = {
-        "aws:RequestedRegion": REGION,
+        "aws:RequestedRegion": region,
         "iam:PassedToService": "ecs-tasks.amazonaws.com",
         "iam:PermissionsBoundary": deploy_policy.boundary_arn(_names(stack)),
         **_lock_keys(resource),
