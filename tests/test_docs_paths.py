@@ -30,6 +30,8 @@ ELSEWHERE = {
     "pkg/resource/deploy/source_eval.go": "pulumi/pulumi's engine source, cited",
     "slipway_app/iam_auth.py": "the sample app's package, relative to app/",
     ".pulumi/stacks/<project>/<stack>.json*": "keys in the Pulumi state bucket",
+    ".pulumi/locks/organization/<project>/<stack>/": "keys in the Pulumi state bucket",
+    ".pulumi/meta.yaml": "a key in the Pulumi state bucket",
     "alias/slipway-prod": "a KMS key alias",
     "migrate/migrate/<task-id>": "a CloudWatch Logs stream",
     "<org>/dev": "a Pulumi Cloud stack name",
