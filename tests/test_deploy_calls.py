@@ -24,7 +24,7 @@ from slipway import deploy_policy
 from slipway.deploy_policy import Call, calls, generate, load_table, phase_actions, ref_arn, stack_names
 from slipway.iam_eval import allowed
 from slipway.mocks import physical_name
-from slipway.offline import ACCOUNT, Resource, ResourceGraph
+from slipway.offline import ACCOUNT, Resource, ResourceGraph, run_stack
 from tests.conftest import graph_with
 from tests.test_deploy_policy import CONCRETE, _fits, _formats, _plain
 
@@ -92,6 +92,7 @@ PIKE_EXCLUDED = {
     ("aws_appautoscaling_target", "lambda:DeleteProvisionedConcurrencyConfig"): "an ECS target, not Lambda",
     ("aws_db_instance", "iam:ListRoles"): "listing every role of the account is no part of our instance's calls",
     ("aws_iam_role", "iam:DeleteRolePermissionsBoundary"): "the boundary is never lifted (explicitly denied)",
+    ("aws_sfn_state_machine", "s3:GetObject"): "the definition is inline, never read from S3",
 }
 DEPENDENT_EXCLUDED = {
     ("ec2:CreateVpcEndpoint", "route53:AssociateVPCWithHostedZone"): "interface endpoints with private DNS only",
@@ -104,6 +105,8 @@ DEPENDENT_EXCLUDED = {
     ("rds:RestoreDBInstanceFromDBSnapshot", "rds:CreateTenantDatabase"): "Oracle multitenant only",
     ("rds:ModifyDBInstance", "rds:CreateTenantDatabase"): "Oracle multitenant only",
     ("rds:DeleteDBInstance", "rds:DeleteTenantDatabase"): "Oracle multitenant only",
+    ("states:CreateStateMachine", "states:PublishStateMachineVersion"): "publish is never set: no versions",
+    ("states:UpdateStateMachine", "states:PublishStateMachineVersion"): "publish is never set: no versions",
 }
 ROLE_STATEMENT_ACTIONS = {"iam:PassRole", "iam:CreateServiceLinkedRole"}
 BEING_ADDED = (
@@ -190,22 +193,40 @@ def test_every_dependent_action_aws_takes_from_the_caller_is_in_the_table_or_exc
 
 
 # -- every call, evaluated with its context --------------------------------------------------------------------------
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _project(stack: str) -> tuple[str, Path | None]:
+    """``"dev"`` is this repository's stack; ``"companions:dev"`` the stack of ``examples/companions``."""
+    project, _, name = stack.rpartition(":")
+    return name, (EXAMPLES / project if project else None)
+
+
 @functools.cache
 def _policy_graph(stack: str) -> ResourceGraph:
-    return deploy_policy.policy_graph(stack, run=lambda s, overrides=None: graph_with(s, **_plain(overrides)))
+    name, root = _project(stack)
+    if root is not None:
+        return run_stack(name, root=root)
+    return deploy_policy.policy_graph(name, run=lambda s, overrides=None: graph_with(s, **_plain(overrides)))
 
 
 @functools.cache
 def _policy(stack: str) -> dict[str, Any]:
-    return generate(_policy_graph(stack), stack_names(stack, account=ACCOUNT))
+    return generate(_policy_graph(stack), _names(stack))
 
 
+@functools.cache
 def _names(stack: str) -> deploy_policy.StackNames:
-    return stack_names(stack, account=ACCOUNT)
+    name, root = _project(stack)
+    return deploy_policy.app_of(_policy_graph(stack), stack_names(name, account=ACCOUNT, root=root))
+
+
+def _region(stack: str) -> str:
+    return _names(stack).region
 
 
 def _stack_tags(stack: str) -> dict[str, str]:
-    return {"app": "slipway", "stack": stack}
+    return {"app": _names(stack).app, "stack": _names(stack).stack}
 
 
 def _request_tags(tags: dict[str, str]) -> dict[str, Any]:
@@ -216,28 +237,34 @@ def _resource_tags(tags: dict[str, str] | None) -> dict[str, Any]:
     return {f"aws:ResourceTag/{k}": v for k, v in (tags or {}).items()}
 
 
-def _concrete(arn_pattern: str, n: int = 0) -> str:
-    return arn_pattern.replace("*", REGION, 1) if ":*:" in arn_pattern else arn_pattern.replace("*", f"res-0a1b2c3d{n}")
+def _concrete(arn_pattern: str, n: int = 0, region: str = REGION) -> str:
+    return arn_pattern.replace("*", region, 1) if ":*:" in arn_pattern else arn_pattern.replace("*", f"res-0a1b2c3d{n}")
 
 
 def _tag_scoped_requests(resource: Resource, stack: str) -> list[tuple[str, list[tuple[str, str, dict[str, Any]]]]]:
     """(phase, [(action, arn, context) per resource the call is authorized on]) for each call, in the provider's
-    order, with the resource's own tags as they are at that moment."""
+    order, with the resource's own tags as they are at that moment. A retained resource (``retain_on_delete``) is
+    never deleted by Pulumi: no delete phase."""
     entry = TABLE["types"][resource.type]
     names = _names(stack)
     tags = {str(k): str(v) for k, v in (resource.inputs.get("tags") or {}).items()}
-    base = {"aws:RequestedRegion": REGION}
+    base = {"aws:RequestedRegion": _region(stack)}
     out = []
-    for phase in ("create", "change", "delete"):
+    for phase in ("create", "change", "delete") if not resource.retain_on_delete else ("create", "change"):
         tagged = phase != "create" and entry["tagging"] in ("request", "adopted")
         creating = None
         for call in calls(entry, phase):
             requests = []
             for ref in call.refs:
                 if ref == "*":
-                    requests.append((call.action, "*", {**base, **_request_tags(tags)}))
+                    ctx = {**base, **_request_tags(tags)}
+                    if phase != "create" and call.action in deploy_policy.TAG_ACTIONS:  # only the changed tags
+                        ctx = {**base, **_request_tags({"Name": "renamed"})}
+                    if phase != "create" and call.action in deploy_policy.UNTAG_ACTIONS:
+                        ctx = {**base, "aws:TagKeys": ["Name"]}
+                    requests.append((call.action, "*", ctx))
                     continue
-                arn = _concrete(ref_arn(entry, ref, names))
+                arn = _concrete(ref_arn(entry, ref, names), region=_region(stack))
                 if ref.startswith("+"):
                     ctx = {**base, **_request_tags(tags)}
                     if call.action in deploy_policy.TAG_ACTIONS:
@@ -279,14 +306,18 @@ def _name_scoped_requests(resource: Resource, stack: str) -> list[tuple[str, lis
     entry = TABLE["types"][resource.type]
     name = physical_name(resource.type, resource.name, resource.inputs)
     concrete = {**CONCRETE, "pulumi-python:dynamic/slipway:ImagePromotion": _promotion_target}
-    arns = concrete[resource.type](resource, name)
+    region = str(resource.inputs.get("region") or _region(stack))
+    # CONCRETE names the stack's own region us-east-1; another project's stack is elsewhere
+    arns = [a.replace(f":{REGION}:", f":{_region(stack)}:") for a in concrete[resource.type](resource, name)]
     ctx = {
-        "aws:RequestedRegion": REGION,
+        "aws:RequestedRegion": region,
         "iam:PassedToService": "ecs-tasks.amazonaws.com",
         "iam:PermissionsBoundary": deploy_policy.boundary_arn(_names(stack)),
+        **_lock_keys(resource),
+        **_resource_tags(_vault_tags(resource, stack)),
     }
     out = []
-    for phase in ("create", "change", "delete"):
+    for phase in ("create", "change", "delete") if not resource.retain_on_delete else ("create", "change"):
         for action in entry.get(phase, []):
             relevant = [a for a in arns if any(_fits(a, f) for f in _formats(action))] or arns[:1]
             guarded = action in entry.get("prod_guard", {}).get("actions", [])
@@ -295,6 +326,31 @@ def _name_scoped_requests(resource: Resource, stack: str) -> list[tuple[str, lis
             )  # docs/recovery.md
             out.append((phase, [(action, arn, call_ctx) for arn in relevant]))
     return out
+
+
+LOCK_KEYS = {
+    "minRetentionDays": "backup:MinRetentionDays",
+    "maxRetentionDays": "backup:MaxRetentionDays",
+    "changeableForDays": "backup:ChangeableForDays",
+}
+"""PutBackupVaultLockConfiguration's condition keys (Service Authorization Reference), from the request's fields."""
+
+
+def _vault_tags(resource: Resource, stack: str) -> dict[str, str] | None:
+    """A lock or access policy is authorized on its vault, which carries the tags the graph gives it."""
+    vault = resource.inputs.get("backupVaultName")
+    if not vault or not resource.type.startswith("aws:backup/vault"):
+        return None
+    owner = next(r for r in _policy_graph(stack).by_type("aws:backup/vault:Vault") if r.input("name") == vault)
+    return {str(k): str(v) for k, v in (owner.input("tags") or {}).items()}
+
+
+def _lock_keys(resource: Resource) -> dict[str, str]:
+    if resource.type != deploy_policy.VAULT_LOCK:
+        return {}
+    return {
+        key: str(resource.inputs[field]) for field, key in LOCK_KEYS.items() if resource.inputs.get(field) is not None
+    }
 
 
 def _promotion_target(resource: Resource, name: str) -> list[str]:

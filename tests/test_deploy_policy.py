@@ -120,6 +120,18 @@ CONCRETE.update(
             _a("scheduler", f"schedule/{r.inputs.get('groupName') or 'default'}/{n}")
         ],
         "aws:scheduler/scheduleGroup:ScheduleGroup": lambda r, n: [_a("scheduler", f"schedule-group/{n}")],
+        "aws:backup/vaultPolicy:VaultPolicy": lambda r, n: [
+            _a("backup", f"backup-vault:{r.input('backupVaultName')}").replace(
+                "us-east-1", r.input("region") or "us-east-1"
+            )
+        ],
+        "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": lambda r, n: [
+            _a("sqs", str(r.input("queueUrl")).rsplit("/", 1)[-1])
+        ],
+        "aws:sfn/stateMachine:StateMachine": lambda r, n: [_a("states", f"stateMachine:{n}")],
+        "pulumi-python:dynamic/slipway:ScanGate": lambda r, n: [
+            _a("ecr", "repository/" + str(r.input("image")).split("/", 1)[1].split("@", 1)[0])
+        ],
     }
 )
 S3_CHILDREN = (
@@ -190,6 +202,7 @@ def _fits(arn_pattern: str, arn_format: str) -> bool:
     ``*`` in ours; they fit when a sample of either matches the other."""
     if arn_format == "*":
         return arn_pattern == "*"
+    arn_pattern = re.sub(r"^(arn:aws:[^:]+:)\*:", r"\1us-east-1:", arn_pattern)  # any region includes us-east-1
     fmt = arn_format.replace("${Partition}", "aws").replace("${Region}", "us-east-1").replace("${Account}", ACCOUNT)
     fmt_parts = re.split(r"(\$\{[^}]+\})", fmt)
     fmt_regex = "".join(".+" if part.startswith("${") else re.escape(part) for part in fmt_parts)

@@ -532,6 +532,7 @@ def test_deploy_iam_documents_are_scoped() -> None:
                 )
     pass_role = next(st for st in statements if st["Action"] == "iam:PassRole")
     assert pass_role["Condition"]["StringEquals"]["iam:PassedToService"] == [
+        "backup.amazonaws.com",  # the AWS Backup selection's role (issue 23)
         "ecs-tasks.amazonaws.com",
         "monitoring.rds.amazonaws.com",
         "vpc-flow-logs.amazonaws.com",
