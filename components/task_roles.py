@@ -47,8 +47,8 @@ class TaskRolesArgs:
     """Inline policy for the app's own role. Default None: the app gets no AWS permissions."""
     execute_command: bool = False
     """Let ECS Exec into the tasks (``slipway exec``): the task role may open the SSM Session Manager channels and
-    write the session's audit log to ``log_group_arn`` (``components.companion.exec_policy_document``). Default
-    False: slipway's role boundary (slipway/deploy_policy.py) does not allow ``ssmmessages:*`` yet."""
+    write the session's audit log to ``log_group_arn`` (``components.companion.exec_policy_document``; slipway's role
+    boundary allows exactly these). Default False (``WebAppArgs.execute_command`` turns it on in dev)."""
     permissions_boundary: Optional[pulumi.Input[str]] = None
     """ARN of a managed policy set as the permissions boundary of every role this component creates (the most any
     of them may ever do, whatever policy is attached later). Default None: no boundary."""

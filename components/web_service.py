@@ -108,7 +108,7 @@ class WebServiceArgs:
     """Route 53 zone holding ``domain``. Default None."""
     enable_execute_command: bool = False
     """ECS Exec into the tasks (``slipway exec``); the task role needs the SSM channels (``TaskRolesArgs.
-    execute_command``). Default False (until the deploy role's permissions boundary allows those channels)."""
+    execute_command``). Default False (``WebAppArgs.execute_command`` turns it on in dev)."""
     deploy_after: Sequence[pulumi.Resource] = ()
     """Resources the ECS service update waits for, e.g. the migration gate, so no running task is replaced
     before they succeed. Default none."""

@@ -284,6 +284,7 @@ class WebApp(pulumi.ComponentResource):
                     if self.db is not None and iam_db
                     else None
                 ),
+                execute_command=a.execute_command,
                 tags=tags,
             ),
             opts=child,
@@ -381,6 +382,7 @@ class WebApp(pulumi.ComponentResource):
                 access_logs_bucket=self.access_log_bucket.bucket if self.access_log_bucket else None,
                 domain=a.domain,
                 hosted_zone_id=a.hosted_zone_id,
+                enable_execute_command=a.execute_command,
                 deploy_after=[self.migration.gate] if self.migration else scanned,
                 tags=tags,
             ),

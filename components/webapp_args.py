@@ -234,6 +234,10 @@ class WebAppArgs:
     """E-mail subscribed to the alarm topic (confirm the subscription mail)."""
     rollout_check: bool = True
     """Fail ``pulumi up`` when ECS rolls the new deployment back. Default True."""
+    execute_command: Optional[bool] = knob(dev=True, prod=False)
+    """ECS Exec into the web service's tasks (``slipway exec``): the service allows it and the task role may open
+    the SSM Session Manager channels and write each session's audit log to the app's log group. Default None: the
+    profile's (dev True, prod False: a shell in production is an explicit choice)."""
     image_scan: Optional[str] = knob("basic", choices=("basic", "enhanced", "off"))
     """Scan gate (``components/scan_gate.py``): before the migration and the rollout, wait for the registry's scan of
     the image digest and fail ``pulumi up`` on findings at or above ``scan_fail_severity``. ``basic`` (ECR),

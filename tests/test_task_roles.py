@@ -27,10 +27,12 @@ def test_task_role_has_no_policies_and_both_roles_trust_only_ecs_tasks(stack: Re
     ecs_roles = [r for r in stack.by_type("aws:iam/role:Role") if r.name.endswith(("-execution", "-task"))]
     ecs_role_names = {r.outputs["name"] for r in ecs_roles}
     policies = [p for p in stack.by_type("aws:iam/rolePolicy:RolePolicy") if p.input("role") in ecs_role_names]
+    exec_policy = [f"slipway-{stack.stack}-exec-policy"] if stack.stack == "dev" else []  # ECS Exec: dev only
     assert sorted(p.name for p in policies) == [
+        *exec_policy,
         f"slipway-{stack.stack}-execution-policy",
         f"slipway-{stack.stack}-task-policy",
-    ], "the task role's one policy: rds-db:connect as its login role (tests/test_app_contract.py)"
+    ], "the task role's policies: rds-db:connect as its login role (tests/test_app_contract.py), ECS Exec in dev"
     account = ecs_roles[0].outputs["arn"].split(":")[4]
     for role in ecs_roles:
         (statement,) = json.loads(role.input("assumeRolePolicy"))["Statement"]
@@ -94,3 +96,20 @@ def test_ecs_exec_for_the_web_service_is_one_switch_on_each_side() -> None:
         "EcsExecAuditLog": "arn:aws:logs:us-east-1:123456789012:log-group:app:log-stream:*",
     }
     assert "ssmmessages:OpenDataChannel" in policy["Statement"][0]["Action"]
+
+
+def test_ecs_exec_is_on_in_dev_and_an_explicit_choice_in_prod(stack: ResourceGraph) -> None:
+    """``slipway exec`` works on dev's web service (the service allows it, the task role opens the SSM channels and
+    writes the audit log); prod's tasks have no shell unless ``executeCommand: true`` is set."""
+    service = stack.one("aws:ecs/service:Service")
+    exec_policies = [p for p in stack.by_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-exec-policy")]
+    dev = stack.stack == "dev"
+    assert bool(service.input("enableExecuteCommand")) is dev
+    assert len(exec_policies) == (1 if dev else 0)
+    if dev:
+        actions = {a for s in json.loads(exec_policies[0].input("policy"))["Statement"] for a in _list(s["Action"])}
+        assert {"ssmmessages:CreateControlChannel", "ssmmessages:OpenDataChannel"} <= actions
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else [value]
