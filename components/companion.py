@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import pulumi
 import pulumi_aws as aws
 
-from .containers import CPU_ARCHITECTURES, TMP_VOLUME, ContainerSpec, container_definitions
+from .containers import ContainerSpec, fargate_task_definition
 from .docs import document_fields
 from .iam import service_trust
 from .naming import stack_scoped
@@ -236,20 +236,15 @@ class CompanionParts:
             command=args.command,
             port=port,
         )
-        return aws.ecs.TaskDefinition(
+        return fargate_task_definition(
             f"{self.name}-task",
             family=self.physical,
-            cpu=str(args.cpu),
-            memory=str(args.memory),
-            network_mode="awsvpc",
-            requires_compatibilities=["FARGATE"],
-            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                operating_system_family="LINUX", cpu_architecture=CPU_ARCHITECTURES[args.architecture]
-            ),
+            cpu=args.cpu,
+            memory=args.memory,
+            architecture=args.architecture,
             execution_role_arn=args.execution_role_arn,
             task_role_arn=role.arn,
-            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=TMP_VOLUME)],
-            container_definitions=container_definitions(spec),
+            spec=spec,
             tags=self.tags,
             opts=self.child,
         )

@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import pulumi
+
+if TYPE_CHECKING:
+    import pulumi_aws
 
 APP_USER = "10001:10001"
 CPU_ARCHITECTURES = {"arm64": "ARM64", "x86_64": "X86_64"}
@@ -125,4 +128,45 @@ def container_definitions(spec: ContainerSpec) -> pulumi.Output[str]:
             dict(zip(env_keys, v[3 : 3 + len(env_keys)], strict=True)),
             dict(zip(secret_keys, v[3 + len(env_keys) :], strict=True)),
         )
+    )
+
+
+def fargate_task_definition(
+    resource_name: str,
+    *,
+    family: pulumi.Input[str],
+    cpu: int,
+    memory: int,
+    architecture: str,
+    execution_role_arn: pulumi.Input[str],
+    task_role_arn: pulumi.Input[str],
+    spec: ContainerSpec,
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> pulumi_aws.ecs.TaskDefinition:
+    """The one Fargate task definition every slipway container runs in (web, migration, companions, previews): awsvpc,
+    Linux on ``architecture``, the writable ``/tmp`` volume the read-only root needs, the hardened container
+    definitions of ``spec``. Old revisions are kept (``skip_destroy``): ``ecs:DeregisterTaskDefinition`` has no
+    resource-level permission, so a deploy role allowed it could deregister every stack's revisions
+    (slipway/deploy_actions.json)."""
+    import pulumi_aws as aws
+
+    return aws.ecs.TaskDefinition(
+        resource_name,
+        family=family,
+        cpu=str(cpu),
+        memory=str(memory),
+        network_mode="awsvpc",
+        requires_compatibilities=["FARGATE"],
+        runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+            operating_system_family="LINUX",
+            cpu_architecture=CPU_ARCHITECTURES[architecture],
+        ),
+        execution_role_arn=execution_role_arn,
+        task_role_arn=task_role_arn,
+        volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=TMP_VOLUME)],
+        container_definitions=container_definitions(spec),
+        tags=tags,
+        skip_destroy=True,
+        opts=opts,
     )

@@ -27,7 +27,12 @@ from typing import Any, Optional, cast
 import pulumi
 import pulumi_aws as aws
 
-from .containers import CPU_ARCHITECTURES, TMP_VOLUME, ContainerSpec, container_definitions, health_check_command
+from .containers import (
+    CPU_ARCHITECTURES,
+    ContainerSpec,
+    fargate_task_definition,
+    health_check_command,
+)
 from .docs import document_fields
 from .logs import AppLogs, AppLogsArgs
 from .migration import MigrationTask, MigrationTaskArgs
@@ -304,20 +309,15 @@ class PreviewApp(pulumi.ComponentResource):
             health_check_path=args.health_check_path,
             health_check=health_check_command(args.container_port, args.health_check_path),
         )
-        task_def = aws.ecs.TaskDefinition(
+        task_def = fargate_task_definition(
             f"{name}-task",
             family=f"{name}-web",
-            cpu=str(args.cpu),
-            memory=str(args.memory),
-            network_mode="awsvpc",
-            requires_compatibilities=["FARGATE"],
-            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                operating_system_family="LINUX", cpu_architecture=CPU_ARCHITECTURES[args.architecture]
-            ),
+            cpu=args.cpu,
+            memory=args.memory,
+            architecture=args.architecture,
             execution_role_arn=roles.execution_role_arn,
             task_role_arn=roles.task_role_arn,
-            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=TMP_VOLUME)],
-            container_definitions=container_definitions(spec),
+            spec=spec,
             tags=tags,
             opts=child,
         )

@@ -18,7 +18,7 @@ from typing import Any, Optional, cast
 import pulumi
 import pulumi_aws as aws
 
-from .containers import CPU_ARCHITECTURES, TMP_VOLUME, ContainerSpec, container_definitions
+from .containers import ContainerSpec, fargate_task_definition
 from .docs import document_fields
 from .sg_rules import https_to_aws_apis, tcp_between
 
@@ -301,24 +301,16 @@ class WebService(pulumi.ComponentResource):
             health_check_path=args.health_check_path,
             health_check=args.container_health_check,
         )
-        return aws.ecs.TaskDefinition(
+        return fargate_task_definition(
             f"{name}-task",
             family=name,
-            cpu=str(args.cpu),
-            memory=str(args.memory),
-            network_mode="awsvpc",
-            requires_compatibilities=["FARGATE"],
-            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                operating_system_family="LINUX", cpu_architecture=CPU_ARCHITECTURES[args.architecture]
-            ),
+            cpu=args.cpu,
+            memory=args.memory,
+            architecture=args.architecture,
             execution_role_arn=args.execution_role_arn,
             task_role_arn=args.task_role_arn,
-            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=TMP_VOLUME)],
-            container_definitions=container_definitions(spec),
+            spec=spec,
             tags=self._tags,
-            # the deploy role cannot deregister: ecs:DeregisterTaskDefinition has no resource-level permission, so
-            # allowing it would let one stack's role deregister every stack's revisions (slipway/deploy_actions.json)
-            skip_destroy=True,
             opts=self._child,
         )
 

@@ -77,3 +77,13 @@ def test_another_apps_or_stacks_queues_jobs_and_schedules_are_refused(stack: str
         assert allowed(policy, action, arn.format(p=names.prefix), ctx), (action, "own")
         for prefix in (f"{names.app}-{other_stack}", f"other-{names.stack}"):
             assert not allowed(policy, action, arn.format(p=prefix), ctx), (action, prefix)
+
+
+@pytest.mark.parametrize("stack", [*STACKS, "dev", "prod"])
+def test_every_task_definition_keeps_its_old_revisions(stack: str) -> None:
+    """No deploy role may deregister task definitions (no resource-level permission: it would reach every stack's),
+    so destroy must never try: every task definition of every graph is created with skip_destroy
+    (slipway_aws.containers.fargate_task_definition). A companion's once lacked it and its destroy would be refused."""
+    task_defs = _policy_graph(stack).by_type("aws:ecs/taskDefinition:TaskDefinition")
+    assert task_defs
+    assert [t.name for t in task_defs if t.input("skipDestroy") is not True] == []
