@@ -35,6 +35,7 @@ FOREIGN_NAMESPACES = ("aws", "pulumi", "docker", "random", "tls", "command")
 RESTORE_FIELDS = {
     "time": "time",
     "snapshot": "snapshot",
+    "recoveryPoint": "recovery_point",
     "sourceIdentifier": "source_identifier",
     "keepSource": "keep_source",
 }
@@ -381,7 +382,7 @@ class _Reader:
         except ValueError:
             value = raw
         if not isinstance(value, dict):
-            self.c.bad(key, raw, "must be a mapping: {time: ...} or {snapshot: ...}", example)
+            self.c.bad(key, raw, "must be a mapping: {time: ...}, {snapshot: ...} or {recoveryPoint: ...}", example)
             return UNKNOWN
         unknown = sorted(set(value) - set(RESTORE_FIELDS))
         if unknown:

@@ -191,7 +191,8 @@ class WebAppArgs:
     db_restore: Optional[RestoreSpec] = knob(mapping=True)
     """Serve from a new database restored from backups: in the stack file ``{time: <RFC 3339 UTC> | latest}``
     (point in time; optional sourceIdentifier: another instance or a retained automated-backups ARN) or
-    ``{snapshot: <identifier or ARN>}``; keepSource: false when the original instance is gone. The original stays,
+    ``{snapshot: <identifier or ARN>}`` or ``{recoveryPoint: <AWS Backup RDS recovery point ARN>}``; keepSource: false
+    when the original instance is gone. The original stays,
     protected; remove it to serve from the original again (docs/recovery.md)."""
     db_backup_copy_region: Optional[str] = None
     """Replicate the database's automated backups (point-in-time restorable) to this second region with a KMS key of

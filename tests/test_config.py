@@ -421,6 +421,8 @@ def test_db_restore_takes_a_snapshot_or_a_point_in_time() -> None:
     assert latest.time == "latest" and latest.keep_source is True
     gone = load(dbRestore={"time": "latest", "sourceIdentifier": "slipway-dev-db", "keepSource": False}).db_restore
     assert gone.source_identifier == "slipway-dev-db" and gone.keep_source is False
+    point = "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-80f5fbc6-2e1b-ed56-3cf0-71df898be9c6"
+    assert load(dbRestore={"recoveryPoint": point}).db_restore.recovery_point == point  # a vault recovery point
     assert load().db_restore is None
 
 
