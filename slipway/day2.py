@@ -31,6 +31,7 @@ from typing import Any, Optional, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from .drill import DiscoveryError, find_cluster  # the one lookup of a stack's cluster by its app/stack tags
 from .offline import StackFileError, find_project, load_config
 
 COMMANDS = ("logs", "status", "exec", "run", "rollback")
@@ -78,29 +79,6 @@ class StackTarget:
 
 def _short(arn: str) -> str:
     return arn.rsplit("/", 1)[-1]
-
-
-def _tags(items: Optional[list[dict[str, str]]]) -> dict[str, str]:
-    return {t.get("key", ""): t.get("value", "") for t in items or []}
-
-
-def find_cluster(ecs: Any, app: str, stack: str) -> str:
-    """The one ACTIVE ECS cluster tagged ``app=<app>`` and ``stack=<stack>``."""
-    arns: list[str] = []
-    for page in ecs.get_paginator("list_clusters").paginate():
-        arns += page.get("clusterArns", [])
-    found = []
-    for start in range(0, len(arns), 100):
-        for cluster in ecs.describe_clusters(clusters=arns[start : start + 100], include=["TAGS"])["clusters"]:
-            tags = _tags(cluster.get("tags"))
-            if tags.get("app") == app and tags.get("stack") == stack and cluster.get("status") == "ACTIVE":
-                found.append(cluster["clusterArn"])
-    if len(found) != 1:
-        raise Day2Error(
-            f"{len(found)} ACTIVE ECS clusters are tagged app={app}, stack={stack}"
-            f"{': ' + ', '.join(found) if found else ''}; name one with --cluster (or --app)"
-        )
-    return found[0]
 
 
 def describe_services(ecs: Any, cluster: str) -> list[ServiceInfo]:
@@ -555,7 +533,7 @@ def main(
             file=err,
         )
         return 2
-    except (Day2Error, StackFileError) as exc:
+    except (Day2Error, DiscoveryError, StackFileError) as exc:
         print(f"error: {exc}", file=err)
         return 2
     except (ClientError, BotoCoreError) as exc:
