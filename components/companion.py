@@ -301,3 +301,21 @@ class CompanionParts:
             opts=self.child,
             **kwargs,
         )
+
+    def dead_letter_alarm(
+        self, key: str, description: str, queue_name: pulumi.Input[str]
+    ) -> aws.cloudwatch.MetricAlarm:
+        """Alarm as soon as one message sits in the dead-letter queue ``queue_name`` (checked every minute)."""
+        return self.alarm(
+            key,
+            description,
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": queue_name},
+            statistic="Maximum",
+            period=60,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+        )

@@ -423,18 +423,10 @@ class ScheduledJob(pulumi.ComponentResource):
             comparison_operator="GreaterThanThreshold",
             treat_missing_data="notBreaching",
         )
-        parts.alarm(
+        parts.dead_letter_alarm(
             "missed-runs",
             "The scheduler could not start a run (message in the job's dead-letter queue)",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": dlq.name},
-            statistic="Maximum",
-            period=60,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
+            dlq.name,
         )
         self.schedule_arn: pulumi.Output[str] = schedule.arn
         self.state_machine_arn: pulumi.Output[str] = machine.arn

@@ -164,18 +164,10 @@ class WorkerService(pulumi.ComponentResource):
         task_def = parts.task_definition(role, "worker", {**args.environment, "QUEUE_URL": queue.url})
         service = parts.service(task_def, sg, args.min_tasks, args.fargate_spot)
         self._scaling(name, args, service, queue, child, tags)
-        parts.alarm(
+        parts.dead_letter_alarm(
             "dlq-messages",
             "Messages in the dead-letter queue: some failed max_receive_count times (inspect, then redrive)",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": dlq.name},
-            statistic="Maximum",
-            period=60,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
+            dlq.name,
         )
         parts.alarm(
             "queue-age",
