@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .docs import document_fields
+from .s3 import private_and_encrypted
 
 PREFIX = "alb"
 LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
@@ -118,25 +119,10 @@ class AccessLogBucket(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         inv = pulumi.InvokeOutputOptions(parent=self)
         bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=args.force_destroy, tags=dict(args.tags), opts=child)
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-sse",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"
-                    )
-                )
-            ],
+        private_and_encrypted(
+            bucket,
+            public_access_name=f"{name}-public-access",
+            encryption_name=f"{name}-sse",
             opts=child,
         )
         aws.s3.BucketLifecycleConfiguration(

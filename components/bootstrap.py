@@ -29,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .docs import document_fields
+from .s3 import private_and_encrypted
 from .validation import REGION, Checks
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -334,31 +335,16 @@ class AccountBootstrap(pulumi.ComponentResource):
             rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
             opts=kept,
         )
-        block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-state-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
+        block = private_and_encrypted(
+            bucket,
+            public_access_name=f"{name}-state-public-access",
+            encryption_name=f"{name}-state-encryption",
             opts=kept,
         )
         aws.s3.BucketVersioning(
             f"{name}-state-versioning",
             bucket=bucket.id,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=kept,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-state-encryption",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"
-                    )
-                )
-            ],
             opts=kept,
         )
         aws.s3.BucketPolicy(
