@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import botocore.session
 import pytest
 
 from slipway import cost
@@ -46,6 +47,22 @@ def test_pr_123_creates_no_load_balancer_nat_gateway_or_rds_instance(pr: Resourc
     forbidden = {"aws:lb/loadBalancer:LoadBalancer", "aws:ec2/natGateway:NatGateway", "aws:rds/instance:Instance"}
     assert not [r.name for r in pr.resources if r.type in forbidden]
     assert not pr.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"), "no new way in"
+
+
+def test_a_preview_target_is_healthy_sooner_than_devs_within_elb_limits(pr: ResourceGraph, dev: ResourceGraph) -> None:
+    """The first URL waits for healthy_threshold x interval: the preview's is the shortest ELB accepts
+    (CreateTargetGroup in botocore's elbv2 model: interval 5-300 s, threshold 2-10), with its timeout below the
+    interval."""
+    shape = botocore.session.get_session().get_service_model("elbv2").shape_for("CreateTargetGroupInput")
+    check = pr.one("aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]
+    lo = {k: shape.members[k].metadata["min"] for k in ("HealthCheckIntervalSeconds", "HealthyThresholdCount")}
+    assert (check["interval"], check["healthyThreshold"]) == (
+        lo["HealthCheckIntervalSeconds"],
+        lo["HealthyThresholdCount"],
+    )
+    assert shape.members["HealthCheckTimeoutSeconds"].metadata["min"] <= check["timeout"] < check["interval"]
+    dev_check = dev.by_type("aws:lb/targetGroup:TargetGroup")[0].inputs["healthCheck"]
+    assert check["interval"] * check["healthyThreshold"] < dev_check["interval"] * dev_check["healthyThreshold"]
 
 
 def test_pr_123_costs_at_most_a_cent_an_hour(pr: ResourceGraph) -> None:
