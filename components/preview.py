@@ -464,12 +464,42 @@ def _item(exported: pulumi.Output[Any], key: str) -> pulumi.Output[Any]:
     return exported.apply(lambda d: (d or {}).get(key))
 
 
+PREVIEW_KEYS = {
+    "previewOf": f"the stack whose `preview` output this preview runs on (default {SOURCE_STACK})",
+    "imageUri": "deploy this image (pinned by digest) instead of building app/",
+}
+"""The only keys of a ``pr-<n>`` stack's own namespace (besides ``aws:region``): everything else comes from dev."""
+
+
+def _refuse_unknown_keys(stack: str, namespace: str) -> None:
+    """A misspelt key of a preview stack is refused with a did-you-mean before any resource, never ignored."""
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    from .config import ConfigError
+    from .validation import closest
+
+    prefix = f"{namespace}:"
+    keys = sorted(k[len(prefix) :] for k in {*CONFIG.get(), *get_config_env()} if k.startswith(prefix))
+    problems = []
+    for key in (k for k in keys if k not in PREVIEW_KEYS):
+        guess = closest(key, PREVIEW_KEYS)
+        hint = (
+            f"did you mean {prefix}{guess}?"
+            if guess
+            else "a preview stack takes only " + ", ".join(f"{prefix}{k} ({why})" for k, why in PREVIEW_KEYS.items())
+        )
+        problems.append(f"{prefix}{key}: not a key of a preview stack; {hint}")
+    if problems:
+        raise ConfigError(problems, stack)
+
+
 def preview_program(stack: str) -> None:
     """The whole program of a ``pr-<n>`` stack: read dev's ``preview`` output, declare one PreviewApp, export."""
     number = preview_number(stack)
     if number is None:
         raise ValueError(f"stack {stack!r} is not a preview stack (pr-<number>)")
     config = pulumi.Config("slipway")
+    _refuse_unknown_keys(stack, config.name)
     source = config.get("previewOf") or SOURCE_STACK
     reference = pulumi.StackReference(f"{pulumi.get_organization()}/{pulumi.get_project()}/{source}")
     exported = reference.get_output("preview")

@@ -129,6 +129,17 @@ def test_preview_stack_names() -> None:
     assert environment_for("pr-123") == "preview"
 
 
+def test_a_misspelt_preview_stack_key_is_refused_with_the_fix_before_any_resource(dev: ResourceGraph) -> None:
+    from slipway_aws.config import ConfigError
+
+    with pytest.raises(
+        ConfigError, match=r"slipway:imageUrl: not a key of a preview stack; did you mean slipway:imageUri\?"
+    ):
+        run_stack("pr-123", root=ROOT, stack_references={"dev": dev.outputs}, overrides={"slipway:imageUrl": "x"})
+    with pytest.raises(ConfigError, match=r"slipway:environment: .* takes only slipway:previewOf"):
+        run_stack("pr-123", root=ROOT, stack_references={"dev": dev.outputs}, overrides={"slipway:environment": "dev"})
+
+
 def test_a_missing_stack_reference_is_a_clear_error() -> None:
     import pulumi
 
