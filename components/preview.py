@@ -89,6 +89,14 @@ def listener_priority(pr_number: int) -> int:
     return PRIORITY_BASE + pr_number
 
 
+def boundary_name(app: str) -> str:
+    """The permissions boundary of every preview's roles (``<app>-pr-boundary``): one for all ``pr-*`` stacks,
+    as one preview deploy role serves them all (slipway/preview_deploy_policy.py)."""
+    from .iam import BOUNDARY_POLICY_NAME
+
+    return BOUNDARY_POLICY_NAME.format(prefix=f"{app}-pr")
+
+
 def database_name(pr_number: int) -> str:
     """Database and login role of the preview (``pr_123``); matches the app's role-name pattern."""
     return f"pr_{pr_number}"
@@ -122,6 +130,9 @@ class PreviewAppArgs:
     """Extra plain environment of the app. Default none."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource (``preview: pr-<n>`` is always added). Default none."""
+    permissions_boundary: Optional[pulumi.Input[str]] = None
+    """ARN of the managed policy set as the permissions boundary of the preview's roles (the preview deploy role
+    creates roles only with ``<app>-pr-boundary``, :func:`boundary_name`). Default None: no boundary."""
 
     def __post_init__(self) -> None:
         """Refuse every bad field at once, before any resource exists."""
@@ -200,6 +211,7 @@ class PreviewApp(pulumi.ComponentResource):
                 log_group_arn=logs.log_group_arn,
                 secret_arns=secrets.arns,
                 task_policy_json=db_user_arn.apply(_connect_policy),
+                permissions_boundary=args.permissions_boundary,
                 tags=tags,
             ),
             opts=child,
@@ -211,6 +223,7 @@ class PreviewApp(pulumi.ComponentResource):
                 repository_arns=pulumi.Output.all(shared["repository_arn"]),
                 log_group_arn=logs.log_group_arn,
                 secret_arns=pulumi.Output.all(shared["db_master_secret_arn"]),
+                permissions_boundary=args.permissions_boundary,
                 tags=tags,
             ),
             opts=child,
@@ -504,9 +517,16 @@ def preview_program(stack: str) -> None:
     reference = pulumi.StackReference(f"{pulumi.get_organization()}/{pulumi.get_project()}/{source}")
     exported = reference.get_output("preview")
     shared = {key: _item(exported, key) for key in SHARED_OUTPUTS}
+    boundary = boundary_name(pulumi.get_project())
+    account = aws.get_caller_identity_output().account_id
     app = PreviewApp(
         f"{pulumi.get_project()}-pr-{number}",
-        PreviewAppArgs(pr_number=number, shared=shared, image_uri=config.get("imageUri")),
+        PreviewAppArgs(
+            pr_number=number,
+            shared=shared,
+            image_uri=config.get("imageUri"),
+            permissions_boundary=account.apply(lambda a: f"arn:aws:iam::{a}:policy/{boundary}"),
+        ),
     )
     pulumi.export("url", app.url)
     pulumi.export("image", app.image_ref)

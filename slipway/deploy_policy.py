@@ -1149,13 +1149,23 @@ def app_of(graph: ResourceGraph, names: StackNames) -> StackNames:
 
 
 def main(args: Any, out: Any, err: Any) -> int:
-    """``deploy-policy`` subcommand; ``args`` has ``stack``, ``account``, ``state_bucket`` and ``out_dir``; the
-    project is the nearest ``Pulumi.yaml`` from the current directory (``--cwd`` is applied by the caller)."""
+    """``deploy-policy`` subcommand; ``args`` has ``stack``, ``account``, ``state_bucket``, ``out_dir`` and
+    ``https_listener_arn``; the project is the nearest ``Pulumi.yaml`` from the current directory (``--cwd`` is
+    applied by the caller). A preview stack (``pr-<n>``) gets the preview deploy role's policy
+    (slipway/preview_deploy_policy.py)."""
     from slipway_aws.config import ConfigError
+    from slipway_aws.preview import preview_number
     from slipway_aws.validation import ArgsError
 
     from .offline import StackFileError
 
+    if preview_number(args.stack) is not None:
+        from . import preview_deploy_policy
+
+        return preview_deploy_policy.main(args, out, err)
+    if getattr(args, "https_listener_arn", None):
+        print("error: --https-listener-arn is for a preview stack (--stack pr-<n>)", file=err)
+        return 2
     try:
         graph = policy_graph(args.stack)
         names = app_of(graph, stack_names(args.stack, account=args.account))
