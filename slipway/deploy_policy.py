@@ -559,6 +559,13 @@ def _service(action: str) -> str:
     return action.split(":")[0]
 
 
+def create_action_value(action: str) -> str:
+    """The value AWS puts in ``ec2:CreateAction`` during a creating call: the API operation's name without the
+    service prefix (EC2 User Guide, "Grant permission to tag Amazon EC2 resources during creation":
+    ``"ec2:CreateAction": "RunInstances"``), so ``ec2:CreateVpc`` -> ``CreateVpc``."""
+    return action.split(":", 1)[1]
+
+
 def _stack_request_tags(names: StackNames, tag_keys: Iterable[str]) -> dict[str, Any]:
     return {
         "StringEquals": {"aws:RequestTag/app": names.app, "aws:RequestTag/stack": names.stack},
@@ -606,7 +613,7 @@ def _tag_scoped(
                             creates.setdefault(svc, set()).add(call.action)
                             create_arns.setdefault(svc, set()).add("*" if entry.get("create_on_star") else arn)
                             if not tagging:
-                                creating.setdefault(svc, set()).add(call.action)
+                                creating.setdefault(svc, set()).add(create_action_value(call.action))
                     elif ref.startswith("~") and tagging:
                         claim.setdefault(svc, set()).add(call.action)
                         claim_arns.setdefault(svc, set()).add(arn)
