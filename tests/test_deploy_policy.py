@@ -18,11 +18,10 @@ import pytest
 from policy_sentry.querying.actions import get_action_data
 
 from slipway import deploy_policy
-from slipway.offline import ROOT
 from slipway.deploy_policy import DeployPolicyError, generate, load_table, phase_actions, split, stack_names
 from slipway.iam_eval import Decision, Request, evaluate
 from slipway.iam_eval import allowed as iam_allowed
-from slipway.offline import ACCOUNT, Resource, ResourceGraph
+from slipway.offline import ACCOUNT, ROOT, Resource, ResourceGraph
 from tests.conftest import graph_with
 
 TABLE = load_table()
