@@ -1,7 +1,8 @@
 """EcsCluster: the ECS cluster shared by the web service and the one-off migration task.
 
-Container Insights is on (task-level CPU/memory/running-count metrics feed the alarms), and both Fargate and
-Fargate Spot capacity providers are attached so a service can choose per environment.
+Container Insights is on by default (task-level CPU/memory/running-count metrics feed the alarms; ``WebApp`` turns it
+off in dev, ``WebAppArgs.container_insights``), and both Fargate and Fargate Spot capacity providers are attached so a
+service can choose per environment.
 """
 
 from __future__ import annotations

@@ -50,6 +50,7 @@ _PLACEHOLDERS = {
     "app_name": "app",
     "log_level": "INFO",
     "web_concurrency": "1",
+    "awake_hours": "MON-FRI 07:00-20:00",
 }
 
 

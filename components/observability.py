@@ -55,6 +55,13 @@ class ObservabilityArgs:
     """Target p95 response time. Default 1 s."""
     key_deletion_window_days: int = 30
     """Waiting period before the topic's KMS key is deleted after a destroy (7..30). Default 30."""
+    container_insights: bool = True
+    """The cluster has Container Insights, so the running-tasks alarm compares its desired and running task counts.
+    Default True; False: the alarm watches the load balancer's healthy targets (``HealthyHostCount``) instead."""
+    sleeps: bool = False
+    """The stack sleeps outside its awake hours (``components/sleep.py``): the database publishes no metrics while
+    stopped and the service runs no task, so no alarm treats missing data as breaching, and the running-tasks alarm
+    fires only when requests arrive. Default False."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
@@ -71,6 +78,9 @@ class ObservabilityArgs:
 # initial, smallest, size), or free space that the current usage rate exhausts within the six hours autoscaling
 # may have to wait. Both hold at any allocated size up to the ceiling.
 STORAGE_RUNWAY_SECONDS = 6 * 3600
+UNSERVED_EXPRESSION = "IF(FILL(requests, 0) > 0 AND FILL(healthy, 0) < 1, 1, 0)"
+"""Metric math, 1 in a minute when requests arrived and no target was healthy (IF, FILL, AND and the comparisons are
+metric math functions and operators an alarm may use, "Metric math syntax and functions")."""
 
 
 def storage_floor_bytes(allocated_storage_gb: int) -> int:
@@ -277,13 +287,17 @@ class Observability(pulumi.ComponentResource):
                 ),
             )
 
+        if not a.container_insights:
+            self._healthy_targets_alarm()
+            return
         self._alarm(
             "tasks-below-desired",
             "Running tasks stayed below the desired count for 5 minutes",
             comparison_operator="GreaterThanThreshold",
             threshold=0,
             evaluation_periods=5,
-            treat_missing_data="breaching",
+            # asleep, desired and running are 0 (or not published): missing data is not a missing task
+            treat_missing_data="notBreaching" if a.sleeps else "breaching",
             metric_queries=[
                 insight("desired", "DesiredTaskCount"),
                 insight("running", "RunningTaskCount"),
@@ -292,6 +306,62 @@ class Observability(pulumi.ComponentResource):
                 ),
             ],
         )
+
+    def _healthy_targets_alarm(self) -> None:
+        """Without Container Insights ECS publishes no task counts (AWS/ECS has CPU and memory only): the load
+        balancer's ``HealthyHostCount`` of the service's target group says whether any task serves."""
+        a = self._args
+        tg = {"LoadBalancer": a.alb_arn_suffix, "TargetGroup": a.target_group_arn_suffix}
+        if not a.sleeps:
+            self._alarm(
+                "no-healthy-task",
+                "No task of the service was healthy for 5 minutes",
+                namespace="AWS/ApplicationELB",
+                metric_name="HealthyHostCount",
+                dimensions=tg,
+                statistic="Minimum",
+                period=60,
+                evaluation_periods=5,
+                threshold=1,
+                comparison_operator="LessThanThreshold",
+                treat_missing_data="breaching",
+            )
+            return
+
+        def metric(mid: str, metric_name: str, stat: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+            return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id=mid,
+                return_data=False,
+                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace="AWS/ApplicationELB", metric_name=metric_name, dimensions=tg, period=60, stat=stat
+                ),
+            )
+
+        # Asleep there is no task by design: only requests that find no healthy task (each gets a 503) count.
+        self._alarm(
+            "no-healthy-task",
+            "Requests arrived while no task was healthy, in 3 of 5 minutes (outside awake hours: dev is asleep)",
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            threshold=1,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+            treat_missing_data="notBreaching",
+            metric_queries=[
+                metric("requests", "RequestCount", "Sum"),
+                metric("healthy", "HealthyHostCount", "Minimum"),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="unserved",
+                    label="requests without a healthy task",
+                    return_data=True,
+                    expression=UNSERVED_EXPRESSION,
+                ),
+            ],
+        )
+
+    def _rds_missing(self) -> str:
+        """No RDS metric while the instance is stopped: a sleeping stack's database alarms take that as fine (an
+        instance that is down while awake then shows on the service's alarms, not these)."""
+        return "notBreaching" if self._args.sleeps else "breaching"
 
     def _rds_alarms(self) -> None:
         a = self._args
@@ -302,7 +372,7 @@ class Observability(pulumi.ComponentResource):
             "statistic": "Average",
             "period": 300,
             "evaluation_periods": 3,
-            "treat_missing_data": "breaching",
+            "treat_missing_data": self._rds_missing(),
         }
         connections = int(default_max_connections(a.db_instance_class) * 0.8)
         self._alarm(
@@ -322,7 +392,7 @@ class Observability(pulumi.ComponentResource):
             threshold=1,
             evaluation_periods=3,
             datapoints_to_alarm=3,
-            treat_missing_data="breaching",
+            treat_missing_data=self._rds_missing(),
             metric_queries=[
                 aws.cloudwatch.MetricAlarmMetricQueryArgs(
                     id="free",

@@ -123,7 +123,7 @@ class WebServiceArgs:
 class WebService(pulumi.ComponentResource):
     """Outputs: ``url``, ``dns_name``, ``alb_arn``, ``alb_arn_suffix``, ``target_group_arn_suffix``,
     ``service_name``, ``task_definition_arn``, ``task_security_group_id``,
-    ``alb_zone_id``."""
+    ``alb_zone_id``. Child ``scaling_target``: the service's scalable target (scheduled actions go on it)."""
 
     def __init__(self, name: str, args: WebServiceArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("slipway:aws:WebService", name, None, opts)
@@ -134,7 +134,7 @@ class WebService(pulumi.ComponentResource):
         alb, target_group, listeners = self._load_balancer(alb_sg)
         task_def = self._task_definition()
         service = self._service(task_def, target_group, task_sg, listeners)
-        self._autoscaling(service, alb, target_group)
+        self.scaling_target = self._autoscaling(service, alb, target_group)
         if args.domain and args.hosted_zone_id:
             aws.route53.Record(
                 f"{name}-alias",
@@ -365,7 +365,7 @@ class WebService(pulumi.ComponentResource):
 
     def _autoscaling(
         self, service: aws.ecs.Service, alb: aws.lb.LoadBalancer, target_group: aws.lb.TargetGroup
-    ) -> None:
+    ) -> aws.appautoscaling.Target:
         name, args, child = self._name, self._args, self._child
         target = aws.appautoscaling.Target(
             f"{name}-scaling",
@@ -401,6 +401,7 @@ class WebService(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+        return target
 
 
 # -- the Args' rules: every bad field at once, before the component or any child exists --------------------------

@@ -48,7 +48,8 @@ class WebApp(pulumi.ComponentResource):
 
     Children: ``network``, ``registry``, ``image`` (None for ``image_uri``), ``scan_gate`` (or None),
     ``app_secrets``, ``logs``, ``roles``, ``db`` (or None), ``backup_vault`` (or None), ``ecs``, ``migration`` (or
-    None), ``certificate``, ``access_log_bucket`` (or None), ``web``, ``rollout`` (or None), ``alarms`` (or None)."""
+    None), ``certificate``, ``access_log_bucket`` (or None), ``web``, ``rollout`` (or None), ``sleep`` (or None),
+    ``alarms`` (or None)."""
 
     url: pulumi.Output[str]
     """The app's HTTPS address."""
@@ -299,7 +300,9 @@ class WebApp(pulumi.ComponentResource):
         if self.db is not None and iam_db:
             migration_env["DB_APP_ROLE"] = str(a.db_app_role)
             env.update({"DB_USER": str(a.db_app_role), "DB_IAM_AUTH": "true", "DB_REGION": region})
-        self.ecs: EcsCluster = a.cluster or EcsCluster(prefix, EcsClusterArgs(tags=tags), opts=child)
+        self.ecs: EcsCluster = a.cluster or EcsCluster(
+            prefix, EcsClusterArgs(container_insights=a.container_insights, tags=tags), opts=child
+        )
         self.migration: Optional[MigrationTask] = None
         if self.db is not None and a.migration_command is not None:
             self.migration = MigrationTask(
@@ -401,6 +404,26 @@ class WebApp(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.web])),
             )
+        self.sleep: Optional[Any] = None
+        awake_timezone = str(a.awake_timezone)
+        if a.awake_hours:  # dev only (refused in prod): the service scales to 0 and the database stops at night
+            from .sleep import Sleep, SleepArgs
+
+            self.sleep = Sleep(
+                f"{prefix}-sleep",
+                SleepArgs(
+                    awake_hours=a.awake_hours,
+                    timezone=awake_timezone,
+                    scaling_target=self.web.scaling_target,
+                    min_tasks=a.min_tasks,
+                    max_tasks=a.max_tasks,
+                    db_identifier=self.db.identifier if self.db is not None else None,
+                    db_arn=self.db.arn if self.db is not None else None,
+                    permissions_boundary=boundary,
+                    tags=tags,
+                ),
+                opts=child,
+            )
         self.alarms: Optional[Any] = None
         if a.observability and self.db is not None:
             from .observability import Observability, ObservabilityArgs
@@ -417,6 +440,9 @@ class WebApp(pulumi.ComponentResource):
                     db_allocated_storage_gb=a.db_allocated_storage_gb,
                     alarm_email=a.alarm_email,
                     key_deletion_window_days=30 if prod else 7,
+                    # a cluster passed in (a.cluster) has its own setting: assume Container Insights there
+                    container_insights=a.cluster is not None or a.container_insights != "disabled",
+                    sleeps=self.sleep is not None,
                     tags=tags,
                 ),
                 opts=child,

@@ -24,6 +24,7 @@ from .network import Network
 from .validation import (
     ARCHITECTURES,
     CERT_ARN,
+    CONTAINER_INSIGHTS,
     DIGEST_REF,
     DOMAIN,
     ECR_DIGEST_URI,
@@ -137,6 +138,19 @@ class WebAppArgs:
     """Autoscaling ceiling (>= ``min_tasks``)."""
     fargate_spot: Optional[bool] = knob(dev=True, prod=False)
     """Run on Fargate Spot (interruptible, ~70% cheaper). Refused in prod."""
+    container_insights: Optional[str] = knob(dev="disabled", prod="enabled", choices=CONTAINER_INSIGHTS)
+    """CloudWatch Container Insights on the cluster: ``enabled``, ``enhanced`` (more metrics, more cost) or
+    ``disabled`` (the values of ECS's ``ClusterSetting``, botocore's ``ecs`` model). Off in dev, like the peers'
+    defaults (AWS CDK's ``ClusterProps.containerInsightsV2``: ``ContainerInsights.DISABLED``; AWS Copilot's
+    environment manifest: ``observability.container_insights`` is opt-in); on in prod (FSBP ECS.12). Without it
+    the running-tasks alarm watches the load balancer's healthy targets instead of ECS's task counts."""
+    awake_hours: Optional[str] = knob()
+    """Let the stack sleep outside these hours, ``<days> <HH:MM>-<HH:MM>`` in ``awake_timezone``
+    (``MON-FRI 07:00-20:00``): the database starts at the window's start and stops at its end, the web service
+    scales to 0 at the end and back to ``min_tasks``/``max_tasks`` 15 minutes after the start
+    (``components/sleep.py``). Refused in prod. Default None: always on."""
+    awake_timezone: Optional[str] = knob("UTC")
+    """IANA time zone of ``awake_hours``, e.g. Europe/Berlin. Default ``UTC``."""
     container_port: Optional[int] = knob(8000, lo=1024, hi=65535)
     """Port the app listens on; also passed to it as ``PORT``."""
     health_check_path: Optional[str] = knob("/healthz")
@@ -347,6 +361,7 @@ def check(cls: type, values: Mapping[str, Any], stack: str, n: Optional[Callable
     _tls(v, c, name)
     _containers(v, c, name)
     _scan_allowlist(v, c, name)
+    _sleep(v, c, name)
     if profile == "prod":
         _prod(v, c, name)
     return c.problems
@@ -620,6 +635,12 @@ def _prod(v: Mapping[str, Any], c: Checks, n: Callable[[str], str]) -> None:
             "prod needs at least 2 tasks to survive an AZ or task failure",
         ),
         (v["fargate_spot"] is True, "fargate_spot", False, "prod must not run on interruptible Fargate Spot"),
+        (
+            v["awake_hours"] is not None,
+            "awake_hours",
+            None,
+            "prod stays available: no sleep schedule (the service would scale to 0, the database stop)",
+        ),
     ]
     for bad, name, fix, why in rules:
         if bad:
@@ -636,6 +657,19 @@ def _prod(v: Mapping[str, Any], c: Checks, n: Callable[[str], str]) -> None:
             f"set {n('certificate_arn')} to an ARN from `aws acm list-certificates`, or {n('domain')} with "
             f"{n('hosted_zone_id')}",
         )
+
+
+def _sleep(v: Mapping[str, Any], c: Checks, n: Callable[[str], str]) -> None:
+    from .awake import EXAMPLE, parse_awake_hours
+    from .sleep import check_timezone
+
+    hours = v["awake_hours"]
+    if hours is not None and plain(hours):
+        try:
+            parse_awake_hours(hours)
+        except ValueError as err:
+            c.bad(n("awake_hours"), hours, str(err), (n("awake_hours"), EXAMPLE))
+    check_timezone(c, n("awake_timezone"), v["awake_timezone"])
 
 
 def _scan_allowlist(v: Mapping[str, Any], c: Checks, n: Callable[[str], str]) -> None:

@@ -432,14 +432,40 @@ def _digest(_: str, i: Mapping[str, Any]) -> list[str]:
     "ecs-container-insights",
     "The ECS cluster has Container Insights on",
     "ECS.12",
-    "add settings [{name: containerInsights, value: enabled}] to the cluster",
+    "add settings [{name: containerInsights, value: enabled}] to the cluster (slipway:containerInsights)",
     T_CLUSTER,
+    dev_trade_off=True,
 )
 def _insights(_: str, i: Mapping[str, Any]) -> list[str]:
     for s in as_list(get(i, "settings")):
         if get(s, "name") == "containerInsights" and get(s, "value") in ("enabled", "enhanced"):
             return []
     return ["containerInsights is not enabled"]
+
+
+T_SCHEDULED_ACTION = "aws:appautoscaling/scheduledAction:ScheduledAction"
+T_SCHEDULE = "aws:scheduler/schedule:Schedule"
+
+
+@rule(
+    "prod-always-awake",
+    "Production never sleeps: no schedule scales a service to 0 or stops a database",
+    None,
+    "remove slipway:awakeHours (components/sleep.py is for dev)",
+    T_SCHEDULED_ACTION,
+    T_SCHEDULE,
+    dev_trade_off=True,
+)
+def _always_awake(type_: str, i: Mapping[str, Any]) -> list[str]:
+    if type_ == T_SCHEDULED_ACTION:
+        action = get(i, "scalableTargetAction", default={})
+        if get(action, "maxCapacity") == 0 or (get(action, "minCapacity") == 0 and get(action, "maxCapacity") is None):
+            return [f"scheduled action {get(i, 'schedule')} scales {get(i, 'resourceId')} to 0"]
+        return []
+    arn = str(get(i, "target", "arn", default=""))
+    if arn.endswith((":rds:stopDBInstance", ":rds:stopDBCluster")):
+        return [f"schedule {get(i, 'scheduleExpression')} calls {arn.rsplit(':', 1)[-1]}"]
+    return []
 
 
 # -- IAM ------------------------------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
+T_SCHEDULE = "aws:scheduler/schedule:Schedule"
+T_SCHEDULED_ACTION = "aws:appautoscaling/scheduledAction:ScheduledAction"
 
 CATEGORY = {
     "aws:ec2/natGateway:NatGateway": "network (NAT)",
@@ -258,11 +260,67 @@ def _task_definition(service: Any, c: Context) -> Any:
     raise NotPricedError(f"task definition {family or arn!r} not found in the graph")
 
 
+# -- hours awake of a stack that sleeps (components/sleep.py) ------------------------------------------------------
+def _awake(on: Any, off: Any, c: Context) -> Optional[float]:
+    """Hours a month between an "on" and an "off" schedule of :mod:`slipway_aws.awake` (days x hours a week x
+    ``hours`` / 168), or None when they are not such a pair (then the resource is priced always on)."""
+    from slipway_aws.awake import monthly_hours, weekly_hours
+
+    weekly = weekly_hours(on, off)
+    return None if weekly is None else min(c.usage["hours"], monthly_hours(weekly, c.usage["hours"]))
+
+
+def _service_awake(service: Any, c: Context) -> Optional[float]:
+    """The service's hours awake from the scheduled actions on its scalable target (one raising the minimum above
+    0, one setting the maximum to 0); the target's resource id is ``service/<cluster>/<service name>``."""
+    cluster = str(_in(service, "cluster", default="")).rsplit("/", 1)[-1]
+    explicit = _in(service, "name")  # else Pulumi's auto-name: the resource's name and 7 hex characters
+    pattern = re.compile(
+        re.escape(str(explicit)) if explicit else re.escape(str(_field(service, "name"))) + "-[0-9a-f]{7}"
+    )
+    on = off = None
+    for action in c.of_type(T_SCHEDULED_ACTION):
+        rid = str(_in(action, "resourceId", default=""))
+        parts = rid.split("/")
+        if len(parts) != 3 or parts[0] != "service" or parts[1] != cluster or not pattern.fullmatch(parts[2]):
+            continue
+        if int(_in(action, "scalableTargetAction", "maxCapacity", default=-1)) == 0:
+            off = _in(action, "schedule")
+        elif int(_in(action, "scalableTargetAction", "minCapacity", default=0)) > 0:
+            on = _in(action, "schedule")
+    return _awake(on, off, c) if on and off else None
+
+
+def _db_awake(instance: Any, c: Context) -> Optional[float]:
+    """The instance's hours awake from the EventBridge Scheduler schedules that start and stop it (universal targets
+    ``aws-sdk:rds:startDBInstance``/``stopDBInstance`` with its identifier)."""
+    identifier, found = _in(instance, "identifier"), {}
+    for schedule in c.of_type(T_SCHEDULE):
+        if _in(schedule, "state", default="ENABLED") != "ENABLED":
+            continue
+        try:
+            target = json.loads(str(_in(schedule, "target", "input", default="{}"))).get("DbInstanceIdentifier")
+        except (ValueError, AttributeError):
+            continue
+        action = str(_in(schedule, "target", "arn", default="")).rsplit(":", 1)[-1]
+        if identifier and target == identifier and action in ("startDBInstance", "stopDBInstance"):
+            found[action] = _in(schedule, "scheduleExpression")
+    if len(found) < 2:
+        return None
+    return _awake(found["startDBInstance"], found["stopDBInstance"], c)
+
+
+def _hours_text(hours: float, c: Context) -> str:
+    return f"{hours:.0f} h awake" if hours < c.usage["hours"] else f"{hours:g} h"
+
+
 @pricer("aws:ecs/service:Service")
 def _fargate(r: Any, c: Context) -> Priced:
     td = _task_definition(r, c)
     arch = str(_in(td, "runtimePlatform", "cpuArchitecture", default="X86_64")).upper()
-    p, hours = c.price, c.usage["hours"]
+    p = c.price
+    awake = _service_awake(r, c)
+    hours = c.usage["hours"] if awake is None else awake
     vcpu, gb = int(_in(td, "cpu", default=256)) / 1024, int(_in(td, "memory", default=512)) / 1024
     tasks = int(_in(r, "desiredCount", default=1))
     hourly = vcpu * p["fargate_vcpu_hour"][arch] + gb * p["fargate_gb_hour"][arch]
@@ -270,7 +328,7 @@ def _fargate(r: Any, c: Context) -> Priced:
     spot = "FARGATE_SPOT" in providers and "FARGATE" not in providers
     factor = 1 - p["fargate_spot_discount"] if spot else 1.0
     cost = tasks * hours * hourly * factor
-    detail = f"{tasks} task x {hours:g} h x ({vcpu:g} vCPU + {gb:g} GB {arch})" + (
+    detail = f"{tasks} task x {_hours_text(hours, c)} x ({vcpu:g} vCPU + {gb:g} GB {arch})" + (
         f" x Spot {factor:.2f}" if spot else ""
     )
     if _in(r, "networkConfiguration", "assignPublicIp", default=False):
@@ -281,19 +339,28 @@ def _fargate(r: Any, c: Context) -> Priced:
 
 @pricer("aws:rds/instance:Instance")
 def _rds(r: Any, c: Context) -> Priced:
-    p, hours = c.price, c.usage["hours"]
+    """Instance hours (only the hours awake when schedules stop and start it; storage is billed the whole month,
+    stopped or not), storage, Enhanced Monitoring's log volume while it runs, and the master-user secret RDS keeps in
+    Secrets Manager when it manages the password (billed as any secret: ``prices.json`` sources, ``rds_secret``)."""
+    p = c.price
+    awake = _db_awake(r, c)
+    hours = c.usage["hours"] if awake is None else awake
     klass = str(_in(r, "instanceClass", default=""))
     factor = p["rds_multi_az_factor"] if _in(r, "multiAz", default=False) else 1
     storage = float(_in(r, "allocatedStorage", default=20))
     cost = factor * (hours * p["rds_instance_hour"][klass] + storage * p["rds_gp3_gb_month"])
-    detail = f"{klass} {hours:g} h x ${p['rds_instance_hour'][klass]}/h + {storage:g} GB x ${p['rds_gp3_gb_month']}" + (
-        f", Multi-AZ x{factor}" if factor != 1 else ""
+    detail = (
+        f"{klass} {_hours_text(hours, c)} x ${p['rds_instance_hour'][klass]}/h + {storage:g} GB x "
+        f"${p['rds_gp3_gb_month']}" + (f", Multi-AZ x{factor}" if factor != 1 else "")
     )
     interval = int(_in(r, "monitoringInterval", default=0) or 0)
     if interval:  # Enhanced Monitoring: OS metrics land in CloudWatch Logs (RDSOSMetrics), billed as ingestion
         gb = p["rds_enhanced_monitoring_gb_per_sample"] * hours * 3600 / interval
         cost += gb * p["logs_ingest_gb"]
         detail += f", Enhanced Monitoring every {interval} s ~{gb:.2f} GB logs"
+    if _in(r, "manageMasterUserPassword", default=False):
+        cost += p["secret_month"]
+        detail += f" + RDS-managed master secret ${p['secret_month']}/month"
     return cost, detail
 
 

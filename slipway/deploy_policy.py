@@ -949,8 +949,24 @@ def boundary_policy(names: StackNames) -> dict[str, Any]:
             },
             *_companion_boundary(names),
             *_backup_boundary(names),
+            *_sleep_boundary(names),
         ],
     }
+
+
+def _sleep_boundary(names: StackNames) -> list[dict[str, Any]]:
+    """What the scheduler role of a sleeping stack is given (components/sleep.py): start and stop the stack's own
+    database. Not in prod's boundary: prod never sleeps (WebAppArgs and the rule ``prod-always-awake`` refuse it)."""
+    if names.environment == "prod":
+        return []
+    return [
+        {
+            "Sid": "SleepStartsAndStopsOwnDatabase",
+            "Effect": "Allow",
+            "Action": ["rds:StartDBInstance", "rds:StopDBInstance"],
+            "Resource": f"arn:aws:rds:{names.region}:{names.account}:db:{names.prefix}-*",
+        }
+    ]
 
 
 def _companion_boundary(names: StackNames) -> list[dict[str, Any]]:

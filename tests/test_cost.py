@@ -139,6 +139,19 @@ def test_rds_export_log_groups_are_priced_at_their_own_volume() -> None:
     assert est.total == pytest.approx(0.295, abs=0.011)  # totals are rounded to cents
 
 
+def test_the_master_secret_rds_manages_is_billed_as_a_secret(dev, prod) -> None:  # noqa: ANN001
+    """manage_master_user_password: RDS keeps the password in a Secrets Manager secret, billed as any secret."""
+    plain = res("aws:rds/instance:Instance", "db", instanceClass="db.t4g.micro", allocatedStorage=20)
+    managed = res("aws:rds/instance:Instance", "db", instanceClass="db.t4g.micro", allocatedStorage=20)
+    managed["inputs"]["manageMasterUserPassword"] = True
+    price = load_prices()["regions"]["us-east-1"]["secret_month"]
+    totals = [estimate([r], "t", region="us-east-1").total for r in (plain, managed)]
+    assert totals[1] - totals[0] == pytest.approx(price, abs=0.011)
+    for graph in (dev, prod):  # both stacks' databases manage it (WebAppArgs.db_app_role)
+        (item,) = [i for i in estimate(graph.resources, graph.stack).items if i.type == "aws:rds/instance:Instance"]
+        assert "RDS-managed master secret" in item.detail
+
+
 def test_spot_public_ip_and_arm() -> None:
     td = res(
         "aws:ecs/taskDefinition:TaskDefinition",

@@ -84,7 +84,10 @@ PIKE_EXCLUDED = {
     ("aws_s3_bucket", "s3:GetObject"): "objects are not the bucket's lifecycle; it would expose the access logs",
     ("aws_s3_bucket", "s3:GetObjectAcl"): "objects are not the bucket's lifecycle",
     ("aws_s3_bucket_lifecycle_configuration", "s3:PutBucketLogging"): "deleting the rules is PutLifecycleConfiguration",
-    ("aws_appautoscaling_target", "application-autoscaling:PutScheduledAction"): "no scheduled actions",
+    (
+        "aws_appautoscaling_target",
+        "application-autoscaling:PutScheduledAction",
+    ): "scheduled actions are aws_appautoscaling_scheduled_action (its entry)",
     ("aws_appautoscaling_target", "cloudwatch:PutMetricAlarm"): "target tracking alarms: AAS's service-linked role",
     ("aws_appautoscaling_target", "cloudwatch:DeleteAlarms"): "target tracking alarms: AAS's service-linked role",
     ("aws_appautoscaling_target", "lambda:PutProvisionedConcurrencyConfig"): "an ECS target, not Lambda",

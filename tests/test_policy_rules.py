@@ -193,6 +193,11 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         {"settings": [{"name": "containerInsights", "value": "enabled"}]},
         {"settings": []},
     ),
+    "prod-always-awake": (
+        rules.T_SCHEDULED_ACTION,
+        {"schedule": "cron(15 7 ? * MON-FRI *)", "scalableTargetAction": {"minCapacity": 1, "maxCapacity": 2}},
+        {"schedule": "cron(0 20 ? * MON-FRI *)", "scalableTargetAction": {"minCapacity": 0, "maxCapacity": 0}},
+    ),
     "iam-secrets-exact-arns": (rules.T_ROLE_POLICY, policy(SECRET_READ), policy({**SECRET_READ, "Resource": "*"})),
     "iam-least-privilege": (
         rules.T_ROLE_POLICY,
@@ -323,6 +328,8 @@ def test_dev_relaxes_only_the_documented_trade_offs() -> None:
         "logs-retention-prod",
         "backup-vault-lock-compliance",
         "backup-plan-cross-region-copy",
+        "ecs-container-insights",
+        "prod-always-awake",
     }
 
 

@@ -148,9 +148,11 @@ def test_dev_runs_on_spot_and_prod_on_regular_fargate(dev: ResourceGraph, prod: 
         assert graph.one("aws:ecs/service:Service").input("forceNewDeployment") is True
 
 
-def test_cluster_has_container_insights(stack: ResourceGraph) -> None:
-    cluster = stack.one("aws:ecs/cluster:Cluster")
-    assert {"name": "containerInsights", "value": "enabled"} in cluster.input("settings")
+def test_container_insights_is_on_in_prod_and_off_in_dev_like_the_peers(
+    dev: ResourceGraph, prod: ResourceGraph
+) -> None:
+    assert {"name": "containerInsights", "value": "enabled"} in prod.one("aws:ecs/cluster:Cluster").input("settings")
+    assert {"name": "containerInsights", "value": "disabled"} in dev.one("aws:ecs/cluster:Cluster").input("settings")
 
 
 def test_prod_domain_gets_an_alias_record_and_url(prod: ResourceGraph) -> None:

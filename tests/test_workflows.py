@@ -535,6 +535,7 @@ def test_deploy_iam_documents_are_scoped() -> None:
         "backup.amazonaws.com",  # the AWS Backup selection's role (issue 23)
         "ecs-tasks.amazonaws.com",
         "monitoring.rds.amazonaws.com",
+        "scheduler.amazonaws.com",  # dev's sleep: the role that starts and stops dev's database (issue 20)
         "vpc-flow-logs.amazonaws.com",
     ]
 
