@@ -348,7 +348,7 @@ class WebApp(pulumi.ComponentResource):
                     db_address=self.db.address,
                     db_name=self.db.db_name,
                     db_username=self.db.username,
-                    db_master_secret_arn=self.db.master_user_secret_arn,
+                    db_master_secret_arn=self.db.master_user_secret_arn.apply(str),  # managed_password: set
                     max_pr=MAX_PR_NUMBER,
                     architecture=arch,
                     permissions_boundary=boundary,
