@@ -121,32 +121,43 @@ def test_prod_shares_nothing_with_previews(prod: ResourceGraph) -> None:
 
 
 # -- the definition: asl-validator, then its Choice rules run ---------------------------------------------------------
-def _asl_validator(document: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def _asl_validator(documents: dict[str, dict[str, Any]], tmp_path: Path) -> dict[str, str]:
+    """asl-validator's verdict per document (one node process for all): "valid", or its errors."""
     node = shutil.which("node")
     script = NODE_TOOLS / "node_modules" / "asl-validator" / "dist" / "bin" / "asl-validator.js"
     if node is None or not script.is_file():
         pytest.fail(f"node or tools/node/node_modules/asl-validator is missing: {INSTALL_HINT}")
-    path = tmp_path / "definition.json"
-    path.write_text(json.dumps(document))
-    return subprocess.run([node, str(script), "--json-path", str(path)], capture_output=True, text=True, timeout=60)
+    args = []
+    for name, document in documents.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(document))
+        args += ["--json-path", str(tmp_path / f"{name}.json")]
+    proc = subprocess.run([node, str(script), *args], capture_output=True, text=True, timeout=60)
+    assert proc.returncode in (0, 1), proc.stderr
+    verdicts = {}
+    for block in re.split(r"[✓✕] State machine definition ", proc.stdout + proc.stderr)[1:]:
+        name = Path(block.split('"')[1]).stem
+        verdicts[name] = "valid" if block.split('"', 2)[2].strip() == "is valid" else block
+    assert set(verdicts) == set(documents), proc.stdout + proc.stderr
+    return verdicts
 
 
 def test_asl_validator_accepts_dev_state_machine_and_refuses_a_broken_one(dev: ResourceGraph, tmp_path: Path) -> None:
     document = _definition(dev)
-    ok = _asl_validator(document, tmp_path)
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    for where, change in (
-        ("command.$", lambda d: d["States"]["Command"]["Parameters"].update({"command.$": "States.Array('app'"})),
-        (
-            "NumericGreaterThanEquals",
-            lambda d: d["States"]["InputValues"]["Choices"][0]["And"][1].update({"NumericGreaterThanEquals": "1"}),
+    breaks = {
+        "command.$": lambda d: d["States"]["Command"]["Parameters"].update({"command.$": "States.Array('app'"}),
+        "NumericGreaterThanEquals": lambda d: d["States"]["InputValues"]["Choices"][0]["And"][1].update(
+            {"NumericGreaterThanEquals": "1"}
         ),
-        ("Nowhere", lambda d: d["States"]["WholeNumber"].update({"Default": "Nowhere"})),
-    ):
-        broken = copy.deepcopy(document)
-        change(broken)
-        bad = _asl_validator(broken, tmp_path)
-        assert bad.returncode == 1 and where in bad.stdout + bad.stderr, (where, bad.stdout, bad.stderr)
+        "Nowhere": lambda d: d["States"]["WholeNumber"].update({"Default": "Nowhere"}),
+    }
+    documents = {"dev": document}
+    for i, change in enumerate(breaks.values()):
+        documents[f"broken{i}"] = copy.deepcopy(document)
+        change(documents[f"broken{i}"])
+    verdicts = _asl_validator(documents, tmp_path)
+    assert verdicts.pop("dev") == "valid"
+    for i, where in enumerate(breaks):
+        assert "is invalid" in verdicts[f"broken{i}"] and where in verdicts[f"broken{i}"], (where, verdicts)
 
 
 class StatesRuntimeError(Exception):

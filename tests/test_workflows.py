@@ -537,6 +537,7 @@ def test_deploy_iam_documents_are_scoped() -> None:
         "backup.amazonaws.com",  # the AWS Backup selection's role (issue 23)
         "ecs-tasks.amazonaws.com",
         "monitoring.rds.amazonaws.com",
+        "states.amazonaws.com",  # dev's preview-db state machine (components/preview_db.py)
         "vpc-flow-logs.amazonaws.com",
     ]
 
