@@ -178,6 +178,16 @@ class PreviewDatabaseAdminArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default none."""
 
+    def __post_init__(self) -> None:
+        """Refuse every bad field at once, before the component or any child exists."""
+        from .validation import ARCHITECTURES, Checks
+
+        c = Checks()
+        c.int_range("max_pr", self.max_pr, 1, 49_000)  # ALB listener-rule priorities (components.preview)
+        c.one_of("architecture", self.architecture, ARCHITECTURES)
+        c.digest_image("image", self.image)
+        c.raise_for("PreviewDatabaseAdminArgs")
+
 
 class PreviewDatabaseAdmin(pulumi.ComponentResource):
     """Outputs: ``state_machine_arn``, ``task_definition_arn``."""

@@ -462,3 +462,21 @@ def test_gate_args_refuse_what_dev_state_machine_would(pr: Any) -> None:
 
     with pytest.raises(ArgsError, match="pr"):
         gates.PreviewDatabaseGateArgs(state_machine=MACHINE, pr=pr, region="us-east-1")
+
+
+def test_bad_admin_args_are_refused_at_once() -> None:
+    from slipway_aws.preview_db import PreviewDatabaseAdminArgs
+    from slipway_aws.validation import ArgsError
+
+    values = {k: "x" for k in ("cluster_arn", "subnet_ids", "assign_public_ip", "repository_arn", "log_group_name")}
+    values |= {k: "x" for k in ("log_group_arn", "region", "db_address", "db_name", "db_username")}
+    with pytest.raises(ArgsError) as caught:
+        PreviewDatabaseAdminArgs(
+            **values,
+            security_group_ids=["sg"],
+            image="repo:latest",
+            db_master_secret_arn="arn",
+            max_pr=60_000,
+            architecture="amd64",
+        )
+    assert {p.field for p in caught.value.problems} == {"max_pr", "architecture", "image"}
