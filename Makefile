@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.slipway-installed
 NODE_STAMP := tools/node/node_modules/.slipway-installed
 
-.PHONY: plan plan-prod test install lint clean
+.PHONY: plan plan-prod test install install-deploy lint clean
 
 plan: $(STAMP)
 	$(PY) -m slipway plan --stack dev
@@ -18,6 +18,15 @@ test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile
 
 install: $(STAMP) $(NODE_STAMP)
+
+# Only what `pulumi up` and the offline plan gate need (no test or lint tools, no Node): the preview job's install
+# (bench/preview_time.py measures it). --no-compile: pulumi-aws alone is ~270 MB of Python that pip would byte-compile
+# in full; a deploy imports a small part of it (its submodules load lazily), compiled on first import instead.
+install-deploy:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --require-hashes -r app/build-requirements.lock
+	$(PY) -m pip install --quiet --no-compile -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 
 # The app is installed from its hashed lock exactly as its Dockerfile does, then the infra/test tools, then this
 # repository's own package, editable (`slipway` command, `slipway_aws`, `slipway_policy`; pyproject.toml).

@@ -21,13 +21,20 @@ import slipway  # noqa: E402,F401 (installs the slipway_aws alias of components/
 HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
-from policies import PROMOTION_SOURCE, StackDocuments, prefetch, stack_documents  # noqa: E402
+from policies import (  # noqa: E402
+    PROMOTION_SOURCE,
+    StackDocuments,
+    prefetch,
+    preview_deploy_documents,
+    stack_documents,
+)
 from settings import Settings, read  # noqa: E402
 
 from slipway_aws.bootstrap import (  # noqa: E402
     STATE_BUCKET_NAME,
     AccountBootstrap,
     AccountBootstrapArgs,
+    PreviewDeployIdentity,
     StackIdentity,
     backend_url,
 )
@@ -114,6 +121,17 @@ def main() -> None:
                 )
             )
         preview_here = [s for s in settings.preview_stacks if s in stacks]
+        preview_deploy = None
+        if settings.preview_listener_arn and "dev" in stacks:  # the live previews share dev (docs/previews.md)
+            raw = preview_deploy_documents(
+                account, buckets[account], settings.repository, settings.preview_listener_arn
+            )
+            preview_deploy = PreviewDeployIdentity(
+                deploy_policies=raw["policies"],
+                boundary_name=raw["boundaryName"],
+                boundary_policy=raw["boundary"],
+                trust_policy=raw["trust"],
+            )
         boot = AccountBootstrap(
             label,
             AccountBootstrapArgs(
@@ -122,6 +140,7 @@ def main() -> None:
                 stacks=identities,
                 preview_trust_policy=documents[stacks[0]].preview_trust if preview_here else None,
                 preview_stacks=preview_here,
+                preview_deploy=preview_deploy,
                 state_bucket_name=buckets[account],
             ),
             opts=pulumi.ResourceOptions(providers={"aws": provider}),
@@ -132,6 +151,8 @@ def main() -> None:
             if multi:
                 env["PULUMI_BACKEND_URL"] = boot.backend_url
             secrets_providers[s] = boot.secrets_providers[s]
+        if boot.preview_deploy_role_arn is not None:
+            repository["AWS_PREVIEW_DEPLOY_ROLE_ARN"] = boot.preview_deploy_role_arn
         if preview_here and boot.preview_role_arn is not None:
             repository["AWS_PREVIEW_ROLE_ARN"] = boot.preview_role_arn
             if multi:

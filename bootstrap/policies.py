@@ -135,15 +135,53 @@ def generate(stack: str, account: str, state_bucket: str) -> dict[str, Any]:
     }
 
 
+def preview_deploy_documents(account: str, state_bucket: str, repository: str, listener_arn: str) -> dict[str, Any]:
+    """The preview deploy role's documents (slipway/preview_deploy_policy.py), from a preview's offline graph, in a
+    child process like :func:`stack_documents`: ``policies``, ``boundaryName``, ``boundary``, ``trust``."""
+    child = subprocess.run(  # noqa: S603 (our own interpreter and module, arguments validated by the caller)
+        [sys.executable, str(Path(__file__).resolve()), "--preview", account, state_bucket, listener_arn],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        lines = child.stderr.strip().splitlines()
+        raise PolicyGenerationError(f"preview deploy policy: {lines[-1] if lines else child.returncode}")
+    raw: dict[str, Any] = json.loads(child.stdout)
+    raw["trust"] = with_repository(raw["trust"], repository)
+    return raw
+
+
+def generate_preview(account: str, state_bucket: str, listener_arn: str) -> dict[str, Any]:
+    """In the child process: the preview deploy role's documents, as JSON-ready values."""
+    from slipway import deploy_policy as dp
+    from slipway import preview_deploy_policy as pdp
+    from slipway.offline import run_stack
+    from slipway_aws.preview import boundary_name
+
+    names = pdp.preview_names("pr-1", account=account, https_listener_arn=listener_arn)
+    policy = pdp.generate(run_stack("pr-1"), names, state_bucket=state_bucket)
+    return {
+        "policies": dp.split(policy),
+        "boundaryName": boundary_name(names.app),
+        "boundary": pdp.boundary_policy(names),
+        "trust": pdp.trust_policy(names),
+    }
+
+
 def _child(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT))
     import slipway  # noqa: F401 (installs the slipway_aws alias of components/)
     from slipway.deploy_policy import DeployPolicyError
     from slipway.offline import StackFileError
 
-    stack, account, state_bucket = argv
     try:
-        documents = generate(stack, account, state_bucket)
+        if argv[0] == "--preview":
+            documents = generate_preview(*argv[1:])
+        else:
+            stack, account, state_bucket = argv
+            documents = generate(stack, account, state_bucket)
     except (StackFileError, DeployPolicyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -12,7 +12,17 @@ from typing import Any, Optional
 
 NAMESPACE = "slipway-bootstrap"
 MODES = ("single-account", "multi-account")
-KEYS = ("githubRepo", "mode", "account", "accounts", "profiles", "stacks", "previewRole", "previewStacks")
+KEYS = (
+    "githubRepo",
+    "mode",
+    "account",
+    "accounts",
+    "profiles",
+    "stacks",
+    "previewRole",
+    "previewStacks",
+    "previewListenerArn",
+)
 DEFAULT_STACKS = ("dev", "prod")
 GITHUB_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$")
 """``owner/name``: GitHub owners are letters, digits and single inner hyphens (at most 39); names letters, digits,
@@ -34,6 +44,9 @@ class Settings:
     """Stack -> AWS CLI profile used to reach its account (default: the default credentials, or aws:profile)."""
     preview_role: bool = True
     preview_stacks: tuple[str, ...] = DEFAULT_STACKS
+    preview_listener_arn: Optional[str] = None
+    """dev's HTTPS listener (``pulumi stack output preview --stack dev``: ``https_listener_arn``): set, the
+    bootstrap creates the preview deploy role of the live ``pr-*`` stacks (docs/previews.md); unset, none."""
 
     def accounts_in_order(self) -> list[str]:
         return list(dict.fromkeys(self.accounts[s] for s in self.stacks))
@@ -126,6 +139,19 @@ def read(get: Callable[[str], Optional[str]], stack: str, root: Path, keys: Iter
             "must all live in one account: preview.yml assumes one preview role (AWS_PREVIEW_ROLE_ARN)",
             f'{NAMESPACE}:previewStacks: ["{stacks[0]}"]',
         )
+    listener = get(f"{NAMESPACE}:previewListenerArn") or None
+    if listener is not None:
+        from slipway.preview_deploy_policy import LISTENER_ARN
+
+        if not LISTENER_ARN.match(listener):
+            say(
+                f"{NAMESPACE}:previewListenerArn",
+                listener,
+                "must be dev's HTTPS listener ARN (arn:aws:elasticloadbalancing:...:listener/app/<name>/<id>/<id>)",
+                "pulumi stack output preview --stack dev  # https_listener_arn",
+            )
+        if "dev" not in stacks:
+            say(f"{NAMESPACE}:previewListenerArn", listener, "previews share stack dev, which is not in stacks", "")
     if problems:
         raise ConfigError(problems, stack)
     return Settings(
@@ -137,6 +163,7 @@ def read(get: Callable[[str], Optional[str]], stack: str, root: Path, keys: Iter
         profiles={str(k): str(v) for k, v in profiles.items()},
         preview_role=preview_role == "true",
         preview_stacks=preview_stacks,
+        preview_listener_arn=listener,
     )
 
 

@@ -4,7 +4,8 @@ Per account: the GitHub Actions OpenID Connect provider, the Pulumi state bucket
 public access blocked, ACLs off, ``protect`` and ``retain_on_delete``), and per stack deployed into the account: the
 permissions boundary of the stack's roles, the deploy role (trusted from one GitHub environment of one repository,
 with the deploy policies attached) and a KMS key with its alias for the stack's Pulumi secrets provider (rotation
-on, ``protect`` and ``retain_on_delete``). Optionally the read-only preview role for pull requests.
+on, ``protect`` and ``retain_on_delete``). Optionally the read-only preview role for pull requests, and the
+preview deploy role of the live ``pr-*`` stacks with their roles' boundary.
 
 The documents (deploy policies, boundary, trust) come in through the Args: the bootstrap program builds them from
 ``slipway/deploy_policy.py`` (``bootstrap/policies.py``), so this component never reads stack files.
@@ -39,6 +40,8 @@ STATE_BUCKET_NAME = "slipway-pulumi-state-{account}"
 DEPLOY_ROLE_NAME = "slipway-github-deploy-{stack}"
 DEPLOY_POLICY_NAME = "slipway-deploy-{stack}-{n}"
 PREVIEW_ROLE_NAME = "slipway-github-preview"
+PREVIEW_DEPLOY_ROLE_NAME = "slipway-github-preview-deploy"
+PREVIEW_DEPLOY_POLICY_NAME = "slipway-deploy-preview-{n}"
 READ_ONLY_ACCESS = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 MAX_SESSION_SECONDS = 3600
 MANAGED_POLICIES_PER_ROLE = 10  # IAM's default quota of managed policies attached to one role (boundary excluded)
@@ -90,6 +93,22 @@ class StackIdentity:
 
 @document_fields
 @dataclass(frozen=True)
+class PreviewDeployIdentity:
+    """The one deploy role of every live preview stack ``pr-*`` (docs/previews.md)."""
+
+    deploy_policies: Sequence[Mapping[str, Any]]
+    """The preview deploy policy (slipway/preview_deploy_policy.py), in managed-policy-sized parts. Required."""
+    boundary_name: str
+    """Name of the permissions boundary of every preview's roles (``<appName>-pr-boundary``). Required."""
+    boundary_policy: Mapping[str, Any]
+    """The boundary's document. Required."""
+    trust_policy: Mapping[str, Any]
+    """Who may assume the role: preview-env.yml's jobs of one repository (pull requests, its default branch).
+    Required."""
+
+
+@document_fields
+@dataclass(frozen=True)
 class AccountBootstrapArgs:
     """What to create in one account."""
 
@@ -104,6 +123,9 @@ class AccountBootstrapArgs:
     preview_stacks: Sequence[str] = ()
     """Stacks whose secrets key the preview role may decrypt (a real ``pulumi preview`` reads their config).
     Default none."""
+    preview_deploy: Optional[PreviewDeployIdentity] = None
+    """The preview deploy role (``slipway-github-preview-deploy``, with its boundary) that preview-env.yml assumes
+    as ``AWS_PREVIEW_DEPLOY_ROLE_ARN``; None creates none. Default None."""
     state_bucket_name: Optional[str] = None
     """Name of the state bucket. Default ``slipway-pulumi-state-<account_id>``."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -165,6 +187,20 @@ def account_bootstrap_args(args: AccountBootstrapArgs) -> None:
         check_trust(c, f"stacks[{s.stack}].trust_policy", s.trust_policy, args.account_id)
     if args.preview_trust_policy is not None:
         check_trust(c, "preview_trust_policy", args.preview_trust_policy, args.account_id)
+    if args.preview_deploy is not None:
+        p = args.preview_deploy
+        c.matches(
+            "preview_deploy.boundary_name", p.boundary_name, IAM_NAME, "an IAM policy name", "slipway-pr-boundary"
+        )
+        if not p.deploy_policies:
+            c.bad("preview_deploy.deploy_policies", [], "the preview deploy role has no policy")
+        if len(p.deploy_policies) > MANAGED_POLICIES_PER_ROLE:
+            c.bad(
+                "preview_deploy.deploy_policies",
+                len(p.deploy_policies),
+                f"IAM attaches at most {MANAGED_POLICIES_PER_ROLE} managed policies to a role",
+            )
+        check_trust(c, "preview_deploy.trust_policy", p.trust_policy, args.account_id)
     unknown = sorted(set(args.preview_stacks) - set(names))
     if unknown:
         c.bad("preview_stacks", unknown, f"must name stacks of this account ({', '.join(names)})")
@@ -295,6 +331,9 @@ class AccountBootstrap(pulumi.ComponentResource):
             )
             preview_arn = preview.arn
         self.preview_role_arn = preview_arn
+        self.preview_deploy_role_arn: Optional[pulumi.Output[str]] = None
+        if args.preview_deploy is not None:
+            self.preview_deploy_role_arn = self._preview_deploy_role(name, args.preview_deploy, tags, provider).arn
 
         self.deploy_role_arns: dict[str, pulumi.Output[str]] = {}
         self.secrets_providers: dict[str, str] = {}
@@ -324,8 +363,49 @@ class AccountBootstrap(pulumi.ComponentResource):
                 "stateBucket": bucket_name,
                 "deployRoleArns": self.deploy_role_arns,
                 "previewRoleArn": preview_arn,
+                "previewDeployRoleArn": self.preview_deploy_role_arn,
             }
         )
+
+    def _preview_deploy_role(
+        self,
+        name: str,
+        identity: PreviewDeployIdentity,
+        tags: Mapping[str, str],
+        provider: aws.iam.OpenIdConnectProvider,
+    ) -> aws.iam.Role:
+        """The previews' boundary and the preview deploy role with its policies attached."""
+        child = pulumi.ResourceOptions(parent=self)
+        aws.iam.Policy(
+            f"{name}-preview-boundary",
+            name=identity.boundary_name,
+            description="slipway previews: permissions boundary of every role a pr-* stack creates",
+            policy=json.dumps(identity.boundary_policy),
+            tags=dict(tags),
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-preview-deploy",
+            name=PREVIEW_DEPLOY_ROLE_NAME,
+            assume_role_policy=json.dumps(identity.trust_policy),
+            max_session_duration=MAX_SESSION_SECONDS,
+            description="slipway: pulumi up/destroy of the pr-* preview stacks from GitHub Actions (OIDC)",
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[provider]),
+        )
+        for n, document in enumerate(identity.deploy_policies, 1):
+            policy = aws.iam.Policy(
+                f"{name}-preview-deploy-{n}",
+                name=PREVIEW_DEPLOY_POLICY_NAME.format(n=n),
+                description=f"slipway previews: deploy policy part {n} of {len(identity.deploy_policies)}",
+                policy=json.dumps(document),
+                tags=dict(tags),
+                opts=child,
+            )
+            aws.iam.RolePolicyAttachment(
+                f"{name}-preview-deploy-{n}-attach", role=role.name, policy_arn=policy.arn, opts=child
+            )
+        return role
 
     def _state_bucket(self, name: str, bucket_name: str, tags: Mapping[str, str], kept: pulumi.ResourceOptions) -> None:
         bucket = aws.s3.Bucket(f"{name}-state", bucket=bucket_name, force_destroy=False, tags=dict(tags), opts=kept)

@@ -90,6 +90,14 @@ def listener_priority(pr_number: int) -> int:
     return PRIORITY_BASE + pr_number
 
 
+def boundary_name(app: str) -> str:
+    """The permissions boundary of every preview's roles (``<app>-pr-boundary``): one for all ``pr-*`` stacks,
+    as one preview deploy role serves them all (slipway/preview_deploy_policy.py)."""
+    from .iam import BOUNDARY_POLICY_NAME
+
+    return BOUNDARY_POLICY_NAME.format(prefix=f"{app}-pr")
+
+
 def database_name(pr_number: int) -> str:
     """Database and login role of the preview (``pr_123``); matches the app's role-name pattern."""
     return f"pr_{pr_number}"
@@ -123,6 +131,9 @@ class PreviewAppArgs:
     """Extra plain environment of the app. Default none."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource (``preview: pr-<n>`` is always added). Default none."""
+    permissions_boundary: Optional[pulumi.Input[str]] = None
+    """ARN of the managed policy set as the permissions boundary of the preview's roles (the preview deploy role
+    creates roles only with ``<app>-pr-boundary``, :func:`boundary_name`). Default None: no boundary."""
 
     def __post_init__(self) -> None:
         """Refuse every bad field at once, before any resource exists."""
@@ -201,6 +212,7 @@ class PreviewApp(pulumi.ComponentResource):
                 log_group_arn=logs.log_group_arn,
                 secret_arns=secrets.arns,
                 task_policy_json=db_user_arn.apply(_connect_policy),
+                permissions_boundary=args.permissions_boundary,
                 tags=tags,
             ),
             opts=child,
@@ -257,14 +269,16 @@ class PreviewApp(pulumi.ComponentResource):
             target_type="ip",
             vpc_id=shared["vpc_id"],
             deregistration_delay=5,
-            # Healthy after 2 checks 10 s apart (AWS default: 5 x 30 s), as dev's target group.
+            # Healthy after 2 checks 5 s apart, the shortest ELB allows (CreateTargetGroup: interval 5-300 s,
+            # threshold 2-10; AWS default 5 x 30 s): a preview's first URL 10 s sooner than dev's 2 x 10 s. The
+            # timeout stays below the interval; /healthz is liveness only and answers in milliseconds.
             health_check=aws.lb.TargetGroupHealthCheckArgs(
                 enabled=True,
                 path=args.health_check_path,
                 protocol="HTTP",
                 matcher="200",
-                interval=10,
-                timeout=5,
+                interval=5,
+                timeout=4,
                 healthy_threshold=2,
             ),
             tags=tags,
@@ -429,19 +443,56 @@ def _item(exported: pulumi.Output[Any], key: str) -> pulumi.Output[Any]:
     return exported.apply(lambda d: (d or {}).get(key))
 
 
+PREVIEW_KEYS = {
+    "previewOf": f"the stack whose `preview` output this preview runs on (default {SOURCE_STACK})",
+    "imageUri": "deploy this image (pinned by digest) instead of building app/",
+}
+"""The only keys of a ``pr-<n>`` stack's own namespace (besides ``aws:region``): everything else comes from dev."""
+
+
+def _refuse_unknown_keys(stack: str, namespace: str) -> None:
+    """A misspelt key of a preview stack is refused with a did-you-mean before any resource, never ignored."""
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    from .config import ConfigError
+    from .validation import closest
+
+    prefix = f"{namespace}:"
+    keys = sorted(k[len(prefix) :] for k in {*CONFIG.get(), *get_config_env()} if k.startswith(prefix))
+    problems = []
+    for key in (k for k in keys if k not in PREVIEW_KEYS):
+        guess = closest(key, PREVIEW_KEYS)
+        hint = (
+            f"did you mean {prefix}{guess}?"
+            if guess
+            else "a preview stack takes only " + ", ".join(f"{prefix}{k} ({why})" for k, why in PREVIEW_KEYS.items())
+        )
+        problems.append(f"{prefix}{key}: not a key of a preview stack; {hint}")
+    if problems:
+        raise ConfigError(problems, stack)
+
+
 def preview_program(stack: str) -> None:
     """The whole program of a ``pr-<n>`` stack: read dev's ``preview`` output, declare one PreviewApp, export."""
     number = preview_number(stack)
     if number is None:
         raise ValueError(f"stack {stack!r} is not a preview stack (pr-<number>)")
     config = pulumi.Config("slipway")
+    _refuse_unknown_keys(stack, config.name)
     source = config.get("previewOf") or SOURCE_STACK
     reference = pulumi.StackReference(f"{pulumi.get_organization()}/{pulumi.get_project()}/{source}")
     exported = reference.get_output("preview")
     shared = {key: _item(exported, key) for key in SHARED_OUTPUTS}
+    boundary = boundary_name(pulumi.get_project())
+    account = aws.get_caller_identity_output().account_id
     app = PreviewApp(
         f"{pulumi.get_project()}-pr-{number}",
-        PreviewAppArgs(pr_number=number, shared=shared, image_uri=config.get("imageUri")),
+        PreviewAppArgs(
+            pr_number=number,
+            shared=shared,
+            image_uri=config.get("imageUri"),
+            permissions_boundary=account.apply(lambda a: f"arn:aws:iam::{a}:policy/{boundary}"),
+        ),
     )
     pulumi.export("url", app.url)
     pulumi.export("image", app.image_ref)

@@ -559,6 +559,13 @@ def _service(action: str) -> str:
     return action.split(":")[0]
 
 
+def create_action_value(action: str) -> str:
+    """The value AWS puts in ``ec2:CreateAction`` during a creating call: the API operation's name without the
+    service prefix (EC2 User Guide, "Grant permission to tag Amazon EC2 resources during creation":
+    ``"ec2:CreateAction": "RunInstances"``), so ``ec2:CreateVpc`` -> ``CreateVpc``."""
+    return action.split(":", 1)[1]
+
+
 def _stack_request_tags(names: StackNames, tag_keys: Iterable[str]) -> dict[str, Any]:
     return {
         "StringEquals": {"aws:RequestTag/app": names.app, "aws:RequestTag/stack": names.stack},
@@ -606,7 +613,7 @@ def _tag_scoped(
                             creates.setdefault(svc, set()).add(call.action)
                             create_arns.setdefault(svc, set()).add("*" if entry.get("create_on_star") else arn)
                             if not tagging:
-                                creating.setdefault(svc, set()).add(call.action)
+                                creating.setdefault(svc, set()).add(create_action_value(call.action))
                     elif ref.startswith("~") and tagging:
                         claim.setdefault(svc, set()).add(call.action)
                         claim_arns.setdefault(svc, set()).add(arn)
@@ -1149,13 +1156,23 @@ def app_of(graph: ResourceGraph, names: StackNames) -> StackNames:
 
 
 def main(args: Any, out: Any, err: Any) -> int:
-    """``deploy-policy`` subcommand; ``args`` has ``stack``, ``account``, ``state_bucket`` and ``out_dir``; the
-    project is the nearest ``Pulumi.yaml`` from the current directory (``--cwd`` is applied by the caller)."""
+    """``deploy-policy`` subcommand; ``args`` has ``stack``, ``account``, ``state_bucket``, ``out_dir`` and
+    ``https_listener_arn``; the project is the nearest ``Pulumi.yaml`` from the current directory (``--cwd`` is
+    applied by the caller). A preview stack (``pr-<n>``) gets the preview deploy role's policy
+    (slipway/preview_deploy_policy.py)."""
     from slipway_aws.config import ConfigError
+    from slipway_aws.preview import preview_number
     from slipway_aws.validation import ArgsError
 
     from .offline import StackFileError
 
+    if preview_number(args.stack) is not None:
+        from . import preview_deploy_policy
+
+        return preview_deploy_policy.main(args, out, err)
+    if getattr(args, "https_listener_arn", None):
+        print("error: --https-listener-arn is for a preview stack (--stack pr-<n>)", file=err)
+        return 2
     try:
         graph = policy_graph(args.stack)
         names = app_of(graph, stack_names(args.stack, account=args.account))

@@ -205,7 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Generate the least-privilege IAM policy a CI deploy role needs to create, update and delete exactly "
             "this stack's resources, from the stack's own offline graph; with --out-dir, also the permissions "
-            "boundary and the GitHub OIDC trust policy."
+            "boundary and the GitHub OIDC trust policy. A preview stack (--stack pr-<n>) gets the policy of the one "
+            "preview deploy role of every pr-* stack (files deploy-policy-preview-N.json, role-boundary-preview.json, "
+            "github-oidc-trust-preview.json)."
         ),
         epilog="exit status: 0 success; 2 the project, stack file or configuration is invalid (error on stderr)",
     )
@@ -217,6 +219,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="S3 bucket of the Pulumi state backend (default STATE_BUCKET)",
     )
     policy.add_argument("--out-dir", help="write managed-policy-sized documents deploy-policy-<stack>-N.json here")
+    policy.add_argument(
+        "--https-listener-arn",
+        metavar="ARN",
+        help=(
+            "preview stacks only: the source stack's HTTPS listener, the only one preview rules may be created on "
+            "(`pulumi stack output preview --stack dev`, https_listener_arn; default a LISTENER_ID placeholder)"
+        ),
+    )
     sub.add_parser(
         "schema",
         help="print the Pulumi package schema other languages see (what `pulumi package get-schema` prints)",

@@ -602,3 +602,49 @@ def test_project_file_documents_every_key_the_bootstrap_reads() -> None:
     assert all(
         "Default" in spec["description"] or "Required" in spec["description"] for spec in project["config"].values()
     )
+
+
+# -- the preview deploy role (docs/previews.md) ------------------------------------------------------------------
+LISTENER = (
+    "arn:aws:elasticloadbalancing:us-east-1:111111111111:listener/app/slipway-dev-web-alb-1234567/0a1b2c3d4e5f6a7b/"
+    "5e4d3c2b1a0f9e8d"
+)
+
+
+def test_the_preview_deploy_role_is_created_once_devs_listener_is_known(single: ResourceGraph) -> None:
+    from slipway import preview_deploy_policy as pdp
+
+    assert not [r for r in single.by_type(T_ROLE) if r.input("name") == "slipway-github-preview-deploy"]
+    assert "AWS_PREVIEW_DEPLOY_ROLE_ARN" not in single.outputs["githubVariables"]["repository"]
+    graph = run_stack("single", root=BOOTSTRAP, overrides={f"{NS}:previewListenerArn": LISTENER})
+    role = _named(graph, T_ROLE, "slipway-github-preview-deploy")
+    subjects = [
+        st["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+        for st in role.json_input("assumeRolePolicy")["Statement"]
+    ]
+    assert subjects == ["repo:your-org/slipway:pull_request", "repo:your-org/slipway:ref:refs/heads/main"]
+    names = pdp.preview_names("pr-1", account="111111111111", https_listener_arn=LISTENER)
+    bucket = "slipway-pulumi-state-111111111111"
+    expected = dp.split(pdp.generate(_graph("pr-1"), names, state_bucket=bucket))
+    parts = [_named(graph, T_POLICY, f"slipway-deploy-preview-{n}") for n in range(1, len(expected) + 1)]
+    assert [p.json_input("policy") for p in parts] == expected
+    attached = {a.input("role") for a in graph.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
+    assert role.outputs.get("name", role.input("name")) in attached
+    assert _named(graph, T_POLICY, "slipway-pr-boundary").json_input("policy") == pdp.boundary_policy(names)
+    assert "AWS_PREVIEW_DEPLOY_ROLE_ARN" in graph.outputs["githubVariables"]["repository"]
+    assert "gh variable set AWS_PREVIEW_DEPLOY_ROLE_ARN --body" in graph.outputs["ghCommands"]
+    with pytest.raises(ConfigError, match="previewListenerArn"):
+        run_stack("single", root=BOOTSTRAP, overrides={f"{NS}:previewListenerArn": "arn:aws:nope"})
+
+
+def test_component_refuses_a_preview_deploy_identity_trusting_another_account_or_too_many_policies() -> None:
+    from slipway_aws.bootstrap import PreviewDeployIdentity
+
+    trust = _identity().trust_policy
+    ok = PreviewDeployIdentity([{"Statement": []}], "slipway-pr-boundary", {}, trust)
+    account_bootstrap_args(AccountBootstrapArgs("111111111111", "us-east-1", [_identity()], preview_deploy=ok))
+    bad = dataclasses.replace(ok, deploy_policies=[{"Statement": []}] * 11, boundary_name="no spaces allowed")
+    with pytest.raises(ArgsError) as caught:
+        account_bootstrap_args(AccountBootstrapArgs("222222222222", "us-east-1", [_identity()], preview_deploy=bad))
+    text = str(caught.value)
+    assert "preview_deploy.trust_policy" in text and "at most 10" in text and "preview_deploy.boundary_name" in text

@@ -268,7 +268,7 @@ def _tag_scoped_requests(resource: Resource, stack: str) -> list[tuple[str, list
                 if ref.startswith("+"):
                     ctx = {**base, **_request_tags(tags)}
                     if call.action in deploy_policy.TAG_ACTIONS:
-                        ctx["ec2:CreateAction"] = creating or ""
+                        ctx["ec2:CreateAction"] = deploy_policy.create_action_value(creating) if creating else ""
                     else:
                         creating = call.action
                 elif ref.startswith("~"):

@@ -152,7 +152,7 @@ def _variants(caller: str, other: str) -> list[dict[str, Any]]:
             {
                 **{f"aws:RequestTag/{k}": v for k, v in tags.items()},
                 "aws:TagKeys": sorted(tags),
-                "ec2:CreateAction": "ec2:CreateVpc",
+                "ec2:CreateAction": "CreateVpc",
                 "iam:PermissionsBoundary": boundary_arn(stack_names(stack, account=ACCOUNT)),
                 "iam:PassedToService": "ecs-tasks.amazonaws.com",
             }

@@ -21,7 +21,7 @@ from slipway import deploy_policy
 from slipway.deploy_policy import DeployPolicyError, generate, load_table, phase_actions, split, stack_names
 from slipway.iam_eval import Decision, Request, evaluate
 from slipway.iam_eval import allowed as iam_allowed
-from slipway.offline import ACCOUNT, Resource, ResourceGraph
+from slipway.offline import ACCOUNT, ROOT, Resource, ResourceGraph
 from tests.conftest import graph_with
 
 TABLE = load_table()
@@ -500,3 +500,36 @@ def test_the_generated_documents_pass_policy_sentry_and_parliament(stack_name: s
             if finding.issue not in PARLIAMENT_EXPECTED:
                 problems.append(f"parliament {finding.issue}: {finding.detail}")
     assert not problems, "\n".join(problems)
+
+
+# AWS's condition keys that name the creating API call, and the botocore service model whose operation names they take.
+CREATE_ACTION_KEYS = {"ec2:CreateAction": "ec2", "elasticloadbalancing:CreateAction": "elbv2"}
+
+
+def _create_action_values(document: Any) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if key in CREATE_ACTION_KEYS:
+                found += [(key, v) for v in (value if isinstance(value, list) else [value])]
+            else:
+                found += _create_action_values(value)
+    elif isinstance(document, list):
+        for item in document:
+            found += _create_action_values(item)
+    return found
+
+
+def test_create_action_conditions_name_api_operations_as_aws_sets_them() -> None:
+    """``ec2:CreateAction`` holds the bare API operation name (EC2 User Guide, "Grant permission to tag Amazon EC2
+    resources during creation": ``"ec2:CreateAction": "RunInstances"``), checked against botocore's operation
+    names; ``ec2:CreateVpc`` would match no request and refuse every tag-on-create call."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    files = sorted((ROOT / "deploy" / "iam").glob("*.json"))
+    values = [pair for f in files for pair in _create_action_values(json.loads(f.read_text()))]
+    assert values, "the generated policies tag EC2 resources only inside their creating calls"
+    operations = {key: set(session.get_service_model(svc).operation_names) for key, svc in CREATE_ACTION_KEYS.items()}
+    wrong = sorted({(key, v) for key, v in values if v not in operations[key]})
+    assert not wrong, f"not an API operation name: {wrong}"

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import botocore.session
 import pytest
 
 from slipway import cost
-from slipway.offline import ResourceGraph, run_program
+from slipway.offline import ROOT, ResourceGraph, run_program, run_stack
 from slipway_aws.preview import MAX_PR_NUMBER, PRIORITY_BASE, listener_priority, preview_number
 from slipway_policy.rules import environment_for, evaluate
 
@@ -43,6 +44,22 @@ def test_pr_123_creates_no_load_balancer_nat_gateway_or_rds_instance(pr: Resourc
     forbidden = {"aws:lb/loadBalancer:LoadBalancer", "aws:ec2/natGateway:NatGateway", "aws:rds/instance:Instance"}
     assert not [r.name for r in pr.resources if r.type in forbidden]
     assert not pr.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"), "no new way in"
+
+
+def test_a_preview_target_is_healthy_sooner_than_devs_within_elb_limits(pr: ResourceGraph, dev: ResourceGraph) -> None:
+    """The first URL waits for healthy_threshold x interval: the preview's is the shortest ELB accepts
+    (CreateTargetGroup in botocore's elbv2 model: interval 5-300 s, threshold 2-10), with its timeout below the
+    interval."""
+    shape = botocore.session.get_session().get_service_model("elbv2").shape_for("CreateTargetGroupInput")
+    check = pr.one("aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]
+    lo = {k: shape.members[k].metadata["min"] for k in ("HealthCheckIntervalSeconds", "HealthyThresholdCount")}
+    assert (check["interval"], check["healthyThreshold"]) == (
+        lo["HealthCheckIntervalSeconds"],
+        lo["HealthyThresholdCount"],
+    )
+    assert shape.members["HealthCheckTimeoutSeconds"].metadata["min"] <= check["timeout"] < check["interval"]
+    dev_check = dev.by_type("aws:lb/targetGroup:TargetGroup")[0].inputs["healthCheck"]
+    assert check["interval"] * check["healthyThreshold"] < dev_check["interval"] * dev_check["healthyThreshold"]
 
 
 def test_pr_123_costs_at_most_a_cent_an_hour(pr: ResourceGraph) -> None:
@@ -99,6 +116,17 @@ def test_preview_stack_names() -> None:
     assert preview_number("org/slipway/pr-7") == 7
     assert [preview_number(s) for s in ("dev", "pr-0", "pr-012", "pr-1a", "prod")] == [None] * 5
     assert environment_for("pr-123") == "preview"
+
+
+def test_a_misspelt_preview_stack_key_is_refused_with_the_fix_before_any_resource(dev: ResourceGraph) -> None:
+    from slipway_aws.config import ConfigError
+
+    with pytest.raises(
+        ConfigError, match=r"slipway:imageUrl: not a key of a preview stack; did you mean slipway:imageUri\?"
+    ):
+        run_stack("pr-123", root=ROOT, stack_references={"dev": dev.outputs}, overrides={"slipway:imageUrl": "x"})
+    with pytest.raises(ConfigError, match=r"slipway:environment: .* takes only slipway:previewOf"):
+        run_stack("pr-123", root=ROOT, stack_references={"dev": dev.outputs}, overrides={"slipway:environment": "dev"})
 
 
 def test_a_missing_stack_reference_is_a_clear_error() -> None:

@@ -529,7 +529,7 @@ def test_deploy_iam_documents_are_scoped() -> None:
             service, _, verb = action.partition(":")
             assert verb != "*" and action != "*", f"{st['Sid']}: {action} is a whole service"
             if service == "iam" and verb != "CreateServiceLinkedRole":
-                assert re.search(r"role/slipway-(dev|prod)-\*", json.dumps(st["Resource"])), (
+                assert re.search(r"role/slipway-(dev|prod|pr)-\*", json.dumps(st["Resource"])), (
                     f"{st['Sid']}: IAM beyond own roles"
                 )
     pass_role = next(st for st in statements if st["Action"] == "iam:PassRole")

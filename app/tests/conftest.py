@@ -29,6 +29,9 @@ from slipway_app.settings import Settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
+# Helper modules beside the tests (dockerfile_replay) import by name, also where app/ is copied on its own.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 with warnings.catch_warnings():  # starlette >= 1.x nudges towards httpx2; httpx still works
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient

@@ -1,7 +1,7 @@
 """The container's behaviour without Docker, plus the local docker compose file.
 
-A session fixture builds a fresh virtualenv exactly the way app/Dockerfile's builder stage does (hashed lock with
-``--no-deps``, then the app non-editable from a copy of only the files the Dockerfile copies, then compileall), and
+A session fixture builds a fresh virtualenv by replaying app/Dockerfile's builder stage itself (dockerfile_replay.py:
+its ENV, WORKDIR, COPY and RUN instructions as written, so no copy of the install steps can drift from it), and
 runs the image's command, ``app serve``, from it with a clean environment. The main test checks the graceful stop
 that ECS relies on: SIGTERM to the ``app`` process (what the ECS init process forwards) lets an in-flight request
 finish with 201, refuses new connections, and exits 0 well inside gunicorn's 20 s graceful timeout, itself inside
@@ -14,7 +14,6 @@ import contextlib
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,13 +26,11 @@ from typing import Any
 
 import pytest
 import yaml
+from dockerfile_replay import parse_dockerfile, replay_builder
 
 APP_DIR = Path(__file__).resolve().parents[1]
 COMPOSE = APP_DIR / "docker-compose.yml"
 GRACEFUL_TIMEOUT = 20.0  # gunicorn graceful_timeout (the contract); ECS stopTimeout is 30 s
-# What app/Dockerfile copies into the build (test_app_dockerfile.py checks the Dockerfile copies exactly these).
-BUILD_INPUTS = ("requirements.lock", "build-requirements.lock", "pyproject.toml", "slipway_app")
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", "*.db", ".env", ".env.*", "*.egg-info")
 
 
 def _run(argv: list[str], timeout: float, **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -83,61 +80,12 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
 
 @pytest.fixture(scope="session")
 def image_venv(tmp_path_factory: pytest.TempPathFactory) -> ImageVenv:
+    """The venv app/Dockerfile's builder stage builds, built by replaying that stage's own instructions."""
     root = tmp_path_factory.mktemp("image")
-    context = root / "context"
-    context.mkdir()
-    for name in BUILD_INPUTS:
-        source = APP_DIR / name
-        if source.is_dir():
-            shutil.copytree(source, context / name, ignore=IGNORED)
-        else:
-            shutil.copy2(source, context / name)
-    venv = root / "opt-venv"
-    pip_env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-    for key in ("PYTHONPATH", "VIRTUAL_ENV", "PIP_REQUIRE_VIRTUALENV"):
-        pip_env.pop(key, None)
+    _, stages = parse_dockerfile((APP_DIR / "Dockerfile").read_text())
+    env = {"HOME": str(root / "home"), "PIP_CACHE_DIR": str(root / "pip-cache"), "PATH": os.environ["PATH"]}
     started = time.monotonic()
-    _run([sys.executable, "-m", "venv", str(venv)], timeout=120)
-    pip = [str(venv / "bin" / "python"), "-m", "pip"]
-    _run(
-        [
-            *pip,
-            "install",
-            "--quiet",
-            "--require-hashes",
-            "--no-deps",
-            "--no-compile",
-            "-r",
-            str(context / "requirements.lock"),
-            "-r",
-            str(context / "build-requirements.lock"),
-        ],
-        timeout=600,
-        env=pip_env,
-        cwd=context,
-    )
-    _run(
-        [*pip, "install", "--quiet", "--no-deps", "--no-compile", "--no-build-isolation", str(context)],
-        timeout=600,
-        env=pip_env,
-        cwd=context,
-    )
-    _run([*pip, "uninstall", "--quiet", "--yes", "setuptools"], timeout=120, env=pip_env)
-    _run([*pip, "check"], timeout=120, env=pip_env)
-    _run(
-        [
-            str(venv / "bin" / "python"),
-            "-m",
-            "compileall",
-            "-q",
-            "-f",
-            "--invalidation-mode",
-            "unchecked-hash",
-            str(venv),
-        ],
-        timeout=600,
-        env=pip_env,
-    )
+    venv, _ = replay_builder(stages[0], context=APP_DIR, work=root, python_dir=Path(sys.executable).parent, env=env)
     seconds = time.monotonic() - started
     print(f"\nfresh image-like venv built in {seconds:.1f} s")
     workdir, tmp = root / "workdir", root / "tmp"

@@ -13,10 +13,10 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from dockerfile_replay import Stage, parse_dockerfile
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -28,65 +28,6 @@ PYPROJECT = APP_DIR / "pyproject.toml"
 APP_UID_GID = "10001:10001"
 # CPython minor versions the universal lock was resolved and checked for (wheels exist for x86_64 and aarch64).
 LOCK_PYTHONS = {(3, 11), (3, 12), (3, 13)}
-
-
-# -- a small Dockerfile parser (enough for our own file) --------------------------------------------------------------
-
-
-@dataclass
-class Instruction:
-    keyword: str
-    args: str
-    line: int
-
-
-@dataclass
-class Stage:
-    base: str
-    name: str | None
-    instructions: list[Instruction] = field(default_factory=list)
-
-    def all(self, keyword: str) -> list[Instruction]:
-        return [i for i in self.instructions if i.keyword == keyword]
-
-
-def parse_dockerfile(text: str) -> tuple[dict[str, str], list[Stage]]:
-    """Global ARG defaults and the stages, continuation lines joined and comments dropped."""
-    instructions: list[Instruction] = []
-    buffer, start = "", 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        stripped = raw.strip()
-        if not buffer and (not stripped or stripped.startswith("#")):
-            continue
-        if buffer and stripped.startswith("#"):
-            continue  # comment lines inside a continued instruction are ignored by Docker too
-        if not buffer:
-            start = number
-        if stripped.endswith("\\"):
-            buffer += stripped[:-1] + " "
-            continue
-        buffer += stripped
-        keyword, _, args = buffer.partition(" ")
-        instructions.append(Instruction(keyword.upper(), args.strip(), start))
-        buffer = ""
-    assert not buffer, "Dockerfile ends inside a continued instruction"
-
-    global_args: dict[str, str] = {}
-    stages: list[Stage] = []
-    for inst in instructions:
-        if inst.keyword == "FROM":
-            parts = inst.args.split()
-            parts = [p for p in parts if not p.startswith("--platform")]
-            base = re.sub(r"\$\{?(\w+)\}?", lambda m: global_args.get(m.group(1), m.group(0)), parts[0])
-            name = parts[2] if len(parts) >= 3 and parts[1].upper() == "AS" else None
-            stages.append(Stage(base=base, name=name))
-        elif not stages:
-            if inst.keyword == "ARG":
-                key, _, value = inst.args.partition("=")
-                global_args[key.strip()] = value.strip()
-        else:
-            stages[-1].instructions.append(inst)
-    return global_args, stages
 
 
 @pytest.fixture(scope="module")
