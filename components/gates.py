@@ -5,6 +5,11 @@
   task's exit code, stop reason and log tail when the migration fails.
 * :class:`RolloutCheck` waits for the service's deployment of a task definition (``ecs_runner.wait_for_rollout``)
   and fails ``pulumi up`` when ECS's circuit breaker rolled it back.
+* :class:`PreviewDatabaseGate` (a ``pr-<n>`` stack's) starts dev's ``<prefix>-preview-db`` state machine with
+  ``{"action": "create", "pr": n}`` (``sfn_runner.run_execution``) and fails ``pulumi up`` with the execution's
+  error and cause unless it succeeds. Dropping is ``deploy/preview-teardown.sh``'s, before ``pulumi destroy``: a
+  delete here would drop the database whenever Pulumi deletes the resource (a rename, a replace), not only at the
+  end of the preview.
 
 Both run only in ``pulumi up`` (``preview`` calls ``check``/``diff`` only); ``delete`` does nothing, because there is
 nothing to undo. The providers are serialized *by reference*: the provider process imports ``slipway_aws.gates`` and
@@ -25,7 +30,7 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 from pulumi.runtime import rpc
 
-from . import ecs_runner
+from . import ecs_runner, sfn_runner
 from .docs import document_fields
 
 MIGRATION_TRIGGERS = ("image_digest", "task_definition")
@@ -45,6 +50,9 @@ _MIGRATION_REQUIRED = (
     "image_digest",
 )
 _ROLLOUT_REQUIRED = ("cluster", "service", "task_definition", "region")
+DATABASE_TRIGGERS = ("state_machine", "pr")
+"""Inputs whose change runs the database-creating execution again (``app preview-db create`` is idempotent)."""
+_DATABASE_REQUIRED = ("state_machine", "pr", "region")
 
 
 def _known(value: Any) -> bool:
@@ -155,6 +163,29 @@ class RolloutCheckProvider(_WaitingProvider):
         }
 
 
+class PreviewDatabaseGateProvider(_WaitingProvider):
+    """Creates the preview's database through dev's state machine; see the module docstring."""
+
+    triggers = DATABASE_TRIGGERS
+    required = _DATABASE_REQUIRED
+
+    def act(self, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        pr = int(props["pr"])
+        result = sfn_runner.run_execution(
+            state_machine_arn=props["state_machine"],
+            execution_input={"action": "create", "pr": pr},
+            name=f"create-pr-{pr}-{int(time.time())}",
+            region=props["region"],
+            timeout_s=float(props.get("timeout_s") or 900),
+            profile=props.get("aws_profile") or None,
+        )
+        return f"preview-db-pr-{pr}", {
+            "execution_arn": result.execution_arn,
+            "duration_s": round(result.duration_s, 1),
+            "ran_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+
+
 @document_fields
 @dataclass(frozen=True)
 class MigrationGateArgs:
@@ -254,6 +285,42 @@ class RolloutCheck(pulumi.dynamic.Resource, module="slipway", name="RolloutCheck
         super().__init__(RolloutCheckProvider(), name, props, opts)
 
 
+@document_fields
+@dataclass(frozen=True)
+class PreviewDatabaseGateArgs:
+    state_machine: pulumi.Input[str]
+    """ARN of dev's ``<prefix>-preview-db`` state machine (dev's ``preview`` output). Required."""
+    pr: int
+    """The pull request's number: the execution creates role and database ``pr_<pr>``. Required."""
+    region: pulumi.Input[str]
+    """AWS region of the state machine. Required."""
+    timeout_s: int = 900
+    """Seconds to wait for the execution. Default 900."""
+    aws_profile: Optional[str] = None
+    """Named AWS profile for the gate's calls (the stack's ``aws:profile``). Default None: default credentials."""
+
+    def __post_init__(self) -> None:
+        """Refuse every bad field at once, before the component or any child exists (rules at the end of this file)."""
+        _preview_database_gate_args(self)
+
+
+class PreviewDatabaseGate(pulumi.dynamic.Resource, module="slipway", name="PreviewDatabaseGate"):
+    """Creates a preview's database (dev's state machine) during ``pulumi up``. Output: ``execution_arn``."""
+
+    execution_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PreviewDatabaseGateArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        props = {
+            "state_machine": args.state_machine,
+            "pr": args.pr,
+            "region": args.region,
+            "timeout_s": args.timeout_s,
+            "aws_profile": args.aws_profile,
+            "execution_arn": None,
+        }
+        super().__init__(PreviewDatabaseGateProvider(), name, props, opts)
+
+
 # -- the Args' rules: every bad field at once, before the component or any child exists --------------------------
 def _gate_timeout(owner: str, field: str, value: int) -> None:
     from .validation import Checks, plain
@@ -279,3 +346,16 @@ def _migration_gate_args(args: MigrationGateArgs) -> None:
 
 def _rollout_check_args(args: RolloutCheckArgs) -> None:
     _gate_timeout("RolloutCheckArgs", "timeout_s", args.timeout_s)
+
+
+def _preview_database_gate_args(args: PreviewDatabaseGateArgs) -> None:
+    from .preview import MAX_PR_NUMBER
+    from .validation import Checks, plain
+
+    c = Checks()
+    # dev's state machine refuses any other number (components/preview_db.py); refused here before anything runs.
+    if not isinstance(args.pr, int) or isinstance(args.pr, bool) or not 1 <= args.pr <= MAX_PR_NUMBER:
+        c.bad("pr", args.pr, f"a pull request number 1..{MAX_PR_NUMBER}")
+    if plain(args.timeout_s) and not 60 <= args.timeout_s <= 86_400:
+        c.bad("timeout_s", args.timeout_s, "use 60..86400 seconds", ("timeout_s", 900))
+    c.raise_for("PreviewDatabaseGateArgs")

@@ -3,10 +3,11 @@
 A preview stack is named ``pr-<number>``. It creates only what the change needs: its own ECS service on Fargate
 Spot at the smallest size, task definition, target group, a listener rule on dev's HTTPS listener (host
 ``pr-<n>.<dev domain>``, or the path prefix ``/pr-<n>`` where dev has no domain), a log group with short retention,
-its own secret key, and its own PostgreSQL database inside dev's RDS instance: a *database-creating gate* (a
-one-off task running dev's own image, ``app preview-db create pr_<n>``, as dev's master user) creates the login
-role ``pr_<n>`` and the database ``pr_<n>`` it owns, then the preview's migration gate runs ``app migrate`` as
-``pr_<n>`` (IAM auth), with the PR's image.
+its own secret key, and its own PostgreSQL database inside dev's RDS instance: a *database-creating gate* starts
+dev's ``<prefix>-preview-db`` state machine (``components/preview_db.py``, declared in dev: it runs dev's own image
+as dev's master user, ``app preview-db create pr_<n>``), which creates the login role ``pr_<n>`` and the database
+``pr_<n>`` it owns; then the preview's migration gate runs ``app migrate`` as ``pr_<n>`` (IAM auth), with the PR's
+image. Nothing in a preview's graph reads, names or passes dev's master secret.
 No NAT gateway, load balancer or RDS instance per preview, and no security-group rule: the tasks join dev's task
 group (the one dev's load balancer may reach) and dev's database client group.
 
@@ -34,6 +35,7 @@ from .containers import (
     health_check_command,
 )
 from .docs import document_fields
+from .gates import PreviewDatabaseGate, PreviewDatabaseGateArgs
 from .logs import AppLogs, AppLogsArgs
 from .migration import MigrationTask, MigrationTaskArgs
 from .secrets import AppSecrets, AppSecretsArgs
@@ -62,13 +64,12 @@ SHARED_OUTPUTS = (
     "repository_url",
     "repository_arn",
     "registry_id",
-    "image",
     "db_address",
     "db_name",
     "db_arn",
     "db_resource_id",
     "db_client_security_group_id",
-    "db_master_secret_arn",
+    "db_admin_state_machine_arn",
 )
 """What a preview reads from dev's ``preview`` stack output (:func:`export_shared` writes it)."""
 SOURCE_STACK = "dev"
@@ -216,18 +217,6 @@ class PreviewApp(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        # The creating task alone gets dev's master secret (its own execution role); the app never sees it.
-        admin = TaskRoles(
-            f"{name}-dbadmin",
-            TaskRolesArgs(
-                repository_arns=pulumi.Output.all(shared["repository_arn"]),
-                log_group_arn=logs.log_group_arn,
-                secret_arns=pulumi.Output.all(shared["db_master_secret_arn"]),
-                permissions_boundary=args.permissions_boundary,
-                tags=tags,
-            ),
-            opts=child,
-        )
         host: dict[str, pulumi.Input[str]] = {
             "DB_HOST": shared["db_address"],
             "DB_PORT": "5432",
@@ -246,17 +235,11 @@ class PreviewApp(pulumi.ComponentResource):
             architecture=args.architecture,
             tags=tags,
         )
-        # dev's own image (built from the main branch), never this PR's: the PR's code never sees dev's master
-        # secret, and the database is created while the PR's image builds.
-        self.create_database = _one_off(
+        # dev's state machine creates role and database pr_<n> with dev's image as dev's master user: this stack
+        # only starts it (the input is validated there) and never holds a role or task that reads the master secret.
+        self.create_database = PreviewDatabaseGate(
             f"{name}-createdb",
-            {**common, "image": shared["image"]},
-            execution_role_arn=admin.execution_role_arn,
-            task_role_arn=admin.task_role_arn,
-            environment={**host, "DB_NAME": shared["db_name"], "DB_USER": "postgres"},
-            secrets={"DB_PASSWORD": pulumi.Output.from_input(shared["db_master_secret_arn"]).apply(_password)},
-            command=("app", "preview-db", "create", db),
-            run_after=[],
+            PreviewDatabaseGateArgs(state_machine=shared["db_admin_state_machine_arn"], pr=n, region=region),
             opts=child,
         )
         app_env: dict[str, pulumi.Input[str]] = {
@@ -276,7 +259,7 @@ class PreviewApp(pulumi.ComponentResource):
             environment=app_env,
             secrets=secrets.container_secrets,
             command=("app", "migrate"),
-            run_after=[self.create_database.gate],
+            run_after=[self.create_database],
             opts=child,
         )
         target_group = aws.lb.TargetGroup(
@@ -369,23 +352,8 @@ class PreviewApp(pulumi.ComponentResource):
         )
         self.image_ref = pulumi.Output.from_input(image_ref)
         self.service_name = service.name
-        # What teardown needs to run `app preview-db drop pr_<n>` with the creating task (deploy/preview-teardown.sh).
-        self.admin_task = pulumi.Output.all(
-            shared["cluster_arn"],
-            self.create_database.task_definition_arn,
-            shared["task_subnet_ids"],
-            self.create_database.security_group_id,
-            shared["db_client_security_group_id"],
-            public_ip,
-        ).apply(
-            lambda p: {
-                "cluster": p[0],
-                "task_definition": p[1],
-                "subnets": p[2],
-                "security_groups": [p[3], p[4]],
-                "assign_public_ip": "ENABLED" if p[5] else "DISABLED",
-            }
-        )
+        # What teardown starts to drop pr_<n> (deploy/preview-teardown.sh): dev's state machine, action drop.
+        self.database_admin = pulumi.Output.from_input(shared["db_admin_state_machine_arn"])
         self.register_outputs({"url": self.url, "image_ref": self.image_ref, "service_name": self.service_name})
 
 
@@ -428,10 +396,6 @@ def _rule_condition(label: str, domain: str) -> aws.lb.ListenerRuleConditionArgs
     )
 
 
-def _password(secret_arn: str) -> str:
-    return f"{secret_arn}:password::"
-
-
 def _connect_policy(db_user_arn: str) -> str:
     import json
 
@@ -445,7 +409,10 @@ def _connect_policy(db_user_arn: str) -> str:
 
 def export_shared(app: Any, domain: Optional[str] = None) -> None:
     """In dev's program: export the pieces previews share as one ``preview`` output (:data:`SHARED_OUTPUTS`);
-    ``domain`` is dev's (previews are served at ``pr-<n>.<domain>``; its certificate must cover ``*.<domain>``)."""
+    ``domain`` is dev's (previews are served at ``pr-<n>.<domain>``; its certificate must cover ``*.<domain>``).
+    Nothing where the stack does not share itself with previews (``WebAppArgs.previews``: prod)."""
+    if getattr(app, "preview_db", None) is None:
+        return
     web, net, db = app.web, app.network, app.db
     pulumi.export(
         "preview",
@@ -462,13 +429,12 @@ def export_shared(app: Any, domain: Optional[str] = None) -> None:
             "repository_url": app.registry.repository_url,
             "repository_arn": app.registry.repository_arn,
             "registry_id": app.registry.registry_id,
-            "image": app.image_ref,
             "db_address": db.address,
             "db_name": db.db_name,
             "db_arn": db.arn,
             "db_resource_id": db.resource_id,
             "db_client_security_group_id": db.client_security_group_id,
-            "db_master_secret_arn": db.master_user_secret_arn,
+            "db_admin_state_machine_arn": app.preview_db.state_machine_arn,
         },
     )
 
@@ -533,4 +499,4 @@ def preview_program(stack: str) -> None:
     pulumi.export("service", app.service_name)
     pulumi.export("database", app.database)
     pulumi.export("listener_priority", app.listener_priority)
-    pulumi.export("admin_task", app.admin_task)
+    pulumi.export("database_admin", app.database_admin)

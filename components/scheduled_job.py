@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -154,8 +155,15 @@ def state_machine_definition(
     retry_interval_seconds: int,
     allow_overlap: bool,
     enable_execute_command: bool,
+    command: Optional[tuple[str, str]] = None,
+    before: Optional[tuple[str, Mapping[str, Any]]] = None,
+    comment: str = "run the job's task once",
 ) -> str:
-    """The job's Amazon States Language document (RunTask's parameters in Step Functions' PascalCase)."""
+    """The job's Amazon States Language document (RunTask's parameters in Step Functions' PascalCase).
+
+    ``command`` (container name, JSONPath into the state's input) overrides that container's command and nothing
+    else; ``before`` (first state's name, states) runs ahead of the task, after the overlap check: its states go on
+    to ``Run`` or end the execution (components/preview_db.py validates its input there)."""
     run: dict[str, Any] = {
         "Type": "Task",
         "Resource": "arn:aws:states:::ecs:runTask.sync",
@@ -179,6 +187,10 @@ def state_machine_definition(
         "ResultPath": "$.run",
         "Next": "Exited0",
     }
+    if command:
+        # Step Functions' RunTask parameters (PascalCase); "Command.$" takes the array from the state's input.
+        container, path = command
+        run["Parameters"]["Overrides"] = {"ContainerOverrides": [{"Name": container, "Command.$": path}]}
     if retries:
         run["Retry"] = [
             {
@@ -188,7 +200,7 @@ def state_machine_definition(
                 "BackoffRate": 2,
             }
         ]
-    exit_code = f"$.run.Containers[?(@.Name == '{CONTAINER}')].ExitCode"
+    exit_code = f"$.run.Containers[?(@.Name == '{command[0] if command else CONTAINER}')].ExitCode"
     states: dict[str, Any] = {
         "Run": run,
         "Exited0": {
@@ -212,8 +224,13 @@ def state_machine_definition(
         },
     }
     start = "Run"
+    if before:
+        start, extra = before
+        clash = set(extra) & set(states)
+        if clash:
+            raise ValueError(f"states {sorted(clash)} are already the task's")
+        states.update(extra)
     if not allow_overlap:
-        start = "PreviousRun"
         states["PreviousRun"] = {
             "Type": "Task",
             "Resource": "arn:aws:states:::aws-sdk:sfn:listExecutions",
@@ -226,10 +243,11 @@ def state_machine_definition(
             "Type": "Choice",
             # this execution is one of the RUNNING ones: another one means the previous run is still going
             "Choices": [{"Variable": "$.previous.running", "NumericGreaterThan": 1, "Next": "Skipped"}],
-            "Default": "Run",
+            "Default": start,
         }
+        start = "PreviousRun"
         states["Skipped"] = {"Type": "Succeed", "Comment": "the previous run is still running: no overlap"}
-    return json.dumps({"Comment": f"{name}: run the job's task once", "StartAt": start, "States": states})
+    return json.dumps({"Comment": f"{name}: {comment}", "StartAt": start, "States": states})
 
 
 def state_machine_policy(
@@ -239,57 +257,113 @@ def state_machine_policy(
     cluster_arn: str,
     family: str,
     pass_roles: list[str],
+    list_executions: bool = True,
 ) -> str:
     """What the state machine's role needs for ``ecs:runTask.sync`` (Step Functions developer guide, "IAM policies
-    for Amazon ECS/AWS Fargate"), listing its own executions (``family`` is also the state machine's name), and
-    passing exactly the job's two roles."""
+    for Amazon ECS/AWS Fargate"), listing its own executions (``family`` is also the state machine's name; only
+    ``list_executions``, the overlap check's), and passing exactly the job's two roles."""
     cluster_name = cluster_arn.rsplit("/", 1)[-1]
     in_cluster = {"ArnEquals": {"ecs:cluster": cluster_arn}}
-    return json.dumps(
+    statements: list[dict[str, Any]] = [
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "RunJobTask",
-                    "Effect": "Allow",
-                    "Action": "ecs:RunTask",
-                    "Resource": f"arn:aws:ecs:{region}:{account}:task-definition/{family}:*",
-                    "Condition": in_cluster,
-                },
-                {
-                    "Sid": "WatchAndStopJobTasks",
-                    "Effect": "Allow",
-                    "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
-                    "Resource": f"arn:aws:ecs:{region}:{account}:task/{cluster_name}/*",
-                },
-                {
-                    "Sid": "SeePreviousRuns",
-                    "Effect": "Allow",
-                    "Action": "states:ListExecutions",
-                    "Resource": f"arn:aws:states:{region}:{account}:stateMachine:{family}",
-                },
-                {
-                    "Sid": "TagStartedTasks",
-                    "Effect": "Allow",
-                    "Action": "ecs:TagResource",
-                    "Resource": f"arn:aws:ecs:{region}:{account}:task/{cluster_name}/*",
-                    "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
-                },
-                {
-                    "Sid": "SyncRule",
-                    "Effect": "Allow",
-                    "Action": ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                    "Resource": f"arn:aws:events:{region}:{account}:rule/StepFunctionsGetEventsForECSTaskRule",
-                },
-                {
-                    "Sid": "PassJobRoles",
-                    "Effect": "Allow",
-                    "Action": "iam:PassRole",
-                    "Resource": sorted(set(pass_roles)),
-                    "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
-                },
-            ],
-        }
+            "Sid": "RunJobTask",
+            "Effect": "Allow",
+            "Action": "ecs:RunTask",
+            "Resource": f"arn:aws:ecs:{region}:{account}:task-definition/{family}:*",
+            "Condition": in_cluster,
+        },
+        {
+            "Sid": "WatchAndStopJobTasks",
+            "Effect": "Allow",
+            "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
+            "Resource": f"arn:aws:ecs:{region}:{account}:task/{cluster_name}/*",
+        },
+        {
+            "Sid": "TagStartedTasks",
+            "Effect": "Allow",
+            "Action": "ecs:TagResource",
+            "Resource": f"arn:aws:ecs:{region}:{account}:task/{cluster_name}/*",
+            "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
+        },
+        {
+            "Sid": "SyncRule",
+            "Effect": "Allow",
+            "Action": ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+            "Resource": f"arn:aws:events:{region}:{account}:rule/StepFunctionsGetEventsForECSTaskRule",
+        },
+        {
+            "Sid": "PassJobRoles",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": sorted(set(pass_roles)),
+            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        },
+    ]
+    if list_executions:
+        statements.insert(
+            2,
+            {
+                "Sid": "SeePreviousRuns",
+                "Effect": "Allow",
+                "Action": "states:ListExecutions",
+                "Resource": f"arn:aws:states:{region}:{account}:stateMachine:{family}",
+            },
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def task_state_machine(
+    name: str,
+    *,
+    physical: str,
+    definition: pulumi.Input[str],
+    account: pulumi.Input[str],
+    region: pulumi.Input[str],
+    cluster_arn: pulumi.Input[str],
+    pass_roles: list[pulumi.Input[str]],
+    permissions_boundary: Optional[pulumi.Input[str]],
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+    list_executions: bool = True,
+    description: str = "Step Functions runs the job's task",
+) -> aws.sfn.StateMachine:
+    """A STANDARD state machine named ``physical`` (also its task definition's family) that runs one task with
+    ``ecs:runTask.sync``, and its role (:func:`state_machine_policy`, assumable by Step Functions of this account):
+    the scheduled job's, and dev's preview-database machine (components/preview_db.py)."""
+    child = pulumi.ResourceOptions(parent=parent)
+    machine_role = aws.iam.Role(
+        f"{name}-sfn",
+        assume_role_policy=pulumi.Output.all(account, region).apply(
+            lambda a: service_trust("states.amazonaws.com", a[0], f"arn:aws:states:{a[1]}:{a[0]}:stateMachine:*")
+        ),
+        description=f"{name}: {description}",
+        permissions_boundary=permissions_boundary,
+        tags=dict(tags),
+        opts=child,
+    )
+    machine_policy = aws.iam.RolePolicy(
+        f"{name}-sfn-policy",
+        role=machine_role.id,
+        policy=pulumi.Output.all(region, account, cluster_arn, *pass_roles).apply(
+            lambda a: state_machine_policy(
+                region=a[0],
+                account=a[1],
+                cluster_arn=a[2],
+                family=physical,
+                pass_roles=list(a[3:]),
+                list_executions=list_executions,
+            )
+        ),
+        opts=child,
+    )
+    return aws.sfn.StateMachine(
+        f"{name}-sfn",
+        name=physical,
+        role_arn=machine_role.arn,
+        definition=definition,
+        type="STANDARD",
+        tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[machine_policy]),
     )
 
 
@@ -324,34 +398,17 @@ class ScheduledJob(pulumi.ComponentResource):
                 enable_execute_command=args.enable_execute_command,
             )
         )
-        machine_role = aws.iam.Role(
-            f"{name}-sfn",
-            assume_role_policy=pulumi.Output.all(account, region).apply(
-                lambda a: service_trust("states.amazonaws.com", a[0], f"arn:aws:states:{a[1]}:{a[0]}:stateMachine:*")
-            ),
-            description=f"{name}: Step Functions runs the job's task",
+        machine = task_state_machine(
+            name,
+            physical=parts.physical,
+            definition=definition,
+            account=account,
+            region=region,
+            cluster_arn=args.cluster_arn,
+            pass_roles=[args.execution_role_arn, role.arn],
             permissions_boundary=args.permissions_boundary,
             tags=tags,
-            opts=child,
-        )
-        machine_policy = aws.iam.RolePolicy(
-            f"{name}-sfn-policy",
-            role=machine_role.id,
-            policy=pulumi.Output.all(region, account, args.cluster_arn, args.execution_role_arn, role.arn).apply(
-                lambda a: state_machine_policy(
-                    region=a[0], account=a[1], cluster_arn=a[2], family=parts.physical, pass_roles=[a[3], a[4]]
-                )
-            ),
-            opts=child,
-        )
-        machine = aws.sfn.StateMachine(
-            f"{name}-sfn",
-            name=parts.physical,
-            role_arn=machine_role.arn,
-            definition=definition,
-            type="STANDARD",
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[machine_policy]),
+            parent=self,
         )
         dlq = aws.sqs.Queue(
             f"{name}-dlq",

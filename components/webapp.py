@@ -48,8 +48,8 @@ class WebApp(pulumi.ComponentResource):
 
     Children: ``network``, ``registry``, ``image`` (None for ``image_uri``), ``scan_gate`` (or None),
     ``app_secrets``, ``logs``, ``roles``, ``db`` (or None), ``backup_vault`` (or None), ``ecs``, ``migration`` (or
-    None), ``certificate``, ``access_log_bucket`` (or None), ``web``, ``rollout`` (or None), ``sleep`` (or None),
-    ``alarms`` (or None)."""
+    None), ``preview_db`` (or None), ``certificate``, ``access_log_bucket`` (or None), ``web``, ``rollout`` (or None),
+    ``sleep`` (or None), ``alarms`` (or None)."""
 
     url: pulumi.Output[str]
     """The app's HTTPS address."""
@@ -324,6 +324,36 @@ class WebApp(pulumi.ComponentResource):
                     architecture=arch,
                     aws_profile=a.aws_profile,
                     run_after=[self.db, *scanned],
+                    tags=tags,
+                ),
+                opts=child,
+            )
+        self.preview_db: Optional[Any] = None
+        if a.previews and self.db is not None and self.migration is not None and managed_password:
+            # pull-request previews share this stack; they get their database only through this (docs/previews.md)
+            from .preview import MAX_PR_NUMBER
+            from .preview_db import PreviewDatabaseAdmin, PreviewDatabaseAdminArgs
+
+            self.preview_db = PreviewDatabaseAdmin(
+                f"{prefix}-preview-db",
+                PreviewDatabaseAdminArgs(
+                    cluster_arn=self.ecs.cluster_arn,
+                    subnet_ids=net.task_subnet_ids,
+                    # the migration's group (HTTPS out: image, secret, logs) and the database's client group
+                    security_group_ids=[self.migration.security_group_id, self.db.client_security_group_id],
+                    assign_public_ip=net.assign_public_ip,
+                    image=image_ref,
+                    repository_arn=self.registry.repository_arn,
+                    log_group_name=self.logs.log_group_name,
+                    log_group_arn=self.logs.log_group_arn,
+                    region=region,
+                    db_address=self.db.address,
+                    db_name=self.db.db_name,
+                    db_username=self.db.username,
+                    db_master_secret_arn=self.db.master_user_secret_arn.apply(str),  # managed_password: set
+                    max_pr=MAX_PR_NUMBER,
+                    architecture=arch,
+                    permissions_boundary=boundary,
                     tags=tags,
                 ),
                 opts=child,

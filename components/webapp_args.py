@@ -253,6 +253,10 @@ class WebAppArgs:
     """ECS Exec into the web service's tasks (``slipway exec``): the service allows it and the task role may open
     the SSM Session Manager channels and write each session's audit log to the app's log group. Default None: the
     profile's (dev True, prod False: a shell in production is an explicit choice)."""
+    previews: Optional[bool] = knob(dev=True, prod=False)
+    """Pull-request previews (``pr-<n>`` stacks, docs/previews.md) share this stack: export ``preview`` and own the
+    ``<prefix>-preview-db`` state machine, the only way a preview gets its database (``components/preview_db.py``);
+    needs ``database`` and the migration. Default None: the profile's (dev True, prod False)."""
     image_scan: Optional[str] = knob("basic", choices=("basic", "enhanced", "off"))
     """Scan gate (``components/scan_gate.py``): before the migration and the rollout, wait for the registry's scan of
     the image digest and fail ``pulumi up`` on findings at or above ``scan_fail_severity``. ``basic`` (ECR),

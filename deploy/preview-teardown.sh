@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# Tear down one preview stack: drop its database and login role (the creating task, `app preview-db drop`),
-# `pulumi destroy`, then `pulumi stack rm`. Used by .github/workflows/preview-env.yml (PR closed, and the janitor).
+# Tear down one preview stack: drop its database and login role (an execution of dev's preview-db state machine,
+# input {"action": "drop", "pr": <n>}: `app preview-db drop pr_<n>` with dev's image), `pulumi destroy`, then
+# `pulumi stack rm`. A failed drop stops here and keeps the stack. Used by .github/workflows/preview-env.yml (PR
+# closed, and the janitor).
 # Usage: deploy/preview-teardown.sh pr-<n>   (AWS credentials and a logged-in pulumi CLI in the environment)
 set -euo pipefail
 stack="${1:?usage: preview-teardown.sh pr-<n>}"
 [[ "$stack" =~ ^pr-[1-9][0-9]*$ ]] || { echo "refusing: $stack is not a preview stack (pr-<n>)" >&2; exit 2; }
-db="pr_${stack#pr-}"
-if task="$(pulumi stack output admin_task --json --stack "$stack" 2>/dev/null)" && [ -n "$task" ]; then
-  cluster="$(jq -r .cluster <<<"$task")"
-  network="$(jq -c '{awsvpcConfiguration: {subnets: .subnets, securityGroups: .security_groups, assignPublicIp: .assign_public_ip}}' <<<"$task")"
-  overrides="$(jq -cn --arg db "$db" '{containerOverrides: [{name: "migrate", command: ["app", "preview-db", "drop", $db]}]}')"
-  arn="$(aws ecs run-task --cluster "$cluster" --launch-type FARGATE --task-definition "$(jq -r .task_definition <<<"$task")" \
-    --network-configuration "$network" --overrides "$overrides" --query 'tasks[0].taskArn' --output text)"
-  aws ecs wait tasks-stopped --cluster "$cluster" --tasks "$arn"
-  code="$(aws ecs describe-tasks --cluster "$cluster" --tasks "$arn" --query 'tasks[0].containers[0].exitCode' --output text)"
-  [ "$code" = "0" ] || { echo "dropping database $db failed (exit $code); the stack is kept" >&2; exit 1; }
+pr="${stack#pr-}"
+db="pr_${pr}"
+if machine="$(pulumi stack output database_admin --stack "$stack" 2>/dev/null)" && [ -n "$machine" ]; then
+  execution="$(aws stepfunctions start-execution --state-machine-arn "$machine" --name "drop-$stack-$(date +%s)" \
+    --input "$(jq -cn --argjson pr "$pr" '{action: "drop", pr: $pr}')" --query executionArn --output text)"
+  # no CLI waiter for executions: poll DescribeExecution until it leaves RUNNING (at most 15 minutes)
+  status=RUNNING
+  for _ in $(seq 180); do
+    status="$(aws stepfunctions describe-execution --execution-arn "$execution" --query status --output text)"
+    [ "$status" = RUNNING ] || break
+    sleep 5
+  done
+  if [ "$status" != SUCCEEDED ]; then
+    aws stepfunctions describe-execution --execution-arn "$execution" --query '{error: error, cause: cause}' >&2 || true
+    echo "dropping database $db failed ($status, execution $execution); the stack is kept" >&2
+    exit 1
+  fi
 fi
 pulumi destroy --yes --stack "$stack" --non-interactive
 pulumi stack rm --yes --stack "$stack" --non-interactive

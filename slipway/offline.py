@@ -267,8 +267,8 @@ def load_config(
         source_file = stack_file_path(root, str(_preview_source(stack)))
         source = _stack_values(source_file) if source_file.exists() else {}
         region = (source or {}).get("aws:region")
-        values = {"aws:region": region, **(overrides or {})}  # what `pulumi config set` would add on the preview
-        flat = {k: config_string(v) for k, v in values.items() if v is not None}
+        preview = {"aws:region": region, **(overrides or {})}  # what `pulumi config set` would add on the preview
+        flat = {k: config_string(v) for k, v in preview.items() if v is not None}
         return str(_read_yaml(project_path).get("name")), flat, []
     if not stack_file.exists():
         stacks = sorted(p.name[len("Pulumi.") : -len(p.suffix)] for p in root.glob(f"Pulumi.*{project_path.suffix}"))

@@ -67,6 +67,7 @@ REVIEWED_TYPES = frozenset(
         "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
         "docker:index/image:Image",
         "pulumi-python:dynamic/slipway:MigrationGate",
+        "pulumi-python:dynamic/slipway:PreviewDatabaseGate",  # its source stack's preview-db machine only
     }
 )
 """The types a preview's graph holds whose table entries were checked for a preview (what of the source stack
@@ -437,12 +438,11 @@ def _guards(names: PreviewNames) -> list[dict[str, Any]]:
 
 def boundary_policy(names: PreviewNames) -> dict[str, Any]:
     """The permissions boundary of every preview role (``<app>-pr-boundary``, created by the bootstrap): pull from
-    the source stack's repository, write the previews' logs, read the previews' secrets and the source stack's
-    RDS-managed master secret (the database-creating task's execution role, docs/previews.md), sign in to the
-    database as a ``pr_<n>`` user only."""
+    the source stack's repository, write the previews' logs, read the previews' secrets, sign in to the database as
+    a ``pr_<n>`` user only. Never the source stack's master secret: dev's own state machine creates a preview's
+    database (components/preview_db.py), so no preview role needs it."""
     a, r = names.account, names.region
     prefix = names.stack.prefix
-    source_db = f"arn:aws:rds:{r}:{a}:db:{names.source_prefix}-*"
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -464,13 +464,6 @@ def boundary_policy(names: PreviewNames) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": "secretsmanager:GetSecretValue",
                 "Resource": f"arn:aws:secretsmanager:{r}:{a}:secret:{prefix}-*",
-            },
-            {
-                "Sid": "ReadTheSourceDatabasesManagedMasterSecret",
-                "Effect": "Allow",
-                "Action": "secretsmanager:GetSecretValue",
-                "Resource": f"arn:aws:secretsmanager:{r}:{a}:secret:rds!db-*",
-                "Condition": {"StringLike": {"aws:ResourceTag/aws:rds:primaryDBInstanceArn": source_db}},
             },
             {
                 "Sid": "SignInAsAPreviewDatabaseUserOnly",

@@ -33,6 +33,12 @@ def prod() -> ResourceGraph:
     return _graph("prod")
 
 
+@pytest.fixture(scope="session")
+def pr123() -> ResourceGraph:
+    """The preview stack pr-123 on dev's recorded outputs (its StackReference), as `pulumi up` would see them."""
+    return run_stack("pr-123", stack_references={"dev": _graph("dev").outputs})
+
+
 @pytest.fixture(params=["dev", "prod"], scope="session")
 def stack(request: pytest.FixtureRequest) -> ResourceGraph:
     return _graph(request.param)

@@ -54,7 +54,7 @@ def test_the_web_service_signs_in_with_iam_tokens_as_the_least_privileged_role(
     assert settings.sqlalchemy_url().query["sslrootcert"] == str(RDS_CA_BUNDLE), "checked against RDS's own CAs"
     assert settings.port == web["portMappings"][0]["containerPort"]
     assert settings.sqlalchemy_url().get_backend_name() == "postgresql"
-    task_role = stack.one("aws:iam/role:Role", "-task")
+    task_role = stack.one("aws:iam/role:Role", f"-{stack.stack}-task")
     (policy,) = [  # the task role's own policy (dev's ECS Exec policy is another: tests/test_task_roles.py)
         p
         for p in stack.by_type("aws:iam/rolePolicy:RolePolicy")
@@ -75,7 +75,7 @@ def test_the_migration_signs_in_as_master_with_the_rds_managed_secret_and_create
     assert ":secret:rds!db-" in secrets["DB_PASSWORD"] and secrets["DB_PASSWORD"].endswith(":password::")
     settings = _load_as_ecs_would(monkeypatch, migrate)
     assert settings.db_app_role == "app_iam" and settings.db_user != "app_iam" and not settings.db_iam_auth
-    execution = stack.one("aws:iam/rolePolicy:RolePolicy", "execution-policy")
+    execution = stack.one("aws:iam/rolePolicy:RolePolicy", f"-{stack.stack}-execution-policy")
     assert secrets["DB_PASSWORD"].removesuffix(":password::") in execution.input("policy"), "exec role reads it"
 
 

@@ -206,7 +206,7 @@ def test_rollout_check_waits_for_the_task_definition_and_surfaces_a_rollback(mon
 
 def test_providers_serialize_by_reference_so_state_stays_small() -> None:
     """Pulumi stores the dill-pickled provider in state; by reference it is small and carries no captured values."""
-    for provider in (gates.MigrationGateProvider(), gates.RolloutCheckProvider()):
+    for provider in (gates.MigrationGateProvider(), gates.RolloutCheckProvider(), gates.PreviewDatabaseGateProvider()):
         blob = serialize_provider(provider)
         assert len(blob) < 1000, len(blob)
         assert type(dill.loads(base64.b64decode(blob))) is type(provider)  # noqa: S301  # our own blob

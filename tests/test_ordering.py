@@ -102,7 +102,9 @@ ORDERINGS: list[tuple[str, Select, Select, tuple[str, ...], str]] = [
     (
         "tasks-after-execution-role-policy",
         lambda g: SERVICE(g) + MIGRATION(g),
-        of("aws:iam/rolePolicy:RolePolicy", "execution-policy"),
+        lambda g: [
+            r for r in g.by_type("aws:iam/rolePolicy:RolePolicy") if r.name == f"slipway-{g.stack}-execution-policy"
+        ],
         ("dev", "prod"),
         "a task started before its execution role may pull the image and read secrets fails to start",
     ),

@@ -16,28 +16,25 @@ from slipway_policy.rules import environment_for, evaluate
 
 
 @pytest.fixture(scope="module")
-def dev() -> ResourceGraph:
-    return run_stack("dev", root=ROOT)
+def pr(pr123: ResourceGraph) -> ResourceGraph:
+    return pr123  # tests/conftest.py: built once per session, on the session's dev graph
 
 
-@pytest.fixture(scope="module")
-def pr(dev: ResourceGraph) -> ResourceGraph:
-    return run_stack("pr-123", root=ROOT, stack_references={"dev": dev.outputs})
-
-
-def test_pr_123_creates_service_rule_target_group_and_a_database_creating_gate(pr: ResourceGraph) -> None:
+def test_pr_123_creates_service_rule_target_group_and_a_database_creating_gate(
+    pr: ResourceGraph, dev: ResourceGraph
+) -> None:
     types = {r.type for r in pr.resources}
     assert {"aws:ecs/service:Service", "aws:lb/listenerRule:ListenerRule", "aws:lb/targetGroup:TargetGroup"} <= types
-    gates = pr.by_type("pulumi-python:dynamic/slipway:MigrationGate")
-    tasks = {td.input("family"): json.loads(td.input("containerDefinitions")) for td in pr.by_type(T_TASK)}
-    create = next(f for f in tasks if f.endswith("createdb"))
-    assert tasks[create][0]["command"] == ["app", "preview-db", "create", "pr_123"]
-    assert len(gates) == 2
+    createdb = pr.one("pulumi-python:dynamic/slipway:PreviewDatabaseGate", "createdb")
+    assert createdb.input("state_machine") == dev.outputs["preview"]["db_admin_state_machine_arn"]
+    assert createdb.input("pr") == 123, "dev's state machine builds pr_123 from the number"
     migrate = pr.one("pulumi-python:dynamic/slipway:MigrationGate", "migrate")
-    createdb = pr.one("pulumi-python:dynamic/slipway:MigrationGate", "createdb")
     assert pr.depends_on(migrate, createdb), "the migration must wait for the database to exist"
     service = pr.one("aws:ecs/service:Service")
     assert pr.depends_on(service, migrate)
+    families = sorted(td.input("family") for td in pr.by_type(T_TASK))
+    assert families == ["slipway-pr-123-migrate", "slipway-pr-123-web"], "no task of the preview's creates databases"
+    assert pr.outputs["database_admin"] == dev.outputs["preview"]["db_admin_state_machine_arn"], "for the teardown"
 
 
 T_TASK = "aws:ecs/taskDefinition:TaskDefinition"
@@ -93,22 +90,14 @@ def test_the_preview_runs_on_dev_pieces_on_fargate_spot_at_the_smallest_size(
     assert logs.input("retentionInDays") <= 7
 
 
-def test_only_the_creating_task_may_read_dev_master_secret_and_the_app_reaches_only_its_database(
-    pr: ResourceGraph, dev: ResourceGraph
-) -> None:
-    master = dev.outputs["preview"]["db_master_secret_arn"]
+def test_the_app_reaches_only_its_own_database(pr: ResourceGraph, dev: ResourceGraph) -> None:
     policies = {p.name: json.dumps(p.json_input("policy")) for p in pr.by_type("aws:iam/rolePolicy:RolePolicy")}
-    holders = sorted(name for name, doc in policies.items() if master in doc)
-    assert holders == ["slipway-pr-123-dbadmin-execution-policy"]
+    assert sorted(policies) == ["slipway-pr-123-execution-policy", "slipway-pr-123-task-policy"]
     task_policy = json.loads(policies["slipway-pr-123-task-policy"])
     [statement] = task_policy["Statement"]
     assert statement["Action"] == "rds-db:connect"
     assert statement["Resource"].endswith(":dbuser:" + dev.outputs["preview"]["db_resource_id"] + "/pr_123")
-    createdb = next(td for td in pr.by_type(T_TASK) if td.input("family").endswith("-createdb"))
-    image = json.loads(createdb.input("containerDefinitions"))[0]["image"]
-    assert image == dev.outputs["preview"]["image"], "the task holding dev's master secret runs dev's image only"
     web = next(td for td in pr.by_type(T_TASK) if td.input("family").endswith("-web"))
-    assert json.loads(web.input("containerDefinitions"))[0]["image"] != image
     env = {e["name"]: e["value"] for e in json.loads(web.input("containerDefinitions"))[0]["environment"]}
     assert (env["DB_NAME"], env["DB_USER"], env["DB_IAM_AUTH"]) == ("pr_123", "pr_123", "true")
 

@@ -224,6 +224,11 @@ NEEDED_ON_DEV = {
     ("elasticloadbalancing:CreateRule", "dev's HTTPS listener"): "a preview's rule (docs/previews.md)",
     ("ec2:CreateSecurityGroup", ":vpc/"): "the preview gates' groups in dev's VPC (authorized on the VPC too)",
     **{
+        (a, "stateMachine:slipway-dev-preview-db"): "the database-creating gate starts dev's preview-db state machine,"
+        " whose input dev validates (components/preview_db.py)"
+        for a in ("states:StartExecution", "states:DescribeExecution")
+    },
+    **{
         (a, "repository/slipway-dev"): "the preview's image, pushed to dev's repository (tag pr-<n>-...)"
         for a in TABLE["types"]["docker:index/image:Image"]["create"]
     },
@@ -268,6 +273,8 @@ def test_needed_writes_on_dev_really_are_allowed() -> None:
     vpc = {**ctx, **_resource_tags(DEV_TAGS)}
     assert allowed(policy, "ec2:CreateSecurityGroup", _a("ec2", "vpc/vpc-0123456789abcdef0"), vpc)
     assert allowed(policy, "ecr:PutImage", _a("ecr", "repository/slipway-dev"), ctx)
+    assert allowed(policy, "states:StartExecution", _a("states", "stateMachine:slipway-dev-preview-db"), ctx)
+    assert not allowed(policy, "states:StartExecution", _a("states", "stateMachine:slipway-dev-job"), ctx)
 
 
 @pytest.mark.parametrize(

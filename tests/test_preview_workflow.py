@@ -44,8 +44,9 @@ def teardown_problems(wf: dict[str, Any], script: str) -> list[str]:
         runs = "\n".join(str(s.get("run", "")) for s in wf["jobs"].get(job, {}).get("steps", []))
         if "deploy/preview-teardown.sh" not in runs:
             problems.append(f"job {job} does not run deploy/preview-teardown.sh")
-    order = ("preview-db drop", "pulumi destroy", "pulumi stack rm")
-    positions = [script.find(s) for s in order]
+    order = ("stepfunctions start-execution", "pulumi destroy", "pulumi stack rm")
+    code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
+    positions = [code.find(s) for s in order]
     if -1 in positions or positions != sorted(positions):
         problems.append(f"the script must {', then '.join(order)}")
     return problems
@@ -102,18 +103,19 @@ def test_a_missing_teardown_step_is_caught(wf: dict[str, Any]) -> None:
     assert teardown_problems(wf, TEARDOWN.read_text().replace("pulumi stack rm", "true"))
 
 
-TASK = '{"cluster":"c","task_definition":"td","subnets":["s"],"security_groups":["a","b"],"assign_public_ip":"ENABLED"}'
+MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:slipway-dev-preview-db"
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:slipway-dev-preview-db:drop-pr-42"
 FAKE = """#!/usr/bin/env bash
-echo "$(basename "$0") $*" >> "$CALLS"
+printf '%s\\n' "$(basename "$0") $*" >> "$CALLS"
 case "$(basename "$0") $1 $2" in
-  "pulumi stack output") echo "$TASK" ;;
-  "aws ecs run-task") echo arn:task ;;
-  "aws ecs describe-tasks") echo "$EXIT_CODE" ;;
+  "pulumi stack output") echo "$MACHINE" ;;
+  "aws stepfunctions start-execution") echo "$EXECUTION" ;;
+  "aws stepfunctions describe-execution") echo "$STATUS" ;;
 esac
 """
 
 
-def _run_teardown(tmp_path: Path, exit_code: str) -> tuple[int, list[str]]:
+def _run_teardown(tmp_path: Path, status: str) -> tuple[int, list[str]]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("pulumi", "aws"):
@@ -124,24 +126,30 @@ def _run_teardown(tmp_path: Path, exit_code: str) -> tuple[int, list[str]]:
         **os.environ,
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
         "CALLS": str(calls),
-        "EXIT_CODE": exit_code,
-        "TASK": TASK,
+        "STATUS": status,
+        "MACHINE": MACHINE,
+        "EXECUTION": EXECUTION,
     }
     proc = subprocess.run([str(TEARDOWN), "pr-42"], env=env, capture_output=True, text=True, timeout=30)
     return proc.returncode, calls.read_text().splitlines() if calls.exists() else []
 
 
 def test_teardown_script_drops_the_database_then_destroys_then_removes_the_stack(tmp_path: Path) -> None:
-    code, calls = _run_teardown(tmp_path, "0")
+    """The drop is an execution of dev's state machine (the preview's `database_admin` output) with the input its
+    Choice states accept (tests/test_preview_db.py), waited for, before anything is destroyed."""
+    code, calls = _run_teardown(tmp_path, "SUCCEEDED")
     assert code == 0
-    run_task = next(c for c in calls if c.startswith("aws ecs run-task"))
-    assert '"command":["app","preview-db","drop","pr_42"]' in run_task
-    assert calls.index(run_task) < calls.index("pulumi destroy --yes --stack pr-42 --non-interactive")
+    start = next(c for c in calls if c.startswith("aws stepfunctions start-execution"))
+    assert f"--state-machine-arn {MACHINE}" in start and '--input {"action":"drop","pr":42}' in start
+    assert f"aws stepfunctions describe-execution --execution-arn {EXECUTION} --query status --output text" in calls
+    assert not any(c.startswith("aws ecs") for c in calls), "the preview runs no task of its own"
+    assert calls.index(start) < calls.index("pulumi destroy --yes --stack pr-42 --non-interactive")
     assert calls[-1] == "pulumi stack rm --yes --stack pr-42 --non-interactive"
 
 
-def test_a_failed_drop_keeps_the_stack(tmp_path: Path) -> None:
-    code, calls = _run_teardown(tmp_path, "1")
+@pytest.mark.parametrize("status", ["FAILED", "TIMED_OUT", "ABORTED"])
+def test_a_failed_drop_keeps_the_stack(tmp_path: Path, status: str) -> None:
+    code, calls = _run_teardown(tmp_path, status)
     assert code == 1
     assert not any(c.startswith("pulumi destroy") for c in calls)
 

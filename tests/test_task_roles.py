@@ -9,7 +9,7 @@ from slipway_aws.task_roles import execution_policy_document
 
 
 def test_execution_policy_names_exactly_our_repo_log_group_and_secrets(stack: ResourceGraph) -> None:
-    policy = json.loads(stack.one("aws:iam/rolePolicy:RolePolicy", "execution-policy").input("policy"))
+    policy = json.loads(stack.one("aws:iam/rolePolicy:RolePolicy", f"-{stack.stack}-execution-policy").input("policy"))
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     repo_arn = stack.one("aws:ecr/repository:Repository").outputs["arn"]
     log_arn = stack.one("aws:cloudwatch/logGroup:LogGroup", "-app").outputs["arn"]
@@ -24,7 +24,8 @@ def test_execution_policy_names_exactly_our_repo_log_group_and_secrets(stack: Re
 
 
 def test_task_role_has_no_policies_and_both_roles_trust_only_ecs_tasks(stack: ResourceGraph) -> None:
-    ecs_roles = [r for r in stack.by_type("aws:iam/role:Role") if r.name.endswith(("-execution", "-task"))]
+    own = (f"slipway-{stack.stack}-execution", f"slipway-{stack.stack}-task")  # dev's preview-db roles: test_preview_db
+    ecs_roles = [r for r in stack.by_type("aws:iam/role:Role") if r.name in own]
     ecs_role_names = {r.outputs["name"] for r in ecs_roles}
     policies = [p for p in stack.by_type("aws:iam/rolePolicy:RolePolicy") if p.input("role") in ecs_role_names]
     exec_policy = [f"slipway-{stack.stack}-exec-policy"] if stack.stack == "dev" else []  # ECS Exec: dev only
@@ -38,16 +39,20 @@ def test_task_role_has_no_policies_and_both_roles_trust_only_ecs_tasks(stack: Re
         (statement,) = json.loads(role.input("assumeRolePolicy"))["Statement"]
         assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
         assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": account}, "confused-deputy guard"
-    task = stack.one("aws:iam/role:Role", "-task")
+    task = stack.one("aws:iam/role:Role", f"-{stack.stack}-task")
     (statement,) = json.loads(task.input("assumeRolePolicy"))["Statement"]
     assert statement["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:ecs:us-east-1:{account}:*"}
 
 
 def test_both_task_definitions_use_the_roles(stack: ResourceGraph) -> None:
-    roles = {r.name.rsplit("-", 1)[-1]: r.outputs["arn"] for r in stack.by_type("aws:iam/role:Role")}
+    roles = {r.name: r.outputs["arn"] for r in stack.by_type("aws:iam/role:Role")}
     for task_def in stack.by_type("aws:ecs/taskDefinition:TaskDefinition"):
-        assert task_def.input("executionRoleArn") == roles["execution"]
-        assert task_def.input("taskRoleArn") == roles["task"]
+        # dev's preview-db task has its own two roles (tests/test_preview_db.py)
+        owner = (
+            task_def.input("family") if task_def.input("family").endswith("-preview-db") else f"slipway-{stack.stack}"
+        )
+        assert task_def.input("executionRoleArn") == roles[f"{owner}-execution"]
+        assert task_def.input("taskRoleArn") == roles[f"{owner}-task"]
 
 
 def test_log_stream_resource_strips_a_trailing_wildcard() -> None:

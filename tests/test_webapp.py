@@ -62,7 +62,7 @@ def test_without_a_database_there_is_no_db_env_gate_or_alarm() -> None:
 def test_extra_secrets_by_name_reach_the_container_and_the_execution_role() -> None:
     graph, _ = plan(secrets={"STRIPE_KEY": f"{SECRET}:key::"})
     assert {"name": "STRIPE_KEY", "valueFrom": f"{SECRET}:key::"} in web_container(graph)["secrets"]
-    policy = graph.one("aws:iam/rolePolicy:RolePolicy", "execution-policy").json_input("policy")
+    policy = graph.one("aws:iam/rolePolicy:RolePolicy", "-dev-execution-policy").json_input("policy")
     read = next(s for s in policy["Statement"] if s["Sid"] == "ReadAppSecrets")
     assert SECRET in read["Resource"]
 
@@ -72,7 +72,7 @@ def test_generated_secrets_reach_the_service_the_migration_and_the_execution_rol
     versions = {v.input("secretId"): v for v in graph.by_type("aws:secretsmanager/secretVersion:SecretVersion")}
     assert len(versions) == 3, "SECRET_KEY and the two generated values (RDS manages the database password)"
     migrate = graph.one("aws:ecs/taskDefinition:TaskDefinition", "migrate").json_input("containerDefinitions")[0]
-    policy = graph.one("aws:iam/rolePolicy:RolePolicy", "execution-policy").json_input("policy")
+    policy = graph.one("aws:iam/rolePolicy:RolePolicy", "-dev-execution-policy").json_input("policy")
     read = next(s for s in policy["Statement"] if s["Sid"] == "ReadAppSecrets")
     for name in ("API_TOKEN", "WEBHOOK_SIGNING_KEY"):
         value_from = {s["name"]: s["valueFrom"] for s in web_container(graph)["secrets"]}[name]

