@@ -17,6 +17,7 @@ API reference), which a weekly schedule never reaches. Refused in prod (``WebApp
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -69,16 +70,22 @@ class SleepArgs:
         c.raise_for("SleepArgs")
 
 
-def check_timezone(c: object, name: str, value: object) -> None:
-    """An IANA zone name Python's zoneinfo knows (Application Auto Scaling and Scheduler take IANA names)."""
+@functools.lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    """zoneinfo's IANA names (it reads every file of the tz database: tens of milliseconds, so once)."""
     import zoneinfo
 
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_timezone(c: object, name: str, value: object) -> None:
+    """An IANA zone name Python's zoneinfo knows (Application Auto Scaling and Scheduler take IANA names)."""
     from .validation import Checks, closest, plain
 
     assert isinstance(c, Checks)
     if value is None or not plain(value):
         return
-    zones = zoneinfo.available_timezones()
+    zones = _zones()
     if not isinstance(value, str) or value not in zones:
         guess = closest(str(value), sorted(zones))
         c.bad(
