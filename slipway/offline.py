@@ -13,7 +13,9 @@ What it cannot prove: provider-side validation and AWS API behaviour. The mocks 
 from __future__ import annotations
 
 import contextlib
+import copy
 import difflib
+import functools
 import hashlib
 import io
 import json
@@ -309,11 +311,24 @@ def load_config(
     return name, config, secret_keys
 
 
+@functools.lru_cache(maxsize=32)
+def _compose(text: str) -> Any:
+    """The YAML node tree of ``text`` (for line and column numbers), parsed once per distinct text: one offline run
+    reads the same project and stack files many times (deploy-policy generation: hundreds)."""
+    return yaml.compose(text)
+
+
+@functools.lru_cache(maxsize=32)
+def _load(text: str) -> Any:
+    return yaml.safe_load(text)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
-    """The file's top-level mapping; a syntax error or any other shape is a StackFileError naming line and column."""
+    """The file's top-level mapping; a syntax error or any other shape is a StackFileError naming line and column.
+    The parse is cached by the file's text; each caller gets its own copy."""
     text = path.read_text()
     try:
-        doc = yaml.safe_load(text)
+        doc = copy.deepcopy(_load(text))
     except yaml.MarkedYAMLError as exc:
         mark, start = exc.problem_mark or exc.context_mark, exc.context_mark
         where = f"{path.name}:{mark.line + 1}:{mark.column + 1}" if mark else path.name
@@ -335,7 +350,7 @@ def _mapping_at(path: Path, doc: dict[str, Any], key: str) -> Optional[dict[str,
     value = doc.get(key)
     if value is None or isinstance(value, dict):
         return value
-    node = yaml.compose(path.read_text())
+    node = _compose(path.read_text())
     line, column = 1, 1
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
@@ -386,7 +401,7 @@ def _stack_values(stack_file: Path) -> Optional[dict[str, Any]]:
 
 def _key_position(path: Path, parent: Optional[str], key: str) -> tuple[int, int]:
     """Line and column (1-based) of ``key`` at the top level, or under ``config:`` -> ``parent``."""
-    node = yaml.compose(path.read_text())
+    node = _compose(path.read_text())
     if parent is not None:
         node = _child(_child(node, "config"), parent)
     for k, _ in node.value if isinstance(node, yaml.MappingNode) else []:
@@ -421,7 +436,7 @@ def _scalar_texts(path: Path) -> dict[str, str]:
 
 def _config_node(path: Path) -> Any:
     """The YAML node under ``config:`` (None when there is none)."""
-    root = yaml.compose(path.read_text())
+    root = _compose(path.read_text())
     if not isinstance(root, yaml.MappingNode):
         return None
     return next((v for k, v in root.value if k.value == "config"), None)
