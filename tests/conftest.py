@@ -4,11 +4,46 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from typing import Any
 
 import pytest
 
 from slipway.offline import ResourceGraph, run_stack
+
+# moto loads ~1,300 public AMIs into every region's EC2 backend it starts (half of each moto test's time); nothing
+# here launches an instance. A test that needs them sets MOTO_AMIS_PATH.
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
+
+def _share_botocore_models() -> None:
+    """botocore caches the JSON models it loads per Loader, i.e. per session; moto and the code under test make a
+    new session for nearly every client, so a test run parsed the same service models (EC2's is megabytes) hundreds
+    of times. The cache is shared here across loaders with the same search paths: the same objects one loader would
+    return on its second call, so no behaviour changes (tests only)."""
+    import botocore.loaders
+
+    loader = botocore.loaders.Loader
+    data, models = loader.load_data_with_path, loader.load_service_model
+    shared: dict[Any, Any] = {}
+
+    def load_data_with_path(self: Any, name: str) -> Any:
+        key = ("data", tuple(self.search_paths), name)
+        if key not in shared:
+            shared[key] = data(self, name)
+        return shared[key]
+
+    def load_service_model(self: Any, service_name: str, type_name: str, api_version: Any = None) -> Any:
+        key = ("model", tuple(self.search_paths), service_name, type_name, api_version)
+        if key not in shared:
+            shared[key] = models(self, service_name, type_name, api_version)
+        return shared[key]
+
+    loader.load_data_with_path = load_data_with_path  # type: ignore[method-assign]
+    loader.load_service_model = load_service_model  # type: ignore[method-assign]
+
+
+_share_botocore_models()
 
 
 @functools.cache

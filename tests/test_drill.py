@@ -22,9 +22,10 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ecs.models import ecs_backends
 from moto.moto_api import state_manager
 
-from slipway import drill, plan
+from slipway import drill, offline, plan
 from slipway.drill import DRILL_TAG, Report, Targets, discover, run_drill, temp_identifier
 from slipway_aws.ecs_runner import TaskResult, TaskStartError
+from tests.conftest import _graph
 
 REGION = "us-east-1"  # Pulumi.prod.yaml's region
 SOURCE = "slipway-prod-db"
@@ -55,6 +56,18 @@ class Flaky:
 
 def client_error(code: str, operation: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": f"{code} (test)"}}, operation)
+
+
+@pytest.fixture(autouse=True)
+def _session_graphs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI finds the program's WebApp name from the stack's offline plan (``drill._app_name``): the same graph
+    every test of the session already has (tests/conftest.py), not a new run per command."""
+    real = offline.run_stack
+
+    def run_stack(stack: str, **kwargs: Any) -> Any:
+        return _graph(stack) if not kwargs else real(stack, **kwargs)
+
+    monkeypatch.setattr(offline, "run_stack", run_stack)
 
 
 @pytest.fixture

@@ -83,10 +83,6 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
     return Venv(env, work, time.monotonic() - started)
 
 
-def test_install_takes_under_a_minute(venv: Venv) -> None:
-    assert venv.install_seconds < 60, venv.install_seconds
-
-
 def test_installs_the_components_under_a_distinct_name_and_nothing_else(venv: Venv) -> None:
     found = json.loads(
         venv.py(
