@@ -76,57 +76,67 @@ def stack_documents(stack: str, account: str, state_bucket: str, repository: str
     )
 
 
-_GENERATED: dict[tuple[str, str, str], dict[str, Any]] = {}
+_GENERATED: dict[str, dict[str, Any]] = {}
+"""Each stack's documents with the account and state bucket left as deploy_policy's placeholders: generated once
+per stack (the offline plan is the slow part), filled in per account and bucket by :func:`_generated`."""
 
 
 def prefetch(requests: list[tuple[str, str, str]]) -> None:
-    """Generate the documents of several ``(stack, account, state_bucket)`` at once, one child process each, run
-    side by side (each plans an app stack offline: seconds of CPU)."""
-    todo = [r for r in dict.fromkeys(requests) if r not in _GENERATED]
+    """Generate the documents of the stacks of several ``(stack, account, state_bucket)`` at once, one child process
+    per stack not generated yet, run side by side (each plans an app stack offline: seconds of CPU)."""
+    todo = [stack for stack in dict.fromkeys(stack for stack, _, _ in requests) if stack not in _GENERATED]
     children = [
         (
-            request,
+            stack,
             subprocess.Popen(  # noqa: S603 (our own interpreter and module, arguments validated by the caller)
-                [sys.executable, str(Path(__file__).resolve()), *request],
+                [sys.executable, str(Path(__file__).resolve()), stack],
                 cwd=ROOT,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
             ),
         )
-        for request in todo
+        for stack in todo
     ]
     failures = []
-    for (stack, account, bucket), child in children:
+    for stack, child in children:
         stdout, stderr = child.communicate()
         if child.returncode != 0:
             message = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {child.returncode}"
             failures.append(f"deploy policy of stack {stack}: {message}")
         else:
-            _GENERATED[(stack, account, bucket)] = json.loads(stdout)
+            _GENERATED[stack] = json.loads(stdout)
     if failures:
         raise PolicyGenerationError("; ".join(failures))
 
 
 def _generated(stack: str, account: str, state_bucket: str) -> dict[str, Any]:
+    """The stack's documents for ``account`` and ``state_bucket``; the policy is split into managed-policy-sized
+    documents after the real values are in (an account id is longer than its placeholder)."""
+    from slipway import deploy_policy as dp
+
     prefetch([(stack, account, state_bucket)])
-    return _GENERATED[(stack, account, state_bucket)]
+    text = json.dumps(_GENERATED[stack])
+    text = text.replace(dp.ACCOUNT_PLACEHOLDER, account).replace(dp.STATE_BUCKET_PLACEHOLDER, state_bucket)
+    documents: dict[str, Any] = json.loads(text)
+    documents["policies"] = dp.split(documents.pop("policy"))
+    return documents
 
 
 def generate(stack: str, account: str, state_bucket: str) -> dict[str, Any]:
-    """In the child process: deploy_policy's documents for one stack, as JSON-ready values."""
+    """deploy_policy's documents for one stack, as JSON-ready values, the policy whole (``policy``); the child
+    process calls it with the placeholders."""
     from slipway import deploy_policy as dp
     from slipway_aws.iam import BOUNDARY_POLICY_NAME
 
     names = dp.stack_names(stack, account=account)
-    policy = dp.generate(dp.policy_graph(stack), names, state_bucket=state_bucket)
     environment = dp.GITHUB_ENVIRONMENTS.get(stack, stack)
     return {
         "app": names.app,
         "region": names.region,
         "environment": environment,
         "promoted": stack in dp.PROMOTED_STACKS,
-        "policies": dp.split(policy),
+        "policy": dp.generate(dp.policy_graph(stack), names, state_bucket=state_bucket),
         "boundaryName": BOUNDARY_POLICY_NAME.format(prefix=names.prefix),
         "boundary": dp.boundary_policy(names),
         "trust": dp.trust_policy(names, environment),
@@ -180,8 +190,10 @@ def _child(argv: list[str]) -> int:
         if argv[0] == "--preview":
             documents = generate_preview(*argv[1:])
         else:
-            stack, account, state_bucket = argv
-            documents = generate(stack, account, state_bucket)
+            from slipway.deploy_policy import ACCOUNT_PLACEHOLDER, STATE_BUCKET_PLACEHOLDER
+
+            (stack,) = argv
+            documents = generate(stack, ACCOUNT_PLACEHOLDER, STATE_BUCKET_PLACEHOLDER)
     except (StackFileError, DeployPolicyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
