@@ -21,8 +21,9 @@ error.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -163,6 +164,21 @@ class RolloutCheckProvider(_WaitingProvider):
         }
 
 
+def create_input(pr: int) -> dict[str, Any]:
+    """The input of dev's preview-db state machine that creates ``pr_<pr>``."""
+    return {"action": "create", "pr": pr}
+
+
+def create_execution_name(pr: int, env: Mapping[str, str]) -> str:
+    """The creating execution's name. In a GitHub Actions run, ``create-pr-<pr>-run-<run id>-<attempt>``: the
+    preview workflow starts that same execution before its install, and the gate then waits for it instead of
+    starting another (StartExecution is idempotent on name and input). Elsewhere a new name per run."""
+    run, attempt = env.get("GITHUB_RUN_ID"), env.get("GITHUB_RUN_ATTEMPT")
+    if run and attempt and run.isdigit() and attempt.isdigit():
+        return f"create-pr-{pr}-run-{run}-{attempt}"
+    return f"create-pr-{pr}-{int(time.time())}"
+
+
 class PreviewDatabaseGateProvider(_WaitingProvider):
     """Creates the preview's database through dev's state machine; see the module docstring."""
 
@@ -173,8 +189,8 @@ class PreviewDatabaseGateProvider(_WaitingProvider):
         pr = int(props["pr"])
         result = sfn_runner.run_execution(
             state_machine_arn=props["state_machine"],
-            execution_input={"action": "create", "pr": pr},
-            name=f"create-pr-{pr}-{int(time.time())}",
+            execution_input=create_input(pr),
+            name=create_execution_name(pr, os.environ),
             region=props["region"],
             timeout_s=float(props.get("timeout_s") or 900),
             profile=props.get("aws_profile") or None,

@@ -54,6 +54,13 @@ def execution_console_url(region: str, execution_arn: str) -> str:
     return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{execution_arn}"
 
 
+def execution_arn_of(state_machine_arn: str, name: str) -> str:
+    """``arn:aws:states:R:A:stateMachine:M`` and ``N`` -> ``arn:aws:states:R:A:execution:M:N`` (the ARN format of
+    Step Functions' ``execution`` resource type)."""
+    head, _, machine = state_machine_arn.rpartition(":stateMachine:")
+    return f"{head}:execution:{machine}:{name}"
+
+
 def run_execution(
     *,
     state_machine_arn: str,
@@ -68,7 +75,8 @@ def run_execution(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> ExecutionResult:
-    """Start one execution of ``state_machine_arn`` with ``execution_input`` (JSON) and wait until it ends.
+    """Start one execution of ``state_machine_arn`` with ``execution_input`` (JSON) and wait until it ends. With a
+    ``name`` already started with the same input (running or ended), that execution is waited for instead.
 
     Returns on ``SUCCEEDED``; raises :class:`ExecutionStartError` when it cannot start, :class:`ExecutionFailedError`
     with its error and cause when it ends otherwise, :class:`ExecutionTimeoutError` after ``timeout_s`` (the
@@ -84,7 +92,18 @@ def run_execution(
     try:
         execution_arn = sfn.start_execution(**request)["executionArn"]
     except ClientError as err:
-        raise ExecutionStartError(f"states.start_execution({state_machine_arn}) was refused: {err}") from err
+        if not (name and err.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists"):
+            raise ExecutionStartError(f"states.start_execution({state_machine_arn}) was refused: {err}") from err
+        # The name was used: by this same request started earlier (preview-env.yml starts the preview's database
+        # beside its install). StartExecution answers a running one with its ARN and a closed one with this error
+        # (botocore's StartExecution documentation), so the closed one is looked up and its end taken as ours.
+        execution_arn = execution_arn_of(state_machine_arn, request["name"])
+        earlier = sfn.describe_execution(executionArn=execution_arn)
+        if earlier.get("input") != request["input"]:
+            raise ExecutionStartError(
+                f"execution name {request['name']} of {state_machine_arn} is taken by an execution with another "
+                f"input ({earlier.get('input')!r}, not {request['input']!r})"
+            ) from err
     url = execution_console_url(str(region), execution_arn)
     progress(f"started execution {execution_arn.rsplit(':', 1)[-1]} of {state_machine_arn.rsplit(':', 1)[-1]}")
     started = clock()

@@ -9,7 +9,17 @@ stack="${1:?usage: preview-teardown.sh pr-<n>}"
 [[ "$stack" =~ ^pr-[1-9][0-9]*$ ]] || { echo "refusing: $stack is not a preview stack (pr-<n>)" >&2; exit 2; }
 pr="${stack#pr-}"
 db="pr_${pr}"
-if machine="$(pulumi stack output database_admin --stack "$stack" 2>/dev/null)" && [ -n "$machine" ]; then
+# The machine is the stack's `database_admin` output; a PR refused before its first `pulumi up` (plan gate, cap) has
+# no stack, but preview-env.yml may have started its database beside the install: then the machine comes from
+# SLIPWAY_PREVIEW_DB_STATE_MACHINE_ARN and only the (idempotent) drop runs.
+exists=0
+machine=""
+if outputs="$(pulumi stack output --json --stack "$stack" 2>/dev/null)"; then
+  exists=1
+  machine="$(jq -r '.database_admin // empty' <<<"$outputs")"
+fi
+machine="${machine:-${SLIPWAY_PREVIEW_DB_STATE_MACHINE_ARN:-}}"
+if [ -n "$machine" ]; then
   execution="$(aws stepfunctions start-execution --state-machine-arn "$machine" --name "drop-$stack-$(date +%s)" \
     --input "$(jq -cn --argjson pr "$pr" '{action: "drop", pr: $pr}')" --query executionArn --output text)"
   # no CLI waiter for executions: poll DescribeExecution until it leaves RUNNING (at most 15 minutes)
@@ -24,6 +34,10 @@ if machine="$(pulumi stack output database_admin --stack "$stack" 2>/dev/null)" 
     echo "dropping database $db failed ($status, execution $execution); the stack is kept" >&2
     exit 1
   fi
+fi
+if [ "$exists" = 0 ]; then
+  echo "no stack $stack: database $db dropped${machine:+ (if it existed)}, nothing else to remove"
+  exit 0
 fi
 pulumi destroy --yes --stack "$stack" --non-interactive
 pulumi stack rm --yes --stack "$stack" --non-interactive

@@ -25,7 +25,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from slipway.offline import ResourceGraph, SecretValue
+from slipway.offline import ROOT, ResourceGraph, SecretValue
 from slipway_aws import gates, sfn_runner
 from slipway_aws.preview import MAX_PR_NUMBER
 from slipway_aws.preview_db import CONTAINER, IDLE_COMMAND, definition
@@ -480,3 +480,82 @@ def test_bad_admin_args_are_refused_at_once() -> None:
             architecture="amd64",
         )
     assert {p.field for p in caught.value.problems} == {"max_pr", "architecture", "image"}
+
+
+# -- the database creation started by the workflow beside its install, joined by the gate ---------------------------
+RUN_ENV = {"GITHUB_RUN_ID": "9876543210", "GITHUB_RUN_ATTEMPT": "2"}
+JOINED = sfn_runner.execution_arn_of(MACHINE, "create-pr-123-run-9876543210-2")
+
+
+def _start_named(stub: Stubber, response: Any = None, error: str = "") -> None:
+    expected = {
+        "stateMachineArn": MACHINE,
+        "input": json.dumps(gates.create_input(123)),
+        "name": "create-pr-123-run-9876543210-2",
+    }
+    if error:
+        stub.add_client_error(
+            "start_execution", service_error_code=error, http_status_code=400, expected_params=expected
+        )
+    else:
+        stub.add_response("start_execution", response, expected)
+
+
+def test_in_a_workflow_run_the_gate_joins_the_execution_the_workflow_started(
+    stubbed: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Still running: StartExecution with the same name and input answers with that execution (botocore's
+    StartExecution documentation), and the gate waits for it, starting nothing new."""
+    for key, value in RUN_ENV.items():
+        monkeypatch.setenv(key, value)
+    _, stub = stubbed
+    _start_named(stub, {"executionArn": JOINED, "startDate": NOW})
+    stub.add_response(
+        "describe_execution", {**_described("SUCCEEDED"), "executionArn": JOINED}, {"executionArn": JOINED}
+    )
+    assert gates.PreviewDatabaseGateProvider().create(_props()).outs["execution_arn"] == JOINED
+
+
+def test_an_execution_that_already_ended_is_taken_as_the_gates_own(
+    stubbed: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in RUN_ENV.items():
+        monkeypatch.setenv(key, value)
+    _, stub = stubbed
+    same_input = json.dumps(gates.create_input(123))
+    _start_named(stub, error="ExecutionAlreadyExists")
+    done = {**_described("SUCCEEDED"), "executionArn": JOINED, "input": same_input}
+    stub.add_response("describe_execution", done, {"executionArn": JOINED})
+    stub.add_response("describe_execution", done, {"executionArn": JOINED})
+    assert gates.PreviewDatabaseGateProvider().create(_props()).outs["execution_arn"] == JOINED
+    _start_named(stub, error="ExecutionAlreadyExists")
+    failed = {**done, "status": "FAILED", "error": "ExitedNonZero", "cause": "createdb failed"}
+    stub.add_response("describe_execution", failed, {"executionArn": JOINED})
+    stub.add_response("describe_execution", failed, {"executionArn": JOINED})
+    with pytest.raises(ExecutionFailedError, match="createdb failed"):
+        gates.PreviewDatabaseGateProvider().create(_props())
+    _start_named(stub, error="ExecutionAlreadyExists")
+    other = {**done, "input": json.dumps({"action": "drop", "pr": 123})}
+    stub.add_response("describe_execution", other, {"executionArn": JOINED})
+    with pytest.raises(ExecutionStartError, match="taken by an execution with another input"):
+        gates.PreviewDatabaseGateProvider().create(_props())
+
+
+def test_the_workflow_starts_the_same_execution_before_its_install() -> None:
+    """preview-env.yml's early start uses the gate's name and byte-identical input (StartExecution joins only on
+    both), and runs before `make install-deploy`, so the database is created beside the install."""
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "preview-env.yml").read_text())
+    steps = workflow["jobs"]["deploy"]["steps"]
+    names = [step.get("name", step.get("uses", "")) for step in steps]
+    early = next(i for i, step in enumerate(steps) if "start-execution" in step.get("run", ""))
+    install = next(i for i, step in enumerate(steps) if "make install-deploy" in step.get("run", ""))
+    assert early < install, names
+    script = steps[early]["run"]
+    name = re.search(r'--name "([^"]+)"', script)
+    shape = re.search(r"--input \"\$\(printf '([^']+)' \"\$PR\"\)\"", script)
+    assert name and shape, script
+    rendered = re.sub(r"\$\{(\w+)\}", lambda m: {**RUN_ENV, "PR": "123"}[m.group(1)], name.group(1))
+    assert rendered == gates.create_execution_name(123, RUN_ENV)
+    assert shape.group(1).replace("%d", "123") == json.dumps(gates.create_input(123))

@@ -108,14 +108,14 @@ EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:slipway-dev-preview
 FAKE = """#!/usr/bin/env bash
 printf '%s\\n' "$(basename "$0") $*" >> "$CALLS"
 case "$(basename "$0") $1 $2" in
-  "pulumi stack output") echo "$MACHINE" ;;
+  "pulumi stack output") [ -n "$NO_STACK" ] && exit 255; printf '{"database_admin": "%s"}\n' "$MACHINE" ;;
   "aws stepfunctions start-execution") echo "$EXECUTION" ;;
   "aws stepfunctions describe-execution") echo "$STATUS" ;;
 esac
 """
 
 
-def _run_teardown(tmp_path: Path, status: str) -> tuple[int, list[str]]:
+def _run_teardown(tmp_path: Path, status: str, **extra: str) -> tuple[int, list[str]]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("pulumi", "aws"):
@@ -129,6 +129,7 @@ def _run_teardown(tmp_path: Path, status: str) -> tuple[int, list[str]]:
         "STATUS": status,
         "MACHINE": MACHINE,
         "EXECUTION": EXECUTION,
+        **extra,
     }
     proc = subprocess.run([str(TEARDOWN), "pr-42"], env=env, capture_output=True, text=True, timeout=30)
     return proc.returncode, calls.read_text().splitlines() if calls.exists() else []
@@ -152,6 +153,18 @@ def test_a_failed_drop_keeps_the_stack(tmp_path: Path, status: str) -> None:
     code, calls = _run_teardown(tmp_path, status)
     assert code == 1
     assert not any(c.startswith("pulumi destroy") for c in calls)
+
+
+def test_a_pr_refused_before_its_first_up_still_has_its_early_database_dropped(tmp_path: Path) -> None:
+    """preview-env.yml starts the database beside the install; a PR then refused by the plan gate or the cap has
+    no stack: the teardown drops through the machine the workflow knows and destroys nothing."""
+    code, calls = _run_teardown(tmp_path, "SUCCEEDED", NO_STACK="1", SLIPWAY_PREVIEW_DB_STATE_MACHINE_ARN=MACHINE)
+    assert code == 0
+    assert any(c.startswith(f"aws stepfunctions start-execution --state-machine-arn {MACHINE}") for c in calls)
+    assert not any(c.startswith(("pulumi destroy", "pulumi stack rm")) for c in calls)
+    (tmp_path / "none").mkdir()
+    code, calls = _run_teardown(tmp_path / "none", "SUCCEEDED", NO_STACK="1")
+    assert code == 0 and not any(c.startswith("aws") for c in calls)
 
 
 def test_teardown_refuses_a_stack_that_is_not_a_preview(tmp_path: Path) -> None:
