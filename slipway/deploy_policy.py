@@ -1095,20 +1095,25 @@ def _passed_to(entries: Mapping[str, Any], present: Iterable[str]) -> list[str]:
     return services
 
 
-def _roles(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
-    if not any("iam:PassRole" in _actions(entries[t]) for t in present):
-        return []
-    own_roles = f"arn:aws:iam::{names.account}:role/{names.prefix}-*"
+def bounded_role_statements(
+    own_roles: str,
+    boundary: str,
+    passed_to: list[str],
+    whose: str = "Own",
+    boundary_name: str = "Boundary",
+) -> list[dict[str, Any]]:
+    """Write the roles matching ``own_roles`` only with ``boundary`` attached, never lift or rewrite it, and pass
+    them only to ``passed_to`` services: the deploy roles' and the preview deploy role's role statements."""
     return [
         {
-            "Sid": "WriteOwnRolesOnlyWithTheBoundary",
+            "Sid": f"Write{whose}RolesOnlyWithThe{boundary_name}",
             "Effect": "Allow",
             "Action": list(BOUNDED_ACTIONS),
             "Resource": own_roles,
-            "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary_arn(names)}},
+            "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}},
         },
         {
-            "Sid": "NeverLiftTheBoundary",
+            "Sid": f"NeverLiftThe{boundary_name}",
             "Effect": "Deny",
             "Action": [
                 "iam:DeleteRolePermissionsBoundary",
@@ -1117,15 +1122,24 @@ def _roles(entries: Mapping[str, Any], present: Iterable[str], names: StackNames
                 "iam:DeletePolicyVersion",
                 "iam:SetDefaultPolicyVersion",
             ],
-            "Resource": [own_roles, boundary_arn(names)],
+            "Resource": [own_roles, boundary],
         },
         {
-            "Sid": "PassOwnRolesToTheirServices",
+            "Sid": f"Pass{whose}RolesToTheirServices",
             "Effect": "Allow",
             "Action": "iam:PassRole",
-            "Resource": f"arn:aws:iam::{names.account}:role/{names.prefix}-*",
-            "Condition": {"StringEquals": {"iam:PassedToService": _passed_to(entries, present)}},
+            "Resource": own_roles,
+            "Condition": {"StringEquals": {"iam:PassedToService": passed_to}},
         },
+    ]
+
+
+def _roles(entries: Mapping[str, Any], present: Iterable[str], names: StackNames) -> list[dict[str, Any]]:
+    if not any("iam:PassRole" in _actions(entries[t]) for t in present):
+        return []
+    own_roles = f"arn:aws:iam::{names.account}:role/{names.prefix}-*"
+    return [
+        *bounded_role_statements(own_roles, boundary_arn(names), _passed_to(entries, present)),
         {
             "Sid": "ServiceLinkedRoles",
             "Effect": "Allow",

@@ -393,34 +393,8 @@ def _roles(entries: Mapping[str, Any], present: Iterable[str], names: PreviewNam
     if not any("iam:PassRole" in dp._actions(entries[t]) for t in present):
         return []
     own_roles = names.fill("arn:aws:iam::{account}:role/{prefix}-*")
-    return [
-        {
-            "Sid": "WritePreviewRolesOnlyWithThePreviewBoundary",
-            "Effect": "Allow",
-            "Action": list(dp.BOUNDED_ACTIONS),
-            "Resource": own_roles,
-            "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary_arn(names)}},
-        },
-        {
-            "Sid": "NeverLiftThePreviewBoundary",
-            "Effect": "Deny",
-            "Action": [
-                "iam:DeleteRolePermissionsBoundary",
-                "iam:CreatePolicyVersion",
-                "iam:DeletePolicy",
-                "iam:DeletePolicyVersion",
-                "iam:SetDefaultPolicyVersion",
-            ],
-            "Resource": [own_roles, boundary_arn(names)],
-        },
-        {
-            "Sid": "PassPreviewRolesToTheirServices",
-            "Effect": "Allow",
-            "Action": "iam:PassRole",
-            "Resource": own_roles,
-            "Condition": {"StringEquals": {"iam:PassedToService": dp._passed_to(entries, present)}},
-        },
-    ]
+    passed_to = dp._passed_to(entries, present)
+    return dp.bounded_role_statements(own_roles, boundary_arn(names), passed_to, "Preview", "PreviewBoundary")
 
 
 def _guards(names: PreviewNames) -> list[dict[str, Any]]:
