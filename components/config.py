@@ -109,11 +109,36 @@ def knobs_of_webapp() -> dict[str, Knob]:
     return knobs(WebAppArgs)
 
 
-def read_stack_config(cls: type, namespace: str, program: Mapping[str, Any], own_keys: Sequence[str] = ()) -> Any:
-    """The current stack's configuration as ``cls`` (WebAppArgs): see :meth:`WebAppArgs.from_config`."""
+def _current_config() -> dict[str, Any]:
+    """Every key the engine hands the current stack (the stack file's and ``PULUMI_CONFIG``'s), full names."""
     from pulumi.runtime.config import CONFIG, get_config, get_config_env
 
-    everything = {key: get_config(key) for key in {*CONFIG.get(), *get_config_env()}}
+    return {key: get_config(key) for key in {*CONFIG.get(), *get_config_env()}}
+
+
+def refuse_unknown_keys(stack: str, namespace: str, allowed: Mapping[str, str]) -> None:
+    """A stack whose program reads only ``allowed`` keys of ``namespace`` (key -> what it is for; a preview stack):
+    any other key of the namespace is a :class:`ConfigError` with a did-you-mean, before any resource."""
+    from .validation import closest
+
+    prefix = f"{namespace}:"
+    keys = sorted(k[len(prefix) :] for k in _current_config() if k.startswith(prefix))
+    problems = []
+    for key in (k for k in keys if k not in allowed):
+        guess = closest(key, allowed)
+        hint = (
+            f"did you mean {prefix}{guess}?"
+            if guess
+            else "it takes only " + ", ".join(f"{prefix}{k} ({why})" for k, why in allowed.items())
+        )
+        problems.append(f"{prefix}{key}: not a key of this stack; {hint}")
+    if problems:
+        raise ConfigError(problems, stack)
+
+
+def read_stack_config(cls: type, namespace: str, program: Mapping[str, Any], own_keys: Sequence[str] = ()) -> Any:
+    """The current stack's configuration as ``cls`` (WebAppArgs): see :meth:`WebAppArgs.from_config`."""
+    everything = _current_config()
     prefix = f"{namespace}:"
     ours = {
         k[len(prefix) :]: v

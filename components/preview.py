@@ -28,6 +28,7 @@ from typing import Any, Optional, cast
 import pulumi
 import pulumi_aws as aws
 
+from .config import refuse_unknown_keys
 from .containers import (
     CPU_ARCHITECTURES,
     ContainerSpec,
@@ -73,7 +74,7 @@ SHARED_OUTPUTS = (
 )
 """What a preview reads from dev's ``preview`` stack output (:func:`export_shared` writes it)."""
 SOURCE_STACK = "dev"
-"""The stack previews share, unless ``slipway:previewOf`` names another."""
+"""The stack previews share, unless ``<project>:previewOf`` names another."""
 
 
 def preview_number(stack: str) -> Optional[int]:
@@ -411,7 +412,7 @@ def export_shared(app: Any, domain: Optional[str] = None) -> None:
     """In dev's program: export the pieces previews share as one ``preview`` output (:data:`SHARED_OUTPUTS`);
     ``domain`` is dev's (previews are served at ``pr-<n>.<domain>``; its certificate must cover ``*.<domain>``).
     Nothing where the stack does not share itself with previews (``WebAppArgs.previews``: prod)."""
-    if getattr(app, "preview_db", None) is None:
+    if app.preview_db is None:
         return
     web, net, db = app.web, app.network, app.db
     pulumi.export(
@@ -450,35 +451,13 @@ PREVIEW_KEYS = {
 """The only keys of a ``pr-<n>`` stack's own namespace (besides ``aws:region``): everything else comes from dev."""
 
 
-def _refuse_unknown_keys(stack: str, namespace: str) -> None:
-    """A misspelt key of a preview stack is refused with a did-you-mean before any resource, never ignored."""
-    from pulumi.runtime.config import CONFIG, get_config_env
-
-    from .config import ConfigError
-    from .validation import closest
-
-    prefix = f"{namespace}:"
-    keys = sorted(k[len(prefix) :] for k in {*CONFIG.get(), *get_config_env()} if k.startswith(prefix))
-    problems = []
-    for key in (k for k in keys if k not in PREVIEW_KEYS):
-        guess = closest(key, PREVIEW_KEYS)
-        hint = (
-            f"did you mean {prefix}{guess}?"
-            if guess
-            else "a preview stack takes only " + ", ".join(f"{prefix}{k} ({why})" for k, why in PREVIEW_KEYS.items())
-        )
-        problems.append(f"{prefix}{key}: not a key of a preview stack; {hint}")
-    if problems:
-        raise ConfigError(problems, stack)
-
-
 def preview_program(stack: str) -> None:
     """The whole program of a ``pr-<n>`` stack: read dev's ``preview`` output, declare one PreviewApp, export."""
     number = preview_number(stack)
     if number is None:
         raise ValueError(f"stack {stack!r} is not a preview stack (pr-<number>)")
-    config = pulumi.Config("slipway")
-    _refuse_unknown_keys(stack, config.name)
+    config = pulumi.Config()  # the project's namespace, as WebAppArgs.from_config and the offline engine read it
+    refuse_unknown_keys(stack, config.name, PREVIEW_KEYS)
     source = config.get("previewOf") or SOURCE_STACK
     reference = pulumi.StackReference(f"{pulumi.get_organization()}/{pulumi.get_project()}/{source}")
     exported = reference.get_output("preview")

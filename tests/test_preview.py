@@ -122,10 +122,12 @@ def test_a_misspelt_preview_stack_key_is_refused_with_the_fix_before_any_resourc
     from slipway_aws.config import ConfigError
 
     with pytest.raises(
-        ConfigError, match=r"slipway:imageUrl: not a key of a preview stack; did you mean slipway:imageUri\?"
+        ConfigError, match=r"slipway:imageUrl: not a key of this stack; did you mean slipway:imageUri\?"
     ):
         run_stack("pr-123", root=ROOT, stack_references={"dev": dev.outputs}, overrides={"slipway:imageUrl": "x"})
-    with pytest.raises(ConfigError, match=r"slipway:environment: .* takes only slipway:previewOf"):
+    with pytest.raises(
+        ConfigError, match=r"slipway:environment: not a key of this stack; it takes only slipway:previewOf"
+    ):
         run_stack("pr-123", root=ROOT, stack_references={"dev": dev.outputs}, overrides={"slipway:environment": "dev"})
 
 
