@@ -11,8 +11,8 @@
   delete here would drop the database whenever Pulumi deletes the resource (a rename, a replace), not only at the
   end of the preview.
 
-Both run only in ``pulumi up`` (``preview`` calls ``check``/``diff`` only); ``delete`` does nothing, because there is
-nothing to undo. The providers are serialized *by reference*: the provider process imports ``slipway_aws.gates`` and
+All three run only in ``pulumi up`` (``preview`` calls ``check``/``diff`` only); ``delete`` does nothing, because
+there is nothing to undo. The providers are serialized *by reference*: the provider process imports ``slipway_aws.gates`` and
 ``slipway_aws.ecs_runner`` from the venv (the installed library) and uses the AWS credentials of the
 ``pulumi`` process environment, or the stack's ``aws:profile`` when it sets one. Progress lines go to the provider's
 stderr (``pulumi up --logtostderr -v=3``); results and failures always reach the CLI as outputs or as the update's

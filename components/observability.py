@@ -83,6 +83,29 @@ UNSERVED_EXPRESSION = "IF(FILL(requests, 0) > 0 AND FILL(healthy, 0) < 1, 1, 0)"
 metric math functions and operators an alarm may use, "Metric math syntax and functions")."""
 
 
+def metric_query(
+    mid: str,
+    namespace: str,
+    metric_name: str,
+    dimensions: Mapping[str, Any],
+    stat: str,
+    period: int = 60,
+) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    """One metric of a metric-math alarm, not returned itself (the expression is)."""
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id=mid,
+        return_data=False,
+        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+            namespace=namespace, metric_name=metric_name, dimensions=dimensions, period=period, stat=stat
+        ),
+    )
+
+
+def expression_query(mid: str, label: str, expression: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    """The alarm's returned metric-math expression."""
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(id=mid, label=label, return_data=True, expression=expression)
+
+
 def storage_floor_bytes(allocated_storage_gb: int) -> int:
     """Free-space floor: half the autoscaling trigger (10 % of allocated) at the initial allocation."""
     return int(allocated_storage_gb * 1024**3 * 0.05)
@@ -200,13 +223,7 @@ class Observability(pulumi.ComponentResource):
         tg = {"LoadBalancer": a.alb_arn_suffix, "TargetGroup": a.target_group_arn_suffix}
 
         def metric(mid: str, metric_name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
-            return aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                id=mid,
-                return_data=False,
-                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                    namespace="AWS/ApplicationELB", metric_name=metric_name, dimensions=lb, period=60, stat="Sum"
-                ),
-            )
+            return metric_query(mid, "AWS/ApplicationELB", metric_name, lb, "Sum")
 
         self._alarm(
             "alb-5xx-rate",
@@ -220,11 +237,8 @@ class Observability(pulumi.ComponentResource):
                 metric("target5xx", "HTTPCode_Target_5XX_Count"),
                 metric("elb5xx", "HTTPCode_ELB_5XX_Count"),
                 metric("requests", "RequestCount"),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="rate",
-                    label="5xx %",
-                    return_data=True,
-                    expression="IF(requests > 0, 100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests, 0)",
+                expression_query(
+                    "rate", "5xx %", "IF(requests > 0, 100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests, 0)"
                 ),
             ],
         )
@@ -274,19 +288,6 @@ class Observability(pulumi.ComponentResource):
                 treat_missing_data="notBreaching",
             )
 
-        def insight(mid: str, metric_name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
-            return aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                id=mid,
-                return_data=False,
-                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                    namespace="ECS/ContainerInsights",
-                    metric_name=metric_name,
-                    dimensions=svc,
-                    period=60,
-                    stat="Average",
-                ),
-            )
-
         if not a.container_insights:
             self._healthy_targets_alarm()
             return
@@ -299,11 +300,9 @@ class Observability(pulumi.ComponentResource):
             # asleep, desired and running are 0 (or not published): missing data is not a missing task
             treat_missing_data="notBreaching" if a.sleeps else "breaching",
             metric_queries=[
-                insight("desired", "DesiredTaskCount"),
-                insight("running", "RunningTaskCount"),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="missing", label="tasks missing", return_data=True, expression="desired - running"
-                ),
+                metric_query("desired", "ECS/ContainerInsights", "DesiredTaskCount", svc, "Average"),
+                metric_query("running", "ECS/ContainerInsights", "RunningTaskCount", svc, "Average"),
+                expression_query("missing", "tasks missing", "desired - running"),
             ],
         )
 
@@ -328,15 +327,6 @@ class Observability(pulumi.ComponentResource):
             )
             return
 
-        def metric(mid: str, metric_name: str, stat: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
-            return aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                id=mid,
-                return_data=False,
-                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                    namespace="AWS/ApplicationELB", metric_name=metric_name, dimensions=tg, period=60, stat=stat
-                ),
-            )
-
         # Asleep there is no task by design: only requests that find no healthy task (each gets a 503) count.
         self._alarm(
             "no-healthy-task",
@@ -347,14 +337,9 @@ class Observability(pulumi.ComponentResource):
             datapoints_to_alarm=3,
             treat_missing_data="notBreaching",
             metric_queries=[
-                metric("requests", "RequestCount", "Sum"),
-                metric("healthy", "HealthyHostCount", "Minimum"),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="unserved",
-                    label="requests without a healthy task",
-                    return_data=True,
-                    expression=UNSERVED_EXPRESSION,
-                ),
+                metric_query("requests", "AWS/ApplicationELB", "RequestCount", tg, "Sum"),
+                metric_query("healthy", "AWS/ApplicationELB", "HealthyHostCount", tg, "Minimum"),
+                expression_query("unserved", "requests without a healthy task", UNSERVED_EXPRESSION),
             ],
         )
 
@@ -394,23 +379,8 @@ class Observability(pulumi.ComponentResource):
             datapoints_to_alarm=3,
             treat_missing_data=self._rds_missing(),
             metric_queries=[
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="free",
-                    return_data=False,
-                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                        namespace="AWS/RDS",
-                        metric_name="FreeStorageSpace",
-                        dimensions=db,
-                        period=300,
-                        stat="Minimum",
-                    ),
-                ),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="atrisk",
-                    label="storage at risk",
-                    return_data=True,
-                    expression=storage_at_risk_expression("free", floor),
-                ),
+                metric_query("free", "AWS/RDS", "FreeStorageSpace", db, "Minimum", period=300),
+                expression_query("atrisk", "storage at risk", storage_at_risk_expression("free", floor)),
             ],
         )
         self._alarm(

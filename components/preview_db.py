@@ -183,7 +183,9 @@ class PreviewDatabaseAdminArgs:
         from .validation import ARCHITECTURES, Checks
 
         c = Checks()
-        c.int_range("max_pr", self.max_pr, 1, 49_000)  # ALB listener-rule priorities (components.preview)
+        from .preview import MAX_PR_NUMBER  # ALB listener-rule priorities
+
+        c.int_range("max_pr", self.max_pr, 1, MAX_PR_NUMBER)
         c.one_of("architecture", self.architecture, ARCHITECTURES)
         c.digest_image("image", self.image)
         c.raise_for("PreviewDatabaseAdminArgs")
