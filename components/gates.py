@@ -12,11 +12,11 @@
   end of the preview.
 
 All three run only in ``pulumi up`` (``preview`` calls ``check``/``diff`` only); ``delete`` does nothing, because
-there is nothing to undo. The providers are serialized *by reference*: the provider process imports ``slipway_aws.gates`` and
-``slipway_aws.ecs_runner`` from the venv (the installed library) and uses the AWS credentials of the
-``pulumi`` process environment, or the stack's ``aws:profile`` when it sets one. Progress lines go to the provider's
-stderr (``pulumi up --logtostderr -v=3``); results and failures always reach the CLI as outputs or as the update's
-error.
+there is nothing to undo. The providers are serialized *by reference*: the provider process imports
+``slipway_aws.gates`` and ``slipway_aws.ecs_runner`` from the venv (the installed library) and uses the AWS
+credentials of the ``pulumi`` process environment, or the stack's ``aws:profile`` when it sets one. Progress lines
+go to the provider's stderr (``pulumi up --logtostderr -v=3``); results and failures always reach the CLI as outputs
+or as the update's error.
 """
 
 from __future__ import annotations
