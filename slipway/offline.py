@@ -483,7 +483,15 @@ def run_stack(
     source = _preview_source(stack, config.get(f"{project}:previewOf"))
     if stack_references is None and source is not None:
         # A preview reads its source stack's outputs: run that stack offline first, as `pulumi up` would have.
-        stack_references = {source: run_stack(source, root=root, pushed_images=pushed_images).outputs}
+        outputs = run_stack(source, root=root, pushed_images=pushed_images).outputs
+        if "preview" not in outputs:
+            raise StackFileError(
+                f"stack {stack} is a preview of stack {source}, whose program exports no `preview` output: a project "
+                "with previews calls slipway_aws.preview.export_shared(app) in its program and runs "
+                'slipway_aws.preview.preview_program(stack) for pr-<n> stacks (docs/previews.md, "Turning previews '
+                'on"; `previews` must be on in the source stack)'
+            )
+        stack_references = {source: outputs}
     main = program_path(root)
     if not main.is_file():
         raise StackFileError(f"no program {main} in project {root} (a Python project runs __main__.py)")

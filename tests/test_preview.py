@@ -131,6 +131,15 @@ def test_a_misspelt_preview_stack_key_is_refused_with_the_fix_before_any_resourc
         run_stack("pr-123", root=ROOT, stack_references={"dev": dev.outputs}, overrides={"slipway:environment": "dev"})
 
 
+def test_a_preview_of_a_program_without_previews_says_what_the_program_needs() -> None:
+    """Another team's project whose program neither exports `preview` nor runs preview_program: one clear error,
+    not its WebAppArgs' complaints about a stack file pr-<n> never has."""
+    from slipway.offline import StackFileError
+
+    with pytest.raises(StackFileError, match=r"exports no `preview` output: .*export_shared\(app\).*preview_program"):
+        run_stack("pr-7", root=ROOT / "examples" / "reuse")
+
+
 def test_a_missing_stack_reference_is_a_clear_error() -> None:
     import pulumi
 
