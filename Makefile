@@ -13,9 +13,10 @@ plan: $(STAMP)
 plan-prod: $(STAMP)
 	$(PY) -m slipway plan --stack prod
 
-# Two workers (the machine's two cores), whole files per worker so module fixtures are built once.
+# Two workers (the machine's two cores). worksteal: an idle worker takes queued tests from the busy one, so neither
+# waits on a long file at the end (measured side by side: 150 s vs 167 s with whole files per worker, loadfile).
 test: $(STAMP) $(NODE_STAMP)
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist worksteal
 
 install: $(STAMP) $(NODE_STAMP)
 

@@ -316,7 +316,7 @@ def test_makefile_defines_the_commands_the_workflows_call() -> None:
         assert target in recipes, f"Makefile lost the `{target}` target that the workflows call"
     assert expand(recipes["plan"][-1]) == ".venv/bin/python -m slipway plan --stack dev"
     assert expand(recipes["plan-prod"][-1]) == ".venv/bin/python -m slipway plan --stack prod"
-    assert expand(recipes["test"][-1]) == ".venv/bin/python -m pytest -n 2 --dist loadfile"
+    assert expand(recipes["test"][-1]) == ".venv/bin/python -m pytest -n 2 --dist worksteal"
 
 
 def test_ci_runs_the_readme_commands_and_the_scanners() -> None:
