@@ -30,3 +30,11 @@ def service_trust(service: str, account_id: str, source_arn_like: Optional[str] 
             ],
         }
     )
+
+
+def scheduler_trust(account_id: str, region: str) -> str:
+    """Trust of a role EventBridge Scheduler assumes for schedules of the ``default`` group: the scheduler's
+    documented confused-deputy condition names the schedule group (``aws:SourceArn``)."""
+    return service_trust(
+        "scheduler.amazonaws.com", account_id, f"arn:aws:scheduler:{region}:{account_id}:schedule-group/default"
+    )

@@ -28,7 +28,7 @@ import pulumi_aws as aws
 
 from .companion import CONTAINER, CompanionArgs, CompanionParts, check_companion
 from .docs import document_fields
-from .iam import service_trust
+from .iam import scheduler_trust, service_trust
 
 # EventBridge Scheduler schedule types ("Schedule types on EventBridge Scheduler"): cron with six fields
 # (minutes hours day-of-month month day-of-week year), rate with a singular unit for 1 and plural otherwise, at.
@@ -420,12 +420,7 @@ class ScheduledJob(pulumi.ComponentResource):
         )
         scheduler_role = aws.iam.Role(
             f"{name}-scheduler",
-            assume_role_policy=pulumi.Output.all(account, region).apply(
-                # The scheduler's documented confused-deputy condition names the schedule group.
-                lambda a: service_trust(
-                    "scheduler.amazonaws.com", a[0], f"arn:aws:scheduler:{a[1]}:{a[0]}:schedule-group/default"
-                )
-            ),
+            assume_role_policy=pulumi.Output.all(account, region).apply(lambda a: scheduler_trust(a[0], a[1])),
             description=f"{name}: EventBridge Scheduler starts the job",
             permissions_boundary=args.permissions_boundary,
             tags=tags,

@@ -28,7 +28,7 @@ import pulumi_aws as aws
 
 from .awake import AwakeHours, parse_awake_hours
 from .docs import document_fields
-from .iam import service_trust
+from .iam import scheduler_trust
 
 RDS_TARGET = "arn:aws:scheduler:::aws-sdk:rds:{action}"
 """EventBridge Scheduler's universal target of an RDS API action (camelCase action name)."""
@@ -134,12 +134,7 @@ class Sleep(pulumi.ComponentResource):
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         role = aws.iam.Role(
             f"{name}-db-scheduler",
-            # The scheduler's documented confused-deputy condition names the schedule group.
-            assume_role_policy=pulumi.Output.all(account, region).apply(
-                lambda a: service_trust(
-                    "scheduler.amazonaws.com", a[0], f"arn:aws:scheduler:{a[1]}:{a[0]}:schedule-group/default"
-                )
-            ),
+            assume_role_policy=pulumi.Output.all(account, region).apply(lambda a: scheduler_trust(a[0], a[1])),
             description=f"{name}: EventBridge Scheduler stops and starts the database",
             permissions_boundary=args.permissions_boundary,
             tags=dict(args.tags),
